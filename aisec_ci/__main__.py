@@ -1,0 +1,5 @@
+"""`python -m aisec_ci` runs the CLI."""
+
+from aisec_ci.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The Finding record every scanner yields, and its stable fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aisec_ci.severity import Severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. Scanners fill the location and message; the
+    engine fills `fingerprint` (and `line_hash` for text files)."""
+
+    rule_id: str
+    """The `Rule.id` this finding belongs to."""
+    severity: Severity
+    """Normalised severity (rule default unless the scanner knows better, e.g. CVSS)."""
+    message: str
+    """One sentence a developer can act on; never contains a secret value."""
+    path: str
+    """Repository-relative path with `/` separators."""
+    start_line: int = 1
+    """1-based; findings without a line point at line 1."""
+    end_line: int | None = None
+    """1-based, inclusive; None means the same as start_line."""
+    start_column: int = 1
+    """1-based column."""
+    end_column: int | None = None
+    """1-based, exclusive end column, or None for the whole line."""
+    snippet: str = ""
+    """The offending text, redacted by the scanner where it could hold a secret."""
+    key: str = ""
+    """What identifies this problem inside the file independent of its line
+    (e.g. `package==version:advisory`). Empty: the offending line's text is used."""
+    properties: dict[str, Any] = field(default_factory=dict)
+    """Scanner-specific data: package, version, fixed versions, advisories,
+    secret type, model member, notebook cell index ..."""
+    scanner: str = ""
+    """Name of the scanner that produced it (set by the engine)."""
+    fingerprint: str = ""
+    """Stable id of this finding, independent of line shifts (set by the engine)."""
+    line_hash: str = ""
+    """GitHub's primaryLocationLineHash of the start line (text files only)."""
+
+    @property
+    def last_line(self) -> int:
+        return self.end_line if self.end_line is not None else self.start_line
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Deterministic order: path, then position, then rule, then fingerprint."""
+        return (self.path, self.start_line, self.start_column, self.rule_id, self.fingerprint)
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's finding object (a public contract, see README)."""
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity.label,
+            "message": self.message,
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.last_line,
+            "start_column": self.start_column,
+            "end_column": self.end_column,
+            "snippet": self.snippet,
+            "scanner": self.scanner,
+            "fingerprint": self.fingerprint,
+            "line_hash": self.line_hash,
+            "properties": self.properties,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Inverse of to_dict, used by `merge` and baselines."""
+        return cls(
+            rule_id=str(data["rule_id"]),
+            severity=Severity.parse(str(data["severity"])),
+            message=str(data["message"]),
+            path=str(data["path"]),
+            start_line=int(data.get("start_line") or 1),
+            end_line=int(data["end_line"]) if data.get("end_line") is not None else None,
+            start_column=int(data.get("start_column") or 1),
+            end_column=int(data["end_column"]) if data.get("end_column") is not None else None,
+            snippet=str(data.get("snippet") or ""),
+            properties=dict(data.get("properties") or {}),
+            scanner=str(data.get("scanner") or ""),
+            fingerprint=str(data.get("fingerprint") or ""),
+            line_hash=str(data.get("line_hash") or ""),
+        )
+
+
+def normalise_line(text: str) -> str:
+    """Whitespace-insensitive form of a line, so re-indenting keeps fingerprints."""
+    return "".join(text.split())
+
+
+def assign_fingerprints(findings: Iterable[Finding], lines: list[str] | None) -> list[Finding]:
+    """Give every finding of one file a fingerprint.
+
+    The fingerprint hashes rule id, path and the finding's key (or, without a
+    key, the normalised text of its start line), plus an occurrence counter so
+    two identical problems in one file stay distinct. Line numbers are not
+    hashed: inserting lines above a finding keeps its fingerprint.
+    """
+    ordered = sorted(findings, key=lambda f: (f.path, f.start_line, f.start_column, f.rule_id, f.key, f.message))
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[Finding] = []
+    for f in ordered:
+        if f.fingerprint:
+            out.append(f)
+            continue
+        key = f.key
+        if not key:
+            if lines is not None and 1 <= f.start_line <= len(lines):
+                key = "line:" + normalise_line(lines[f.start_line - 1])
+            else:
+                key = "msg:" + f.message
+        ident = (f.rule_id, f.path, key)
+        n = seen.get(ident, 0)
+        seen[ident] = n + 1
+        digest = hashlib.sha256("\0".join((f.rule_id, f.path, key, str(n))).encode("utf-8", "surrogatepass"))
+        out.append(replace(f, fingerprint=digest.hexdigest()[:32]))
+    return out

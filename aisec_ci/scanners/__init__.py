@@ -1,0 +1,1 @@
+"""Scanners: one subpackage each, exposing `SCANNER` (see base.Scanner)."""

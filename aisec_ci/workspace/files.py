@@ -1,0 +1,77 @@
+"""The records discovery produces: files to scan and files skipped with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aisec_ci.workspace.kinds import FileKind
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A path that was not scanned, and why. Reaches every report."""
+
+    path: str
+    """Repository-relative path with `/`; a directory ends with `/`."""
+    reason: str
+    """Human-readable reason, e.g. `larger than the 10 MiB cap (212 MiB)`."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class SourceFile:
+    """A regular file inside the root that will be scanned.
+
+    Content is read lazily and at most once per process; scanners call
+    `data` or `text` and never open the path themselves, so one read serves
+    every scanner.
+    """
+
+    path: str
+    """Repository-relative path with `/` separators (what reports show)."""
+    abspath: Path
+    """Absolute path on disk."""
+    kind: FileKind
+    """What the classifier decided."""
+    size: int
+    """Size in bytes at discovery time."""
+    _data: bytes | None = field(default=None, repr=False, compare=False)
+    _text: str | None = field(default=None, repr=False, compare=False)
+    _lines: list[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self.abspath.read_bytes()
+        return self._data
+
+    @property
+    def text(self) -> str:
+        """Content decoded as UTF-8 (BOM stripped); undecodable bytes become U+FFFD."""
+        if self._text is None:
+            raw = self.data
+            if raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            self._text = raw.decode("utf-8", errors="replace")
+        return self._text
+
+    @property
+    def lines(self) -> list[str]:
+        """Text split into lines without their endings; `lines[n-1]` is line n."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def line(self, number: int) -> str:
+        """Line `number` (1-based), or '' when out of range."""
+        lines = self.lines
+        return lines[number - 1] if 1 <= number <= len(lines) else ""
+
+    def release(self) -> None:
+        """Drop cached content (the engine calls this after all scanners ran)."""
+        self._data = None
+        self._text = None
+        self._lines = None
