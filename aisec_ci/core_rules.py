@@ -31,7 +31,10 @@ EXPIRED_IGNORE = Rule(
     "The entry stops suppressing findings from that day on.",
     why="Temporary exceptions tend to become permanent. An expiry date forces the decision to be "
     "made again; this finding says it is due, and the findings it hid are reported again.",
-    example="ignores:\n  - rule: docker/root-user\n    path: docker/legacy.Dockerfile\n    reason: migrating\n    until: 2024-01-31",
+    example=(
+        "ignores:\n  - rule: docker/root-user\n    path: docker/legacy.Dockerfile\n"
+        "    reason: migrating\n    until: 2024-01-31"
+    ),
     example_language="yaml",
     fix="Fix the findings the entry hid and delete it, or extend `until` with a fresh reason.",
     tags=("maintenance",),
