@@ -67,6 +67,7 @@ class ScanResult:
         self.findings.sort(key=Finding.sort_key)
         self.suppressed.sort(key=lambda s: s.finding.sort_key())
         self.skipped.sort(key=lambda s: (s.path, s.reason))
+        self.notes = sorted(dict.fromkeys(self.notes))
 
     # --- gate -------------------------------------------------------------
     @property

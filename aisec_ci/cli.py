@@ -1,0 +1,360 @@
+"""Command line: `aisec-ci scan|rules|explain|baseline|merge`.
+
+Exit codes (a contract shared with the action): 0 gate passed, 1 gate failed,
+2 usage, configuration or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from aisec_ci import __version__
+from aisec_ci.errors import AisecError, UsageError
+from aisec_ci.result import ScanResult
+from aisec_ci.severity import FAIL_ON_CHOICES, Severity, parse_fail_on
+
+if TYPE_CHECKING:
+    from aisec_ci.pipeline import ScanOptions
+
+EXIT_PASSED = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+FORMATS = ("text", "json", "sarif", "markdown")
+EXTENSION_FORMATS = {".sarif": "sarif", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; keep its message but no traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"aisec-ci: error: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format",
+        "-f",
+        action="append",
+        choices=FORMATS,
+        dest="formats",
+        help="report format; repeat with --output for several (default: text)",
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        dest="outputs",
+        metavar="FILE",
+        help="file for the matching --format ('-' for stdout); the format is inferred from the extension if omitted",
+    )
+    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest severity that fails the gate (default: high)")
+    p.add_argument("--category", default="aisec-ci", help="SARIF automationDetails category (default: aisec-ci)")
+    p.add_argument("--no-color", action="store_true", help="no ANSI colours in the text report (NO_COLOR works too)")
+
+
+def _add_scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", nargs="?", default=".", help="directory (or file) to scan (default: .)")
+    p.add_argument("--config", "-c", type=Path, help="config file (default: .aisec.yml in PATH)")
+    p.add_argument("--scanners", help="comma-separated scanners to run, or 'none' (default: all, or the config's list)")
+    p.add_argument("--baseline", type=Path, help="baseline file: findings in it are not reported")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only scan matching paths")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching paths")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: CPU count)")
+    p.add_argument("--shard", metavar="I/N", help="scan only shard I of N (combine the JSON reports with `merge`)")
+    p.add_argument("--new-only", action="store_true", help="report only findings absent from --base")
+    p.add_argument("--base", metavar="REF", help="git revision to compare against with --new-only")
+    p.add_argument("--no-git", action="store_true", help="walk the directory instead of asking git for the file list")
+    p.add_argument("--offline", action="store_true", help="never use the network (offline vulnerability data only)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aisec-ci", description="Security gate for AI/ML repositories.")
+    parser.add_argument("--version", action="version", version=f"aisec-ci {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan a repository and report findings")
+    _add_scan_options(scan)
+    _add_output_options(scan)
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    rules.add_argument("--scanner", help="only this scanner's rules")
+
+    explain = sub.add_parser("explain", help="print a rule's help")
+    explain.add_argument("rule_id", metavar="RULE-ID")
+
+    baseline = sub.add_parser("baseline", help="manage the baseline of accepted findings")
+    bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", parser_class=_Parser)
+    create = bsub.add_parser("create", help="scan and record every current finding as accepted")
+    _add_scan_options(create)
+    create.add_argument(
+        "--output", "-o", type=Path, dest="baseline_output", help="baseline file (default: .aisec-baseline.json)"
+    )
+
+    merge = sub.add_parser("merge", help="combine JSON reports of --shard runs")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json")
+    _add_output_options(merge)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(args.debug or os.environ.get("AISEC_DEBUG"))
+    try:
+        if args.command == "scan":
+            return _cmd_scan(args)
+        if args.command == "rules":
+            return _cmd_rules(args)
+        if args.command == "explain":
+            return _cmd_explain(args)
+        if args.command == "baseline":
+            if args.baseline_command != "create":
+                parser.error("baseline needs an action: create")
+            return _cmd_baseline_create(args)
+        if args.command == "merge":
+            return _cmd_merge(args)
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    except AisecError as exc:
+        sys.stderr.write(f"aisec-ci: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("aisec-ci: interrupted\n")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as exc:  # the contract: internal errors are exit 2, never a bare traceback
+        from aisec_ci.engine import safe_error_text
+
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"aisec-ci: internal error: {safe_error_text(exc)}\n"
+            "aisec-ci: this is a bug; rerun with --debug for the traceback and report it\n"
+        )
+        return EXIT_ERROR
+
+
+# --- scan ----------------------------------------------------------------
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        i_text, n_text = text.split("/", 1)
+        index, count = int(i_text), int(n_text)
+    except ValueError:
+        raise UsageError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    if count < 1 or not 1 <= index <= count:
+        raise UsageError(f"--shard {text!r}: I must be between 1 and N")
+    return index, count
+
+
+def _scan_options(args: argparse.Namespace) -> ScanOptions:
+    from aisec_ci.pipeline import ScanOptions
+
+    if args.new_only and not args.base:
+        raise UsageError("--new-only needs --base REF (the revision to compare against)")
+    if args.base and not args.new_only:
+        raise UsageError("--base is only meaningful with --new-only")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (automatic) or more")
+    fail_on_text = getattr(args, "fail_on", None)
+    scanners = None
+    if args.scanners is not None:
+        # `--scanners none` runs the pipeline alone (discovery, suppression, reports): used by the benchmark.
+        scanners = [s.strip() for s in args.scanners.split(",") if s.strip() and s.strip() != "none"]
+    return ScanOptions(
+        root=Path(args.path),
+        config_path=args.config,
+        scanners=scanners,
+        fail_on=parse_fail_on(fail_on_text) if fail_on_text else None,
+        fail_on_set=fail_on_text is not None,
+        baseline=args.baseline,
+        include=args.include,
+        exclude=args.exclude,
+        jobs=args.jobs,
+        shard=_parse_shard(args.shard),
+        new_only_base=args.base if args.new_only else None,
+        use_git=not args.no_git,
+        offline=args.offline,
+    )
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from aisec_ci.pipeline import run_scan
+
+    outputs = _pair_outputs(args.formats, args.outputs)
+    opts = _scan_options(args)
+    started = time.monotonic()
+    result = run_scan(opts)
+    elapsed = time.monotonic() - started
+    _write_reports(result, outputs, args)
+    if not args.quiet:
+        sys.stderr.write(
+            f"aisec-ci: {result.files_scanned} files scanned, {len(result.skipped)} skipped, "
+            f"{len(result.findings)} findings in {elapsed:.2f}s\n"
+        )
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def _pair_outputs(formats: list[str] | None, outputs: list[str] | None) -> list[tuple[str, str]]:
+    """Pair `--format` and `--output` by position; infer a missing format from
+    the file extension; at most one report may go to stdout."""
+    formats = list(formats or [])
+    outputs = list(outputs or [])
+    if len(outputs) > len(formats):
+        for out in outputs[len(formats) :]:
+            fmt = EXTENSION_FORMATS.get(Path(out).suffix.lower())
+            if fmt is None:
+                raise UsageError(f"--output {out}: add --format (cannot infer a format from the file name)")
+            formats.append(fmt)
+    if not formats:
+        formats = ["text"]
+    pairs = [(fmt, outputs[i] if i < len(outputs) else "-") for i, fmt in enumerate(formats)]
+    to_stdout = [fmt for fmt, out in pairs if out == "-"]
+    if len(to_stdout) > 1:
+        raise UsageError("only one report can go to stdout; give --output FILE for the others")
+    return pairs
+
+
+def _render(fmt: str, result: ScanResult, args: argparse.Namespace, stream: TextIO | None) -> str:
+    from aisec_ci.scanners.registry import catalog
+
+    cat = catalog()
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "sarif":
+        from aisec_ci.report.sarif import render_sarif
+
+        return render_sarif(result, cat, category=args.category)
+    if fmt == "markdown":
+        from aisec_ci.report.markdown import render_markdown
+
+        return render_markdown(result, cat)
+    from aisec_ci.report.text import render_text, use_color
+
+    color = (not args.no_color) and stream is not None and use_color(stream, os.environ)
+    return render_text(result, cat, color=color)
+
+
+def _write_reports(result: ScanResult, outputs: list[tuple[str, str]], args: argparse.Namespace) -> None:
+    for fmt, dest in outputs:
+        if dest == "-":
+            sys.stdout.write(_render(fmt, result, args, sys.stdout))
+            sys.stdout.flush()
+            continue
+        text = _render(fmt, result, args, None)
+        path = Path(dest)
+        try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            # Reports written as root into a mounted workspace must stay readable by the runner user.
+            os.chmod(path, 0o644)
+        except OSError as exc:
+            raise UsageError(f"cannot write {dest}: {exc.strerror or exc}") from None
+
+
+# --- rules / explain -------------------------------------------------------
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from aisec_ci.docs import rules_markdown
+    from aisec_ci.scanners.registry import all_scanners, catalog
+
+    rules = list(catalog())
+    if args.scanner:
+        scanners = all_scanners()
+        if args.scanner not in scanners and args.scanner != "core":
+            raise UsageError(f"unknown scanner {args.scanner!r} (available: core, {', '.join(scanners)})")
+        ids = (
+            {r.id for r in scanners[args.scanner].rules}
+            if args.scanner in scanners
+            else {r.id for r in rules if r.family == "core"}
+        )
+        rules = [r for r in rules if r.id in ids]
+    if args.format == "json":
+        payload = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "severity": r.severity.label,
+                "short_description": r.short_description,
+                "enabled_by_default": r.enabled_by_default,
+                "tags": list(r.tags),
+                "precision": r.precision,
+                "help_uri": r.help_uri,
+            }
+            for r in rules
+        ]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(rules_markdown(rules))
+    else:
+        width = max((len(r.id) for r in rules), default=10)
+        for r in rules:
+            off = "" if r.enabled_by_default else " (off by default)"
+            sys.stdout.write(f"{r.id:<{width}}  {r.severity.label:<8}  {r.short_description}{off}\n")
+        sys.stdout.write(f"{len(rules)} rules\n")
+    return EXIT_PASSED
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from aisec_ci.scanners.registry import catalog
+
+    cat = catalog()
+    rule = cat.get(args.rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(args.rule_id, [r.id for r in cat], n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `aisec-ci rules`)"
+        raise UsageError(f"unknown rule {args.rule_id!r}{hint}")
+    sys.stdout.write(rule.help_text())
+    return EXIT_PASSED
+
+
+# --- baseline / merge ------------------------------------------------------
+
+
+def _cmd_baseline_create(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from aisec_ci.pipeline import run_scan
+    from aisec_ci.suppress.baseline import write_baseline
+
+    opts = replace(_scan_options(args), apply_baseline=False, fail_on=None, fail_on_set=True)
+    result = run_scan(opts)
+    root = opts.root if opts.root.is_dir() else opts.root.parent
+    dest = args.baseline_output or (root / ".aisec-baseline.json")
+    write_baseline(dest, result.findings)
+    if not args.quiet:
+        sys.stderr.write(f"aisec-ci: wrote {len(result.findings)} findings to {dest}\n")
+    return EXIT_PASSED
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from aisec_ci.merge import load_result, merge_results
+
+    outputs = _pair_outputs(args.formats, args.outputs)
+    results = [load_result(p) for p in args.reports]
+    fail_on: Severity | None = parse_fail_on(args.fail_on) if args.fail_on else None
+    merged = merge_results(results, names=[str(p) for p in args.reports], fail_on=fail_on, fail_on_set=bool(args.fail_on))
+    _write_reports(merged, outputs, args)
+    return EXIT_PASSED if merged.passed else EXIT_FAILED
+

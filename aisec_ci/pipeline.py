@@ -1,0 +1,224 @@
+"""The one pipeline: workspace -> scanners -> suppress -> select -> ScanResult.
+
+Reports, publishing and the gate consume the ScanResult; the CLI and the
+action's entrypoint both call `run_scan`, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from aisec_ci.config.loader import Config, load_config
+from aisec_ci.engine import default_jobs, run_scanners
+from aisec_ci.errors import UsageError
+from aisec_ci.findings import Finding
+from aisec_ci.result import ScanResult, Suppressed
+from aisec_ci.scanners.base import ScanContext, Scanner
+from aisec_ci.scanners.registry import all_scanners, catalog
+from aisec_ci.severity import Severity
+from aisec_ci.suppress.apply import apply_suppressions
+from aisec_ci.suppress.baseline import load_baseline
+from aisec_ci.workspace.discovery import Workspace, discover
+from aisec_ci.workspace.files import SkippedFile
+
+# Environment a scanner may need (base URLs, API keys), captured once in the parent.
+SCANNER_ENV_PREFIXES = ("AISEC_", "SAFETY_", "GITHUB_API_URL")
+
+
+@dataclass
+class ScanOptions:
+    """Everything that shapes one scan; CLI flags override the config file."""
+
+    root: Path
+    config_path: Path | None = None
+    scanners: Sequence[str] | None = None
+    fail_on: Severity | None = None
+    fail_on_set: bool = False
+    baseline: Path | None = None
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    jobs: int = 0
+    shard: tuple[int, int] | None = None
+    new_only_base: str | None = None
+    use_git: bool = True
+    offline: bool = False
+    apply_baseline: bool = True
+    today: dt.date | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def shard_of(path: str, count: int) -> int:
+    """1-based shard a path belongs to: a stable hash, so every shard of every
+    matrix job agrees without talking to the others."""
+    digest = hashlib.sha1(path.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def select_scanners(requested: Sequence[str] | None) -> list[type[Scanner]]:
+    available = all_scanners()
+    if requested is None:
+        return list(available.values())
+    unknown = [n for n in requested if n not in available]
+    if unknown:
+        raise UsageError(
+            f"unknown scanner(s): {', '.join(unknown)} (available: {', '.join(available) or 'none installed'})"
+        )
+    return [available[n] for n in sorted(set(requested))]
+
+
+def run_scan(opts: ScanOptions) -> ScanResult:
+    root = opts.root.resolve() if opts.root.exists() else opts.root
+    if not opts.root.exists():
+        raise UsageError(f"{opts.root}: no such file or directory")
+    config = load_config(opts.config_path, root=root if root.is_dir() else root.parent)
+    scanner_names = opts.scanners if opts.scanners is not None else config.scanners
+    scanner_classes = select_scanners(scanner_names)
+    fail_on = opts.fail_on if opts.fail_on_set else (config.fail_on if config.fail_on_set else Severity.HIGH)
+
+    ws = discover(
+        root,
+        include=tuple(config.include) + tuple(opts.include),
+        exclude=tuple(config.exclude) + tuple(opts.exclude),
+        max_file_size=config.max_file_size or _default_max_file_size(),
+        max_model_size=config.max_model_size or _default_max_model_size(),
+        use_git=opts.use_git,
+    )
+    files = ws.files
+    skipped = list(ws.skipped)
+    if opts.shard is not None:
+        index, count = opts.shard
+        files = [f for f in files if shard_of(f.path, count) == index]
+        skipped = [s for s in skipped if shard_of(s.path, count) == index]
+    first_shard = opts.shard is None or opts.shard[0] == 1
+
+    env = dict(opts.env) if opts.env else {k: v for k, v in os.environ.items() if k.startswith(SCANNER_ENV_PREFIXES)}
+    specs: list[tuple[type[Scanner], ScanContext]] = [
+        (cls, ScanContext(root=ws.root, options=config.scanner_options.get(cls.name, {}), offline=opts.offline, env=env))
+        for cls in scanner_classes
+    ]
+    cat = catalog()
+    out = run_scanners(files, specs, rule_ids=frozenset(r.id for r in cat), jobs=opts.jobs or default_jobs())
+    findings = out.findings
+    if first_shard:
+        for cls, ctx in specs:
+            findings.extend(_repository_findings(cls, ctx, ws))
+    scanned = set(out.scanned)
+    skipped.extend(out.skipped)
+    skipped_paths = {s.path for s in out.skipped}
+    for f in files:
+        if f.path not in scanned and f.path not in skipped_paths:
+            skipped.append(SkippedFile(f.path, f"no enabled scanner handles {f.kind.value} files"))
+
+    baseline_path = opts.baseline or (root_rel(ws.root, config.baseline) if config.baseline else None)
+    baseline = load_baseline(baseline_path) if (baseline_path and opts.apply_baseline) else frozenset()
+    outcome = apply_suppressions(
+        findings,
+        config=config,
+        baseline=baseline,
+        today=opts.today or dt.date.today(),
+        config_relpath=_relpath(config.path, ws.root),
+    )
+    kept = outcome.kept
+    if first_shard:
+        kept.extend(outcome.extra_findings)
+    suppressed = list(out.suppressed) + list(outcome.suppressed)
+    notes: list[str] = []
+    expired = [f for f in outcome.extra_findings if f.rule_id == "core/expired-ignore"]
+    if expired and first_shard:
+        notes.append(f"{len(expired)} ignore entr{'y has' if len(expired) == 1 else 'ies have'} expired (see core/expired-ignore)")
+
+    if opts.new_only_base:
+        kept, moved = _select_new(opts, kept, config)
+        suppressed.extend(moved)
+
+    scanned_files = [f for f in files if f.path in scanned and f.path not in skipped_paths]
+    by_kind: dict[str, int] = {}
+    for f in scanned_files:
+        by_kind[f.kind.value] = by_kind.get(f.kind.value, 0) + 1
+    return ScanResult(
+        findings=kept,
+        suppressed=suppressed,
+        skipped=_dedupe_skipped(skipped),
+        scanners=[cls.name for cls in scanner_classes],
+        files_scanned=len(scanned_files),
+        files_by_kind=by_kind,
+        fail_on=fail_on,
+        shard=opts.shard,
+        new_only_base=opts.new_only_base,
+        notes=notes,
+    )
+
+
+def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> list[Finding]:
+    from aisec_ci.core_rules import SCAN_ERROR
+    from aisec_ci.engine import safe_error_text
+    from aisec_ci.findings import assign_fingerprints
+
+    scanner = cls(ctx)
+    try:
+        raw = [replace(f, scanner=cls.name) for f in scanner.scan_repository(ws.files)]
+    except Exception as exc:
+        raw = [
+            Finding(
+                rule_id=SCAN_ERROR.id,
+                severity=SCAN_ERROR.severity,
+                message=f"The {cls.name} scanner failed on the repository ({safe_error_text(exc)}).",
+                path=".",
+                key=f"{cls.name}:repository",
+                scanner=cls.name,
+            )
+        ]
+    # Repository-level findings are grouped per path for fingerprint counters.
+    by_path: dict[str, list[Finding]] = {}
+    for f in raw:
+        by_path.setdefault(f.path, []).append(f)
+    done: list[Finding] = []
+    for group in by_path.values():
+        done.extend(assign_fingerprints(group, None))
+    return done
+
+
+def _select_new(opts: ScanOptions, kept: list[Finding], config: Config) -> tuple[list[Finding], list[Suppressed]]:
+    """Keep findings whose fingerprints the base revision's scan does not have."""
+    from aisec_ci.newonly import base_fingerprints
+
+    assert opts.new_only_base is not None
+    base = base_fingerprints(opts, opts.new_only_base)
+    new = [f for f in kept if f.fingerprint not in base]
+    old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if f.fingerprint in base]
+    return new, old
+
+
+def _dedupe_skipped(items: list[SkippedFile]) -> list[SkippedFile]:
+    return sorted(set(items), key=lambda s: (s.path, s.reason))
+
+
+def _relpath(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def root_rel(root: Path, value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else root / p
+
+
+def _default_max_file_size() -> int:
+    from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE
+
+    return DEFAULT_MAX_FILE_SIZE
+
+
+def _default_max_model_size() -> int:
+    from aisec_ci.workspace.discovery import DEFAULT_MAX_MODEL_SIZE
+
+    return DEFAULT_MAX_MODEL_SIZE
