@@ -247,7 +247,10 @@ def _render(fmt: str, result: ScanResult, args: argparse.Namespace, stream: Text
     if fmt == "markdown":
         from aisec_ci.report.markdown import render_markdown
 
-        return render_markdown(result, cat)
+        # Inside GitHub Actions, link findings to the exact commit's lines.
+        server, repo, sha = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+        repo_url = f"{server.rstrip('/')}/{repo}" if server and repo else None
+        return render_markdown(result, cat, repo_url=repo_url, ref=sha if repo_url else None)
     from aisec_ci.report.text import render_text, use_color
 
     color = (not args.no_color) and stream is not None and use_color(stream, os.environ)

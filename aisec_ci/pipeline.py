@@ -122,6 +122,8 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         baseline=baseline,
         today=opts.today or dt.date.today(),
         config_relpath=_relpath(config.path, ws.root),
+        baseline_name=_relpath(baseline_path, ws.root) if baseline_path else None,
+        catalog=cat,
     )
     kept = outcome.kept
     if first_shard:

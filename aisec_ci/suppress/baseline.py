@@ -1,0 +1,102 @@
+"""The baseline: fingerprints of findings a team has accepted for now.
+
+The file is JSON meant to be committed and reviewed, so it is sorted by
+fingerprint and carries enough context (rule, path, line, message) to read a
+diff of it. Only the fingerprints matter for matching: they survive line
+shifts, so moving code does not resurrect baselined findings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from aisec_ci.errors import ConfigError
+from aisec_ci.findings import Finding
+
+BASELINE_VERSION = 1
+TOOL_NAME = "aisec-ci"
+
+
+def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
+    """The baseline's JSON object; one entry per fingerprint, sorted."""
+    entries: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        if not f.fingerprint:
+            raise ValueError(f"finding {f.rule_id} at {f.path}:{f.start_line} has no fingerprint")
+        entries.setdefault(
+            f.fingerprint,
+            {
+                "fingerprint": f.fingerprint,
+                "rule_id": f.rule_id,
+                "path": f.path,
+                "start_line": f.start_line,
+                "message": f.message,
+            },
+        )
+    return {
+        "version": BASELINE_VERSION,
+        "tool": TOOL_NAME,
+        "findings": [entries[k] for k in sorted(entries)],
+    }
+
+
+def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
+    """Write the baseline atomically, so an interrupted run never leaves half a file."""
+    text = json.dumps(baseline_document(findings), indent=2, ensure_ascii=False) + "\n"
+    directory = path.parent if str(path.parent) else Path(".")
+    tmp_name = ""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        if tmp_name:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise ConfigError(f"baseline {path}: cannot write ({exc.strerror or exc})") from None
+
+
+def load_baseline(path: Path) -> frozenset[str]:
+    """Fingerprints in a baseline file; ConfigError naming the file when it is missing or malformed."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"baseline {path}: file not found (create one with `aisec-ci baseline create`)") from None
+    except OSError as exc:
+        raise ConfigError(f"baseline {path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"baseline {path}: not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"baseline {path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    return frozenset(_fingerprints(data, path))
+
+
+def _fingerprints(data: Any, path: Path) -> list[str]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"baseline {path}: the top level must be a JSON object")
+    if "schema_version" in data and "version" not in data:
+        raise ConfigError(
+            f"baseline {path}: this is a JSON scan report, not a baseline; create one with `aisec-ci baseline create`"
+        )
+    version = data.get("version")
+    if version != BASELINE_VERSION:
+        raise ConfigError(f"baseline {path}: unsupported version {version!r} (expected {BASELINE_VERSION})")
+    entries = data.get("findings")
+    if not isinstance(entries, list):
+        raise ConfigError(f"baseline {path}: 'findings' must be a list")
+    out: list[str] = []
+    for i, entry in enumerate(entries):
+        fingerprint = entry.get("fingerprint") if isinstance(entry, dict) else None
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise ConfigError(f"baseline {path}: findings[{i}] has no 'fingerprint' string")
+        out.append(fingerprint)
+    return out
