@@ -357,7 +357,8 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     outputs = _pair_outputs(args.formats, args.outputs)
     results = [load_result(p) for p in args.reports]
     fail_on: Severity | None = parse_fail_on(args.fail_on) if args.fail_on else None
-    merged = merge_results(results, names=[str(p) for p in args.reports], fail_on=fail_on, fail_on_set=bool(args.fail_on))
+    names = [str(p) for p in args.reports]
+    merged = merge_results(results, names=names, fail_on=fail_on, fail_on_set=bool(args.fail_on))
     _write_reports(merged, outputs, args)
     return EXIT_PASSED if merged.passed else EXIT_FAILED
 

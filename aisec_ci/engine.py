@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.findings import Finding, assign_fingerprints
-from aisec_ci.report.linehash import line_hashes
+from aisec_ci.report.linehash import line_hashes_at
 from aisec_ci.result import Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
 from aisec_ci.suppress.inline import inline_reason, invalid_directives, parse_directives
@@ -148,11 +148,11 @@ def _finish(sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: fro
     if lines is None:
         out.findings.extend(findings)
         return
-    hashes = line_hashes(sf.text)
+    hashes = line_hashes_at(sf.text, {f.start_line for f in findings})
     directives = parse_directives(lines)
     for f in findings:
-        if 1 <= f.start_line <= len(hashes):
-            f = replace(f, line_hash=hashes[f.start_line - 1])
+        if hashes.get(f.start_line):
+            f = replace(f, line_hash=hashes[f.start_line])
         reason = inline_reason(f, directives) if directives else None
         if reason is not None:
             out.suppressed.append(Suppressed(f, "inline", reason or "(no reason given)"))

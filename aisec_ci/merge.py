@@ -42,7 +42,7 @@ def merge_results(
     versions = {r.tool_version for r in results}
     if len(versions) > 1:
         raise UsageError(f"merge: reports come from different aisec-ci versions ({', '.join(sorted(versions))})")
-    sharded = [(n, r) for n, r in zip(names, results) if r.shard is not None]
+    sharded = [(n, r) for n, r in zip(names, results, strict=True) if r.shard is not None]
     if sharded:
         if len(sharded) != len(results):
             raise UsageError("merge: mix of sharded and unsharded reports")

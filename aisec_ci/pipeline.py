@@ -14,16 +14,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aisec_ci.config.loader import Config, load_config
-from aisec_ci.engine import default_jobs, run_scanners
+from aisec_ci.core_rules import SCAN_ERROR
+from aisec_ci.engine import default_jobs, run_scanners, safe_error_text
 from aisec_ci.errors import UsageError
-from aisec_ci.findings import Finding
+from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner
 from aisec_ci.scanners.registry import all_scanners, catalog
 from aisec_ci.severity import Severity
 from aisec_ci.suppress.apply import apply_suppressions
 from aisec_ci.suppress.baseline import load_baseline
-from aisec_ci.workspace.discovery import Workspace, discover
+from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
 
 # Environment a scanner may need (base URLs, API keys), captured once in the parent.
@@ -84,8 +85,8 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         root,
         include=tuple(config.include) + tuple(opts.include),
         exclude=tuple(config.exclude) + tuple(opts.exclude),
-        max_file_size=config.max_file_size or _default_max_file_size(),
-        max_model_size=config.max_model_size or _default_max_model_size(),
+        max_file_size=config.max_file_size or DEFAULT_MAX_FILE_SIZE,
+        max_model_size=config.max_model_size or DEFAULT_MAX_MODEL_SIZE,
         use_git=opts.use_git,
     )
     files = ws.files
@@ -97,10 +98,10 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     first_shard = opts.shard is None or opts.shard[0] == 1
 
     env = dict(opts.env) if opts.env else {k: v for k, v in os.environ.items() if k.startswith(SCANNER_ENV_PREFIXES)}
-    specs: list[tuple[type[Scanner], ScanContext]] = [
-        (cls, ScanContext(root=ws.root, options=config.scanner_options.get(cls.name, {}), offline=opts.offline, env=env))
-        for cls in scanner_classes
-    ]
+    specs: list[tuple[type[Scanner], ScanContext]] = []
+    for cls in scanner_classes:
+        options = config.scanner_options.get(cls.name, {})
+        specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
     cat = catalog()
     out = run_scanners(files, specs, rule_ids=frozenset(r.id for r in cat), jobs=opts.jobs or default_jobs())
     findings = out.findings
@@ -132,7 +133,8 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     notes: list[str] = []
     expired = [f for f in outcome.extra_findings if f.rule_id == "core/expired-ignore"]
     if expired and first_shard:
-        notes.append(f"{len(expired)} ignore entr{'y has' if len(expired) == 1 else 'ies have'} expired (see core/expired-ignore)")
+        entries = "1 ignore entry has" if len(expired) == 1 else f"{len(expired)} ignore entries have"
+        notes.append(f"{entries} expired (see core/expired-ignore)")
 
     if opts.new_only_base:
         kept, moved = _select_new(opts, kept, config)
@@ -157,10 +159,6 @@ def run_scan(opts: ScanOptions) -> ScanResult:
 
 
 def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> list[Finding]:
-    from aisec_ci.core_rules import SCAN_ERROR
-    from aisec_ci.engine import safe_error_text
-    from aisec_ci.findings import assign_fingerprints
-
     scanner = cls(ctx)
     try:
         raw = [replace(f, scanner=cls.name) for f in scanner.scan_repository(ws.files)]
@@ -213,14 +211,3 @@ def root_rel(root: Path, value: str) -> Path:
     p = Path(value)
     return p if p.is_absolute() else root / p
 
-
-def _default_max_file_size() -> int:
-    from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE
-
-    return DEFAULT_MAX_FILE_SIZE
-
-
-def _default_max_model_size() -> int:
-    from aisec_ci.workspace.discovery import DEFAULT_MAX_MODEL_SIZE
-
-    return DEFAULT_MAX_MODEL_SIZE

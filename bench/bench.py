@@ -138,7 +138,14 @@ def notebook(n: int, rnd: random.Random) -> str:
         src = [f"x_{i} = np.linspace(0, {rnd.randint(1, 99)}, 100)\n", f"print(x_{i}.mean())\n"]
         outs = [{"name": "stdout", "output_type": "stream", "text": [f"{rnd.random():.6f}\n"]}]
         cells.append(
-            {"cell_type": "code", "execution_count": i + 1, "id": f"c{n}-{i}", "metadata": {}, "outputs": outs, "source": src}
+            {
+                "cell_type": "code",
+                "execution_count": i + 1,
+                "id": f"c{n}-{i}",
+                "metadata": {},
+                "outputs": outs,
+                "source": src,
+            }
         )
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
     return json.dumps(nb, indent=1)
@@ -156,8 +163,16 @@ def generate(root: Path, count: int, seed: int = 7) -> tuple[int, int]:
     root.mkdir(parents=True, exist_ok=True)
     total = 0
     kinds = (
-        ["py"] * 55 + ["nb"] * 8 + ["req"] * 4 + ["docker"] * 3 + ["k8s"] * 8 + ["wf"] * 2
-        + ["iam"] * 4 + ["md"] * 12 + ["model"] * 1 + ["cfg"] * 3
+        ["py"] * 55
+        + ["nb"] * 8
+        + ["req"] * 4
+        + ["docker"] * 3
+        + ["k8s"] * 8
+        + ["wf"] * 2
+        + ["iam"] * 4
+        + ["md"] * 12
+        + ["model"] * 1
+        + ["cfg"] * 3
     )
     for i in range(count):
         kind = kinds[i % len(kinds)]
@@ -165,7 +180,8 @@ def generate(root: Path, count: int, seed: int = 7) -> tuple[int, int]:
         if kind == "py":
             path, text = d / f"mod_{i}.py", PY_TEMPLATE.format(n=i, batch=rnd.choice([8, 16, 32]), lr=rnd.random())
             if i % 997 == 0:  # a few planted secrets
-                text += f'\nAWS_ACCESS_KEY_ID = "AKIA{"".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))}"\n'
+                key_id = "AKIA" + "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+                text += f'\nAWS_ACCESS_KEY_ID = "{key_id}"\n'
         elif kind == "nb":
             path, text = d / f"explore_{i}.ipynb", notebook(i, rnd)
         elif kind == "req":
@@ -196,8 +212,13 @@ def generate(root: Path, count: int, seed: int = 7) -> tuple[int, int]:
 
 
 def git_init(root: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "b@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "b@example.com",
+    }
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", "bench tree"], cwd=root, check=True, env=env)
@@ -210,13 +231,17 @@ def time_command(cmd: list[str], runs: int, cwd: Path | None = None) -> tuple[fl
     code = 0
     for _ in range(runs):
         start = time.perf_counter()
-        code = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+        code = subprocess.run(
+            cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        ).returncode
         times.append(time.perf_counter() - start)
     return statistics.median(times), min(times), max(times), code
 
 
 def scanner_names() -> list[str]:
-    out = subprocess.run([sys.executable, "-m", "aisec_ci", "rules", "--format", "json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "aisec_ci", "rules", "--format", "json"], capture_output=True, text=True, check=True
+    )
     return sorted({r["id"].split("/")[0] for r in json.loads(out.stdout)} - {"core"})
 
 
@@ -240,13 +265,27 @@ def main() -> int:
         base = [sys.executable, "-m", "aisec_ci", "scan", str(root), "--fail-on", "none", "-q"]
         out = tmp / "out.json"
         rows = []
-        med, lo, hi, _ = time_command([*base, "--scanners", "none", "--format", "json", "--output", str(out)], args.runs)
+        med, lo, hi, _ = time_command(
+            [*base, "--scanners", "none", "--format", "json", "--output", str(out)], args.runs
+        )
         rows.append(("pipeline only (discovery, classification, JSON report)", med, lo, hi))
-        all_cmd = [*base, "--format", "json", "--output", str(out), "--format", "sarif", "--output", str(tmp / "o.sarif")]
+        all_cmd = [
+            *base,
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--format",
+            "sarif",
+            "--output",
+            str(tmp / "o.sarif"),
+        ]
         med, lo, hi, _ = time_command(all_cmd, args.runs)
         rows.append(("all scanners, JSON + SARIF", med, lo, hi))
         for name in scanner_names():
-            med, lo, hi, _ = time_command([*base, "--scanners", name, "--format", "json", "--output", str(out)], args.runs)
+            med, lo, hi, _ = time_command(
+                [*base, "--scanners", name, "--format", "json", "--output", str(out)], args.runs
+            )
             rows.append((f"scanner: {name}", med, lo, hi))
         print(f"\n{'what':<58} {'median s':>9} {'min-max s':>13} {'files/s':>9} {'MB/s':>7}")
         for what, med, lo, hi in rows:
@@ -264,8 +303,17 @@ def peers(root: Path, runs: int) -> None:
     candidates = {
         "detect-secrets scan --all-files": ["detect-secrets", "scan", "--all-files", "."],
         "zizmor --offline": ["zizmor", "--offline", "--no-exit-codes", "--format", "json", "."],
-        "checkov (kubernetes,dockerfile)": ["checkov", "-d", ".", "--framework", "kubernetes,dockerfile",
-                                            "--skip-download", "--quiet", "-o", "json"],
+        "checkov (kubernetes,dockerfile)": [
+            "checkov",
+            "-d",
+            ".",
+            "--framework",
+            "kubernetes,dockerfile",
+            "--skip-download",
+            "--quiet",
+            "-o",
+            "json",
+        ],
     }
     print(f"\n{'peer':<58} {'median s':>9} {'min-max s':>13}")
     for what, cmd in candidates.items():

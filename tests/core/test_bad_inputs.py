@@ -12,7 +12,9 @@ from tests.conftest import load_json, make_repo, run_cli, write_tree
 
 def scan(root: Path, *extra: str) -> tuple[int, dict, str]:
     out = root.parent / f"{root.name}.json"
-    proc = run_cli("scan", root, "--scanners", "testkit", "--format", "json", "--output", out, "--fail-on", "none", *extra)
+    proc = run_cli(
+        "scan", root, "--scanners", "testkit", "--format", "json", "--output", out, "--fail-on", "none", *extra
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stderr
     return proc.returncode, load_json(out), proc.stderr

@@ -24,7 +24,12 @@ def test_shards_merge_to_the_unsharded_scan(tmp_path: Path, sarif_validate) -> N
     repo = _repo(tmp_path)
     full_json, full_sarif = tmp_path / "full.json", tmp_path / "full.sarif"
     base = ["scan", repo, "--scanners", "testkit", "--fail-on", "high"]
-    assert run_cli(*base, "--format", "json", "--output", full_json, "--format", "sarif", "--output", full_sarif).returncode == 1
+    assert (
+        run_cli(
+            *base, "--format", "json", "--output", full_json, "--format", "sarif", "--output", full_sarif
+        ).returncode
+        == 1
+    )
     shards = []
     for i in (1, 2, 3):
         out = tmp_path / f"shard{i}.json"
@@ -34,7 +39,9 @@ def test_shards_merge_to_the_unsharded_scan(tmp_path: Path, sarif_validate) -> N
     assert all(c > 0 for c in counts) and sum(counts) == load_json(full_json)["summary"]["findings"]
 
     merged_json, merged_sarif = tmp_path / "merged.json", tmp_path / "merged.sarif"
-    proc = run_cli("merge", *shards, "--format", "json", "--output", merged_json, "--format", "sarif", "--output", merged_sarif)
+    proc = run_cli(
+        "merge", *shards, "--format", "json", "--output", merged_json, "--format", "sarif", "--output", merged_sarif
+    )
     assert proc.returncode == 1, proc.stderr  # the merged gate fails like the full scan
     expected = load_json(full_json)
     merged = load_json(merged_json)

@@ -81,7 +81,9 @@ ignores:
 
 def test_rule_override_and_disable(tmp_path: Path) -> None:
     repo = tmp_path / "app"
-    make_repo(repo, {"a.py": "x  # SECURITY-MARK[critical]\n", ".aisec.yml": "rules:\n  testkit/marker: {severity: low}\n"})
+    make_repo(
+        repo, {"a.py": "x  # SECURITY-MARK[critical]\n", ".aisec.yml": "rules:\n  testkit/marker: {severity: low}\n"}
+    )
     code, report = scan(repo)
     assert code == 0 and report["findings"][0]["severity"] == "low"
     (repo / ".aisec.yml").write_text("rules:\n  testkit/marker: {enabled: false}\n")
