@@ -1,0 +1,108 @@
+"""The README's main command on the bundled example: every planted problem is
+found by the scanner that owns it, every report format is written, and no
+planted secret appears in any output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE, load_json, run_cli
+
+# Problems planted in examples/vulnerable-ai-app, by scanner: (rule id, path).
+EXPECTED = {
+    "secrets": [
+        ("secrets/openai-api-key", "notebooks/explore.ipynb"),
+        ("secrets/huggingface-token", "Dockerfile"),
+        ("secrets/aws-secret-access-key", "docker-compose.yml"),
+    ],
+    "docker": [
+        ("docker/curl-pipe-shell", "Dockerfile"),
+        ("docker/secret-in-env", "Dockerfile"),
+        ("docker/insecure-package-index", "Dockerfile"),
+        ("compose/privileged", "docker-compose.yml"),
+        ("compose/docker-socket-mount", "docker-compose.yml"),
+    ],
+    "kubernetes": [
+        ("k8s/privileged-container", "k8s/deployment.yaml"),
+        ("k8s/host-namespaces", "k8s/deployment.yaml"),
+        ("k8s/writable-model-host-path", "k8s/deployment.yaml"),
+        ("k8s/nvidia-visible-devices-all", "k8s/deployment.yaml"),
+    ],
+    "cloud": [("iam/full-admin", "iam/model-bucket-policy.json")],
+    "workflows": [
+        ("workflows/untrusted-checkout", ".github/workflows/pr-eval.yml"),
+        ("workflows/template-injection", ".github/workflows/pr-eval.yml"),
+        ("workflows/unpinned-action", ".github/workflows/pr-eval.yml"),
+    ],
+    "models": [("models/pickle-code-execution", "models/classifier.pkl")],
+}
+
+
+def _planted_secrets() -> list[str]:
+    nb = (EXAMPLE / "notebooks" / "explore.ipynb").read_text()
+    compose = (EXAMPLE / "docker-compose.yml").read_text()
+    docker = (EXAMPLE / "Dockerfile").read_text()
+    found = [
+        re.search(r"sk-proj-[A-Za-z0-9_-]+", nb),
+        re.search(r'AWS_SECRET_ACCESS_KEY: "([^"]+)"', compose),
+        re.search(r"HF_TOKEN=(hf_[A-Za-z]+)", docker),
+    ]
+    values = [m.group(m.lastindex or 0) for m in found if m]
+    assert len(values) == 3
+    return values
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str, str]:
+    out = tmp_path_factory.mktemp("example")
+    proc = run_cli(
+        "scan", EXAMPLE,
+        "--format", "json", "--output", out / "r.json",
+        "--format", "sarif", "--output", out / "r.sarif",
+        "--format", "markdown", "--output", out / "r.md",
+        "--format", "text", "--output", out / "r.txt",
+        plugin=False, env={"AISEC_OSV_URL": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    return out, proc.returncode, proc.stdout, proc.stderr
+
+
+def test_gate_fails_on_the_example(example_run: tuple[Path, int, str, str]) -> None:
+    out, code, _, stderr = example_run
+    assert code == 1, stderr
+    report = load_json(out / "r.json")
+    assert report["gate"]["passed"] is False
+    assert report["summary"]["by_severity"]["critical"] >= 1
+
+
+@pytest.mark.parametrize("scanner", sorted(EXPECTED))
+def test_each_scanner_finds_its_planted_problems(example_run: tuple[Path, int, str, str], scanner: str) -> None:
+    out, _, _, _ = example_run
+    report = load_json(out / "r.json")
+    if scanner not in report["scanners"]:
+        pytest.skip(f"the {scanner} scanner is not part of this build")
+    found = {(f["rule_id"], f["path"]) for f in report["findings"]}
+    missing = [pair for pair in EXPECTED[scanner] if pair not in found]
+    assert not missing, f"{scanner} missed {missing}"
+
+
+def test_no_planted_secret_in_any_output(example_run: tuple[Path, int, str, str], sarif_validate) -> None:
+    out, _, stdout, stderr = example_run
+    sarif_validate(load_json(out / "r.sarif"))
+    outputs = {p.name: p.read_text() for p in out.iterdir()} | {"stdout": stdout, "stderr": stderr}
+    for secret in _planted_secrets():
+        for name, text in outputs.items():
+            assert secret not in text, f"a planted secret leaked into {name}"
+            # Nor a long slice of it (a redaction shows at most the first 4 characters).
+            assert secret[4:20] not in text, f"part of a planted secret leaked into {name}"
+
+
+def test_every_file_is_accounted_for(example_run: tuple[Path, int, str, str]) -> None:
+    out, _, _, _ = example_run
+    report = load_json(out / "r.json")
+    on_disk = {p.relative_to(EXAMPLE).as_posix() for p in EXAMPLE.rglob("*") if p.is_file()}
+    skipped = {s["path"] for s in report["skipped"]}
+    assert skipped <= on_disk
+    assert report["summary"]["files_scanned"] + len(skipped) == len(on_disk)
