@@ -19,6 +19,8 @@ EXPECTED = {
         ("secrets/aws-secret-access-key", "docker-compose.yml"),
     ],
     "docker": [
+        ("docker/root-user", "Dockerfile"),
+        ("docker/unpinned-base-image", "Dockerfile"),
         ("docker/curl-pipe-shell", "Dockerfile"),
         ("docker/secret-in-env", "Dockerfile"),
         ("docker/insecure-package-index", "Dockerfile"),
