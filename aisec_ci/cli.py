@@ -75,6 +75,11 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", metavar="I/N", help="scan only shard I of N (combine the JSON reports with `merge`)")
     p.add_argument("--new-only", action="store_true", help="report only findings absent from --base")
     p.add_argument("--base", metavar="REF", help="git revision to compare against with --new-only")
+    p.add_argument(
+        "--history",
+        metavar="RANGE",
+        help="also scan git history for secrets: a revision range (main..HEAD) or 'all' (every blob once)",
+    )
     p.add_argument("--no-git", action="store_true", help="walk the directory instead of asking git for the file list")
     p.add_argument("--offline", action="store_true", help="never use the network (offline vulnerability data only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line on stderr")
@@ -192,6 +197,7 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         jobs=args.jobs,
         shard=_parse_shard(args.shard),
         new_only_base=args.base if args.new_only else None,
+        history=args.history,
         use_git=not args.no_git,
         offline=args.offline,
     )

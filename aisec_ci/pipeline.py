@@ -27,6 +27,7 @@ from aisec_ci.suppress.baseline import load_baseline
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
 
+DETECT_SECRETS_BASELINE = ".secrets.baseline"
 # Environment a scanner may need (base URLs, API keys), captured once in the parent.
 SCANNER_ENV_PREFIXES = ("AISEC_", "SAFETY_", "GITHUB_API_URL")
 
@@ -46,6 +47,8 @@ class ScanOptions:
     jobs: int = 0
     shard: tuple[int, int] | None = None
     new_only_base: str | None = None
+    history: str | None = None
+    """Also scan git history for secrets: a revision range, or `all`."""
     use_git: bool = True
     offline: bool = False
     apply_baseline: bool = True
@@ -79,6 +82,8 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     config = load_config(opts.config_path, root=root if root.is_dir() else root.parent)
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)
+    if opts.history and "secrets" not in {cls.name for cls in scanner_classes}:
+        raise UsageError("--history scans git history for secrets: enable the secrets scanner")
     fail_on = opts.fail_on if opts.fail_on_set else (config.fail_on if config.fail_on_set else Severity.HIGH)
 
     ws = discover(
@@ -100,7 +105,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     env = dict(opts.env) if opts.env else {k: v for k, v in os.environ.items() if k.startswith(SCANNER_ENV_PREFIXES)}
     specs: list[tuple[type[Scanner], ScanContext]] = []
     for cls in scanner_classes:
-        options = config.scanner_options.get(cls.name, {})
+        options = dict(config.scanner_options.get(cls.name, {}))
+        if cls.name == "secrets" and opts.history:
+            options["history"] = opts.history
         specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
     cat = catalog()
     out = run_scanners(files, specs, rule_ids=frozenset(r.id for r in cat), jobs=opts.jobs or default_jobs())
@@ -116,14 +123,18 @@ def run_scan(opts: ScanOptions) -> ScanResult:
             skipped.append(SkippedFile(f.path, f"no enabled scanner handles {f.kind.value} files"))
 
     baseline_path = opts.baseline or (root_rel(ws.root, config.baseline) if config.baseline else None)
-    baseline = load_baseline(baseline_path) if (baseline_path and opts.apply_baseline) else frozenset()
+    baseline, baseline_names = frozenset[str](), []
+    if opts.apply_baseline:
+        for path in _baseline_files(ws.root, baseline_path):
+            baseline |= _load_any_baseline(path)
+            baseline_names.append(_relpath(path, ws.root) or path.name)
     outcome = apply_suppressions(
         findings,
         config=config,
         baseline=baseline,
         today=opts.today or dt.date.today(),
         config_relpath=_relpath(config.path, ws.root),
-        baseline_name=_relpath(baseline_path, ws.root) if baseline_path else None,
+        baseline_name=", ".join(baseline_names) or None,
         catalog=cat,
     )
     kept = outcome.kept
@@ -192,6 +203,33 @@ def _select_new(opts: ScanOptions, kept: list[Finding], config: Config) -> tuple
     new = [f for f in kept if f.fingerprint not in base]
     old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if f.fingerprint in base]
     return new, old
+
+
+def _baseline_files(root: Path, configured: Path | None) -> list[Path]:
+    """The configured baseline, plus detect-secrets' `.secrets.baseline` at the
+    root: teams moving from detect-secrets keep their audited allowances."""
+    files = [configured] if configured is not None else []
+    legacy = root / DETECT_SECRETS_BASELINE
+    if legacy.is_file() and (configured is None or legacy.resolve() != configured.resolve()):
+        files.append(legacy)
+    return files
+
+
+def _load_any_baseline(path: Path) -> frozenset[str]:
+    """Our baseline format, or a detect-secrets baseline (recognised by content)."""
+    if _is_detect_secrets_baseline(path):
+        from aisec_ci.scanners.secrets.baseline import load_detect_secrets_baseline
+
+        return load_detect_secrets_baseline(path)
+    return load_baseline(path)
+
+
+def _is_detect_secrets_baseline(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False  # load_baseline reports the unreadable file with its name
+    return path.name == DETECT_SECRETS_BASELINE or (b'"plugins_used"' in head and b'"results"' in head)
 
 
 def _dedupe_skipped(items: list[SkippedFile]) -> list[SkippedFile]:

@@ -1,0 +1,212 @@
+"""False-positive control: values that look secret but are not.
+
+detect-secrets' heuristic filters run first (same behaviour users know from its
+baseline workflow); the rest covers what ML repositories are full of: digests,
+lock hashes, placeholders, templates, environment lookups, redactions.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from detect_secrets.filters import heuristic
+
+from aisec_ci.severity import Severity
+
+# Searched, not matched with leading `.*`: this runs on every generic candidate.
+_PLACEHOLDER_RE = re.compile(
+    r"""(?:your|my|insert|replace|enter|put|paste|add)[_\- ]?(?:own[_\- ]?)?
+            (?:api|access|secret|key|token|pass|password|here|value|org|client)
+      | example|sample|dummy|placeholder|changeme|change[_-]me|redacted|fake|foobar|notasecret
+      | not[_-]?a[_-]?(?:real|secret)|xxx|\*\*\*|\.\.\.|…|todo|fixme|secret[_-]?here|<[^>]*>""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_PLACEHOLDER_WORDS = frozenset(
+    [
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "test",
+        "password",
+        "secret",
+        "token",
+        "string",
+        "str",
+        "bytes",
+        "required",
+        "optional",
+        "inherit",
+    ]
+)
+# Shell/compose `$VAR`, `${VAR}`, Jinja/Helm/Actions `{{ }}`, Windows `%VAR%`, `$(cmd)`,
+# `<value>`, and Python f-string/format fields (`Pw{n}`): references, not values.
+_TEMPLATE_RE = re.compile(
+    r"^\$\{?[A-Za-z_][\w.:\-]*\}?$|\{\{.*\}\}|\$\{.*\}|^%[A-Za-z_]\w*%$|^\$\(.*\)$|^<.*>$"
+    r"|\{[A-Za-z_][\w.]*(?:\([^)]*\))?(?:\[[^\]]*\])?(?:![rsa])?(?::[^}]*)?\}"
+)
+# A lookup whose argument is the candidate: the value is the *name* of a variable or
+# secret (`os.environ["DB_PASSWORD"]`), not the secret. A literal assigned *to* the
+# environment (`os.environ["K"] = "…"`) or given as a default is still reported.
+_ENV_BEFORE_RE = re.compile(
+    r"(?:os\.environ|getenv|environ\.get|userdata\.get|process\.env|ENV|System\.getenv|get_secret|secrets?\.get|"
+    r"keyring\.get_password|dbutils\.secrets\.get|Variable\.get|secretKeyRef|\$\{\{\s*(?:secrets|vars|env))"
+    r"\s*[(\[.:]\s*(?:[\w\-]+\s*:\s*|scope\s*=\s*[\"'][^\"']*[\"']\s*,\s*key\s*=\s*)?[\"'`]?$",
+    re.IGNORECASE,
+)
+_DIGEST_CONTEXT_RE = re.compile(
+    r"sha(?:1|224|256|384|512)?\b|sha[_-]?\d*[:=]|revision|commit|digest|checksum|integrity|--hash|@sha256:|"
+    r"\bhash\b|etag|fingerprint|\bmd5\b|\bref\b|blob|tree|oid\b",
+    re.IGNORECASE,
+)
+_HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_PATH_LIKE_RE = re.compile(r"^(?:[./~]|[A-Za-z]:\\)|/[\w.-]+/|\.(?:py|json|ya?ml|txt|csv|png|jpg|pt|bin|onnx)$")
+
+LOCK_FILE_NAMES = frozenset(
+    {
+        "uv.lock",
+        "poetry.lock",
+        "pdm.lock",
+        "pipfile.lock",
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "cargo.lock",
+        "go.sum",
+        "composer.lock",
+        "gemfile.lock",
+        "conda-lock.yml",
+        "pylock.toml",
+    }
+)
+TEST_PATH_WORDS = ("test", "tests", "testing", "fixture", "fixtures", "fake", "dummy", "example", "examples", "sample")
+
+
+def is_lock_file(path: str) -> bool:
+    name = PurePosixPath(path).name.lower()
+    return name in LOCK_FILE_NAMES or name.endswith(".lock") or heuristic.is_lock_file(path)
+
+
+def is_placeholder(secret: str) -> bool:
+    """Template references, placeholders and redactions: never a real value."""
+    s = secret.strip("'\"` ")
+    if len(s) < 6:
+        return True
+    if s.lower() in _PLACEHOLDER_WORDS or _TEMPLATE_RE.search(s) or _PLACEHOLDER_RE.search(s):
+        return True
+    # One repeated character (`xxxxxxxx`, `00000000`) or mostly masking characters.
+    if len(set(s.lower())) <= 2:
+        return True
+    return sum(map(s.count, "*#x•")) * 2 > len(s)
+
+
+def is_env_reference(secret: str, line: str) -> bool:
+    idx = line.find(secret)
+    return idx > 0 and bool(_ENV_BEFORE_RE.search(line[max(0, idx - 80) : idx]))
+
+
+def is_digest(secret: str, line: str) -> bool:
+    """Hex strings of hash lengths next to hash vocabulary, or `algo:hex` forms."""
+    s = secret.split(":", 1)[-1]
+    if _HEX_RE.match(s) and len(s) in (32, 40, 56, 64, 96, 128):
+        return bool(_DIGEST_CONTEXT_RE.search(line)) or ":" in secret
+    return False
+
+
+def is_uuid(secret: str) -> bool:
+    return bool(_UUID_RE.match(secret))
+
+
+def generic_filter_reason(secret: str, line: str, detector_name: str, uuid_ok: bool = False) -> str | None:
+    """Why a keyword/entropy candidate is not a secret, or None to keep it.
+
+    detect-secrets' own heuristics come first, then ours. `detector_name` is used by
+    `is_likely_id_string`, which only applies to non-regex plugins (ours are all
+    treated as such here, since this filter only runs for generic detectors).
+    `uuid_ok`: the value is keyword-anchored to a provider whose keys are UUIDs."""
+    if heuristic.is_sequential_string(secret):
+        return "sequential"
+    if not uuid_ok and (heuristic.is_potential_uuid(secret) or is_uuid(secret)):
+        return "uuid"
+    if heuristic.is_templated_secret(secret) or heuristic.is_prefixed_with_dollar_sign(secret):
+        return "template"
+    if _TEMPLATE_RE.search(secret):
+        return "template"
+    if _is_call_or_subscript(secret, line):
+        return "indirect reference"
+    if heuristic.is_not_alphanumeric_string(secret):
+        return "not alphanumeric"
+    if _id_context(secret, line):
+        return "id"
+    if is_placeholder(secret):
+        return "placeholder"
+    if _PROSE_RE.match(secret):
+        return "prose"
+    if len(secret) >= 16 and len(set(secret)) == len(secret):
+        # Every character distinct: a character set (`"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"`),
+        # which a random 16+ character key almost never is.
+        return "alphabet"
+    if _names_itself(secret, line):
+        return "placeholder"
+    if is_env_reference(secret, line):
+        return "environment lookup"
+    if is_digest(secret, line):
+        return "digest"
+    if _PATH_LIKE_RE.search(secret) and not any(c.isdigit() for c in secret[-8:]):
+        return "path"
+    return None
+
+
+_PROSE_RE = re.compile(r"^[A-Za-z][a-z]*(?: [A-Za-z][a-z]*)+[.!?]?$|^[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)+$")
+
+
+def _names_itself(secret: str, line: str) -> bool:
+    """`PRIVATE_KEY = "private_key"`: the value repeats the name it is assigned to."""
+    norm = secret.lower().replace("-", "_").replace(" ", "_")
+    idx = line.find(secret)
+    return len(norm) >= 3 and norm in line[: max(idx, 0)].lower().replace("-", "_")
+
+
+def _is_call_or_subscript(secret: str, line: str) -> bool:
+    """`x = get_secret(...)` / `x = headers[...]`: the value is a name being called
+    or indexed. detect-secrets' is_indirect_reference drops whole lines that merely
+    contain a call, which would hide `Client(api_key="...")`, so this looks only at
+    what follows the candidate."""
+    idx = line.find(secret)
+    return idx >= 0 and line[idx + len(secret) : idx + len(secret) + 1] in ("(", "[")
+
+
+# `user_id = …`, and names that hold a reference to a secret rather than the secret:
+# `secretName:` (Kubernetes), `password_file`, `tokenRef`, `secret_arn`, `key_path`.
+_ID_BEFORE_RE = re.compile(
+    r"(?:(?:^|[^a-z0-9])(?:id|myid|userid|[a-z0-9]*_id)|(?:name|ref|file|path|dir|arn|type|env|var|kind))s?[^a-z0-9]*$",
+    re.IGNORECASE,
+)
+
+
+def _id_context(secret: str, line: str) -> bool:
+    """Same idea as detect-secrets' is_likely_id_string, bounded to the text right
+    before the value (its version scans the whole prefix, which is slow on long lines)."""
+    idx = line.find(secret)
+    if idx <= 0:
+        return False
+    before = line[max(0, idx - 40) : idx].rstrip("'\"` :=\t")
+    return bool(_ID_BEFORE_RE.search(before + " "))
+
+
+def is_test_path(path: str) -> bool:
+    parts = re.split(r"[/._\-]", path.lower())
+    return any(p in TEST_PATH_WORDS for p in parts)
+
+
+def lower_for_test_path(severity: Severity, path: str) -> Severity:
+    """Test/fixture/example paths lower the severity one step; they never hide it:
+    a real key committed to a test file is as usable as any other."""
+    if is_test_path(path) and severity > Severity.LOW:
+        return Severity(severity - 1)
+    return severity

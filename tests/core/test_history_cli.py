@@ -1,0 +1,74 @@
+"""`--history` (secrets in git history) and detect-secrets baselines, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aisec_ci.scanners.registry import all_scanners
+from tests.conftest import load_json, make_repo, run_cli
+from tests.scanners.secrets.secret_tokens import TokenFactory
+
+pytestmark = pytest.mark.skipif("secrets" not in all_scanners(), reason="the secrets scanner is not part of this build")
+
+
+def test_history_finds_a_secret_removed_from_head(tmp_path: Path) -> None:
+    token = TokenFactory(seed=11).github()
+    repo = tmp_path / "app"
+    first = make_repo(repo, {"app.py": "print('hi')\n"})
+    leak = make_repo(repo, {"settings.py": f'GITHUB_TOKEN = "{token}"\n'}, "add settings")
+    make_repo(repo, {"settings.py": "import os\nGITHUB_TOKEN = os.environ['GITHUB_TOKEN']\n"}, "use env")
+    out = tmp_path / "r.json"
+
+    proc = run_cli("scan", repo, "--scanners", "secrets", "--format", "json", "--output", out, plugin=False)
+    assert proc.returncode == 0, proc.stderr  # HEAD is clean
+    assert load_json(out)["findings"] == []
+
+    proc = run_cli(
+        "scan", repo, "--scanners", "secrets", "--history", f"{first}..HEAD",
+        "--format", "json", "--output", out, plugin=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    findings = load_json(out)["findings"]
+    assert [(f["rule_id"], f["path"]) for f in findings] == [("secrets/github-token", "settings.py")]
+    assert leak[:7] in findings[0]["message"] or findings[0]["properties"].get("commit", "").startswith(leak[:7])
+    assert token not in out.read_text() and token not in proc.stderr
+
+    proc = run_cli("scan", repo, "--scanners", "docker", "--history", "all", plugin=False)
+    assert proc.returncode == 2 and "secrets" in proc.stderr
+
+
+def test_detect_secrets_baseline_is_honoured(tmp_path: Path) -> None:
+    import hashlib
+
+    token = TokenFactory(seed=12).github()
+    repo = tmp_path / "app"
+    make_repo(repo, {"settings.py": f'GITHUB_TOKEN = "{token}"\n'})
+    out = tmp_path / "r.json"
+    run_cli("scan", repo, "--scanners", "secrets", "--format", "json", "--output", out, plugin=False)
+    assert len(load_json(out)["findings"]) == 1
+    ds = {
+        "version": "1.5.0",
+        "plugins_used": [{"name": "GitHubTokenDetector"}],
+        "filters_used": [],
+        "results": {
+            "settings.py": [
+                {
+                    "type": "GitHub Token",
+                    "filename": "settings.py",
+                    "hashed_secret": hashlib.sha1(token.encode()).hexdigest(),
+                    "is_verified": False,
+                    "line_number": 1,
+                }
+            ]
+        },
+        "generated_at": "2026-01-01T00:00:00Z",
+    }
+    (repo / ".secrets.baseline").write_text(json.dumps(ds))
+    proc = run_cli("scan", repo, "--scanners", "secrets", "--format", "json", "--output", out, plugin=False)
+    report = load_json(out)
+    assert proc.returncode == 0, proc.stderr
+    assert report["findings"] == [] and report["summary"]["suppressed"]["baseline"] == 1
+    assert ".secrets.baseline" in report["suppressed"][0]["suppression"]["reason"]
