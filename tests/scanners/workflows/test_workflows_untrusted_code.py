@@ -1,0 +1,88 @@
+"""workflows/dangerous-trigger and workflows/untrusted-checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflows_testlib import hits, scan, scan_path
+
+TRIGGER = "workflows/dangerous-trigger"
+CHECKOUT = "workflows/untrusted-checkout"
+
+
+def test_checkout_of_pr_head_followed_by_code_is_critical() -> None:
+    findings = scan("cases/untrusted-checkout-bad.yml")
+    assert hits(findings, TRIGGER) == [(4, "low")]
+    assert hits(findings, CHECKOUT) == [(15, "critical")]
+    f = next(f for f in findings if f.rule_id == CHECKOUT)
+    assert f.properties == {"triggers": ["pull_request_target"], "runs_code": True, "same_repo_guard": False}
+    assert "github.event.pull_request.head.sha" in f.message
+
+
+def test_gh_pr_checkout_under_issue_comment() -> None:
+    findings = scan("cases/untrusted-checkout-comment-bad.yml")
+    assert hits(findings, CHECKOUT) == [(24, "high")]
+    assert hits(findings, TRIGGER) == []  # issue_comment alone is not flagged as a trigger
+
+
+def test_workflow_run_artifact_download() -> None:
+    findings = scan("cases/untrusted-artifact-bad.yml")
+    assert hits(findings, TRIGGER) == [(4, "low")]
+    assert hits(findings, CHECKOUT) == [(17, "high")]
+
+
+def test_base_checkout_and_unprivileged_pull_request_are_fine() -> None:
+    findings = scan("cases/untrusted-checkout-good.yml")
+    assert hits(findings, CHECKOUT) == []
+    assert hits(findings, TRIGGER) == [(5, "low")]
+
+
+def test_head_checkout_under_plain_pull_request_is_not_a_pwn_request(tmp_path: Path) -> None:
+    # kuberay's test-job.yaml checks out the PR head under `pull_request`: no secrets there, so no finding;
+    # the same job under pull_request_target is one.
+    body = (
+        "permissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n"
+        "        with:\n          ref: ${{github.event.pull_request.head.sha}}\n"
+        "          persist-credentials: false\n      - run: make test\n"
+    )
+    plain = tmp_path / "plain.yml"
+    plain.write_text("on: pull_request\n" + body)
+    target = tmp_path / "target.yml"
+    target.write_text("on: [pull_request_target]\n" + body)
+    assert hits(scan_path(plain), CHECKOUT) == []
+    assert hits(scan_path(target), CHECKOUT) == [(7, "critical")]
+
+
+def test_git_fetch_of_pull_ref_in_run(tmp_path: Path) -> None:
+    wf = tmp_path / "comment.yml"
+    wf.write_text(
+        "on:\n  issue_comment:\n    types: [created]\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: git pull origin ${{ github.event.repository.default_branch }}\n"
+        "      - run: |\n          git fetch origin pull/${{ github.event.issue.number }}/head:pr\n"
+        "          git checkout pr\n"
+        "      - run: make lint\n"
+    )
+    assert hits(scan_path(wf), CHECKOUT) == [(10, "critical")]
+
+
+def test_same_repository_guard_lowers_the_finding(tmp_path: Path) -> None:
+    template = (
+        "on: pull_request_target\npermissions: {{}}\njobs:\n  e2e:\n    if: {cond}\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n"
+        "        with:\n          ref: ${{{{ github.event.pull_request.head.sha }}}}\n"
+        "          persist-credentials: false\n      - run: make e2e\n"
+    )
+    guarded = tmp_path / "guarded.yml"
+    guarded.write_text(template.format(cond="github.event.pull_request.head.repo.full_name == github.repository"))
+    either = tmp_path / "either.yml"
+    either.write_text(
+        template.format(
+            cond="github.event.pull_request.head.repo.full_name == github.repository || github.actor == 'me'"
+        )
+    )
+    findings = scan_path(guarded)
+    assert hits(findings, CHECKOUT) == [(8, "medium")]
+    assert next(f for f in findings if f.rule_id == CHECKOUT).properties["same_repo_guard"] is True
+    assert hits(scan_path(either), CHECKOUT) == [(8, "critical")]
