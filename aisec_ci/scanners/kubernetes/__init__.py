@@ -1,0 +1,7 @@
+"""Kubernetes scanner package (see `scanner.py`)."""
+
+from aisec_ci.scanners.kubernetes.scanner import KubernetesScanner
+
+SCANNER = KubernetesScanner
+
+__all__ = ["SCANNER", "KubernetesScanner"]

@@ -1,0 +1,124 @@
+"""The `kubernetes` scanner: manifests (multi-document, Lists) including the ML
+custom resources that embed pod specs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aisec_ci.findings import Finding
+from aisec_ci.rules import Rule
+from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
+from aisec_ci.scanners.cloud import servecommands
+from aisec_ci.scanners.kubernetes import containers, exposure, objects, podsecurity, volumes
+from aisec_ci.scanners.kubernetes.manifests import Context, kustomize_patches, parse_allowlist, parse_manifests
+from aisec_ci.scanners.kubernetes.podspecs import pod_specs
+from aisec_ci.workspace.files import SourceFile
+from aisec_ci.workspace.kinds import FileKind
+
+_RAY_KINDS = frozenset({"RayCluster", "RayJob", "RayService"})
+_ROLE_KINDS = frozenset({"Role", "ClusterRole"})
+_BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+
+OPTIONS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "allowlist": {
+            "description": "Workloads that legitimately need privileges (GPU device plugins, DCGM). Their "
+            "findings are still reported, at info severity, with the reason.",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["reason"],
+                "anyOf": [{"required": ["images"]}, {"required": ["namespaces"]}, {"required": ["names"]}],
+                "properties": {
+                    "reason": {"type": "string", "minLength": 3},
+                    "images": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "names": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "rules": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "model_paths": {
+            "description": "Extra host directories that hold model weights (for k8s/writable-model-host-path).",
+            "type": "array",
+            "items": {"type": "string"},
+        },
+    },
+}
+
+
+class KubernetesScanner(Scanner):
+    name: ClassVar[str] = "kubernetes"
+    description: ClassVar[str] = (
+        "Kubernetes manifests and ML custom resources (KServe, KubeRay, Kubeflow, Argo, JobSet, "
+        "LeaderWorkerSet): Pod Security Standards, host mounts, RBAC, secrets and exposed ML services"
+    )
+    rules: ClassVar[tuple[Rule, ...]] = (
+        *podsecurity.RULES,
+        *volumes.RULES,
+        *containers.RULES,
+        *objects.RULES,
+        *exposure.RULES,
+        *servecommands.RULES,
+    )
+    kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.KUBERNETES, FileKind.HELM_TEMPLATE})
+    options_schema: ClassVar[Mapping[str, Any]] = OPTIONS_SCHEMA
+
+    def __init__(self, context: ScanContext) -> None:
+        super().__init__(context)
+        opts = context.options
+        self._allowlist = parse_allowlist(opts)
+        self._model_paths = tuple(str(p) for p in opts.get("model_paths") or ())
+        self._patches: dict[Path, frozenset[str]] = {}
+
+    def _is_patch(self, file: SourceFile) -> bool:
+        """Kustomize patches hold only overridden fields; absence of a field says nothing."""
+        if "patches" in file.path.split("/")[:-1]:
+            return True
+        directory = file.abspath.parent
+        if directory not in self._patches:
+            self._patches[directory] = kustomize_patches(directory)
+        return os.path.normpath(str(file.abspath)) in self._patches[directory]
+
+    def scan_file(self, file: SourceFile) -> Iterable[Finding]:
+        if file.kind is FileKind.HELM_TEMPLATE:
+            raise SkipFile(
+                "Helm template with {{ }} directives: render it (`helm template`) and scan the rendered output"
+            )
+        ctx = Context(file, self._allowlist, self._model_paths, partial=self._is_patch(file))
+        manifests = parse_manifests(file)
+        all_pods = []
+        for m in manifests:
+            pods = list(pod_specs(m))
+            all_pods.extend(pods)
+            for pod in pods:
+                podsecurity.check(pod, ctx)
+                volumes.check(pod, ctx)
+                containers.check(pod, ctx)
+                objects.check_pod_token(pod, ctx)
+                exposure.check_commands(pod, ctx)
+            kind = m.kind
+            if kind == "Secret":
+                objects.check_secret(m, ctx)
+            elif kind == "ConfigMap":
+                objects.check_configmap(m, ctx)
+            elif kind in _ROLE_KINDS:
+                objects.check_role(m, ctx)
+            elif kind in _BINDING_KINDS:
+                objects.check_binding(m, ctx)
+            elif kind == "Namespace":
+                objects.check_namespace(m, ctx)
+            elif kind == "Service":
+                exposure.check_service(m, ctx)
+            elif kind == "Ingress":
+                exposure.check_ingress(m, ctx)
+            elif kind in _RAY_KINDS:
+                exposure.check_ray_cluster(m, ctx)
+        exposure.check_model_servers(manifests, all_pods, ctx)
+        return sorted(ctx.findings, key=lambda f: (f.start_line, f.rule_id, f.key))

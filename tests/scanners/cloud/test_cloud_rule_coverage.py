@@ -1,0 +1,76 @@
+"""Every rule of both scanners fires on at least one unsafe fixture (no dead rules),
+and the *-safe fixtures stay clean of everything enabled by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aisec_ci.findings import Finding
+from aisec_ci.scanners.base import ScanContext, SkipFile
+from aisec_ci.scanners.cloud import SCANNER as CLOUD
+from aisec_ci.scanners.kubernetes import SCANNER as KUBERNETES
+from aisec_ci.workspace.files import SourceFile
+from aisec_ci.workspace.kinds import FileKind
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _cloud_kind(path: Path) -> FileKind:
+    name = path.name
+    if name.endswith(".tf"):
+        return FileKind.TERRAFORM
+    if name.endswith(".conf"):
+        return FileKind.NGINX
+    if name.startswith("Dockerfile"):
+        return FileKind.DOCKERFILE
+    if name.startswith("docker-compose"):
+        return FileKind.COMPOSE
+    if name.startswith(("cloudformation", "sagemaker")):
+        return FileKind.CLOUDFORMATION
+    if name.endswith(".json"):
+        return FileKind.IAM_POLICY
+    return FileKind.TEXT
+
+
+def _all() -> dict[Path, list[Finding]]:
+    out: dict[Path, list[Finding]] = {}
+    k8s = KUBERNETES(ScanContext(root=FIXTURES))
+    for p in sorted((FIXTURES / "kubernetes").rglob("*.yaml")):
+        try:
+            out[p] = list(k8s.scan_file(SourceFile(p.name, p, FileKind.KUBERNETES, p.stat().st_size)))
+        except SkipFile:
+            out[p] = []
+    cloud = CLOUD(ScanContext(root=FIXTURES))
+    for p in sorted((FIXTURES / "cloud").iterdir()):
+        if p.is_file() and p.name != "realworld-snapshot.json":
+            out[p] = list(cloud.scan_file(SourceFile(p.name, p, _cloud_kind(p), p.stat().st_size)))
+    return out
+
+
+def test_every_rule_fires_somewhere() -> None:
+    fired = {f.rule_id for fs in _all().values() for f in fs}
+    declared = {r.id for r in (*KUBERNETES.rules, *CLOUD.rules)}
+    assert declared - fired == set()
+
+
+# What each safe Kubernetes fixture is about; the others must be clean of everything.
+_TOPICS = {
+    "exposure-safe.yaml": ("exposure/", "k8s/ingress"),
+    "volumes-safe.yaml": (
+        "k8s/host-path",
+        "k8s/sensitive-host-path",
+        "k8s/writable-model",
+        "k8s/unbounded-shm",
+        "k8s/restricted-volume",
+    ),
+}
+
+
+def test_safe_fixtures_are_clean() -> None:
+    enabled = {r.id for r in (*KUBERNETES.rules, *CLOUD.rules) if r.enabled_by_default}
+    safe = {p: fs for p, fs in _all().items() if "safe" in p.stem and "unsafe" not in p.stem}
+    assert len(safe) >= 12
+    for path, fs in safe.items():
+        topic = _TOPICS.get(path.name, ("",))
+        noisy = [(f.rule_id, f.start_line) for f in fs if f.rule_id in enabled and f.rule_id.startswith(topic)]
+        assert noisy == [], path.name

@@ -1,0 +1,56 @@
+"""End to end through the CLI: discovery, the Helm skip entry, and findings in JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.scanners.kubernetes.k8s_support import FIXTURES
+
+
+def test_cli_scans_manifests_and_reports_helm_skip(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "deploy").mkdir(parents=True)
+    (repo / "charts" / "app" / "templates").mkdir(parents=True)
+    shutil.copy(FIXTURES / "exposure-unsafe.yaml", repo / "deploy" / "serving.yaml")
+    shutil.copy(FIXTURES / "pod-restricted-safe.yaml", repo / "deploy" / "safe-pod.yaml")
+    shutil.copy(FIXTURES / "ml-crds.yaml", repo / "deploy" / "training.yaml")
+    shutil.copy(FIXTURES / "helm-chart" / "templates" / "deployment.yaml", repo / "charts" / "app" / "templates")
+    (repo / "charts" / "app" / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aisec_ci",
+            "scan",
+            str(repo),
+            "--scanners",
+            "kubernetes",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--fail-on",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    findings = report["findings"]
+    assert {f["scanner"] for f in findings} == {"kubernetes"}
+    paths = {f["path"] for f in findings}
+    assert "deploy/safe-pod.yaml" not in paths
+    assert {"deploy/serving.yaml", "deploy/training.yaml"} <= paths
+    privileged = [f for f in findings if f["rule_id"] == "k8s/privileged-container"]
+    assert len(privileged) == 21 and all(f["path"] == "deploy/training.yaml" for f in privileged)
+    assert len({f["fingerprint"] for f in findings}) == len(findings)
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert "helm template" in skipped["charts/app/templates/deployment.yaml"].lower()

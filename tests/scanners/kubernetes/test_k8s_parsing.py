@@ -1,0 +1,143 @@
+"""Discovery and bad input: multi-document YAML, Lists, Helm templates, invalid
+YAML, alias bombs, 10,000-document files, deep nesting, wrong types."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from aisec_ci.scanners.base import SkipFile
+from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YMap, load_documents
+from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.kubernetes.k8s_support import FIXTURES, by_rule, scan
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec:\n  containers:\n  - name: c\n    image: x/y:1\n"
+    "    securityContext: {privileged: true}\n"
+)
+
+
+def test_key_lines_in_multi_document_stream() -> None:
+    docs = load_documents("a: 1\n---\n# c\nb:\n  c: 2\n  d: [1, 2]\n")
+    assert [d.line for d in docs] == [1, 4]
+    second = docs[1].value
+    assert isinstance(second, YMap)
+    assert second.line_of("b") == 4 and second["b"].line_of("d") == 6
+
+
+def test_helm_template_is_skipped_with_reason() -> None:
+    path = FIXTURES / "helm-chart" / "templates" / "deployment.yaml"
+    for kind in (FileKind.KUBERNETES, FileKind.HELM_TEMPLATE):
+        with pytest.raises(SkipFile) as exc:
+            scan(path, kind=kind)
+        assert "helm template" in exc.value.reason.lower()
+
+
+def test_argo_placeholders_are_not_taken_for_helm() -> None:
+    assert scan("argo-parameters.yaml") == []
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n    - name: x\n")
+    with pytest.raises(SkipFile) as exc:
+        scan(p)
+    assert exc.value.reason.startswith("invalid YAML at line")
+
+
+def test_alias_bomb_is_bounded(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    lines += ["apiVersion: v1", "kind: ConfigMap", "data: *a9"]
+    p = tmp_path / "bomb.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    start = time.monotonic()
+    with pytest.raises(SkipFile) as exc:
+        scan(p)
+    assert "alias" in exc.value.reason
+    assert time.monotonic() - start < 5
+
+
+def test_small_aliases_still_work() -> None:
+    docs = load_documents("base: &b {cpu: 1}\nlimits: *b\nmerged:\n  <<: *b\n  memory: 2\n")
+    value = docs[0].value
+    assert value["limits"] == {"cpu": 1} and value["merged"] == {"cpu": 1, "memory": 2}
+
+
+def test_ten_thousand_documents_are_scanned_linearly(tmp_path: Path) -> None:
+    p = tmp_path / "many.yaml"
+    p.write_text("---\n".join(POD % i for i in range(10_000)))
+    start = time.monotonic()
+    fs = by_rule(scan(p), "k8s/privileged-container")
+    elapsed = time.monotonic() - start
+    assert len(fs) == 10_000
+    assert fs[-1].start_line == 9 * 9_999 + 8  # 8 lines a pod plus one separator line between pods
+    assert elapsed < 30
+
+
+def test_too_many_documents_is_a_skip() -> None:
+    with pytest.raises(YamlLoadError):
+        load_documents("a: 1\n---\n" * 30, max_documents=10)
+
+
+def test_deep_nesting_is_bounded(tmp_path: Path) -> None:
+    p = tmp_path / "deep.yaml"
+    p.write_text("apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 900 + "]" * 900 + "\n")
+    with pytest.raises(SkipFile) as exc:
+        scan(p)
+    assert "nesting" in exc.value.reason
+
+
+def test_wrong_types_do_not_crash(tmp_path: Path) -> None:
+    p = tmp_path / "odd.yaml"
+    p.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: 5\nspec:\n  containers: {name: x}\n  volumes: oops\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+        "      securityContext: [1, 2]\n      containers:\n      - 42\n      - name: c\n        image: 7\n"
+        "        securityContext: {capabilities: {add: 3, drop: ALL}, runAsUser: true}\n"
+        "        ports: [1, {hostPort: x}]\n"
+        "        env: [{name: 1}, {name: HF_TOKEN, value: 12}]\n---\njust a string\n---\n- a list\n---\n"
+        "apiVersion: v1\nkind: List\nitems: 3\n"
+    )
+    fs = scan(p)
+    assert all(f.path == "odd.yaml" for f in fs)
+    assert by_rule(fs, "k8s/host-port")
+
+
+def test_documents_without_kind_are_ignored(tmp_path: Path) -> None:
+    p = tmp_path / "values.yaml"
+    p.write_text("replicaCount: 1\nimage:\n  repository: nginx\n")
+    assert scan(p) == []
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.yaml"
+    p.write_text("")
+    assert scan(p) == []
+
+
+def test_template_detection_is_linear_on_blank_lines(tmp_path: Path) -> None:
+    p = tmp_path / "blank.yaml"
+    p.write_text(
+        "\n" * 500_000 + "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: restricted\n"
+    )
+    start = time.monotonic()
+    assert scan(p) == []
+    assert time.monotonic() - start < 5
+
+
+def test_kustomize_patches_report_only_what_they_set() -> None:
+    overlay = FIXTURES / "kustomize" / "overlays" / "prod"
+    assert scan(overlay / "gpu-patch.yaml") == []
+    fs = scan(overlay / "debug-patch.yaml")
+    assert {f.rule_id for f in fs} == {"k8s/host-namespaces", "k8s/privileged-container"}
+    # The kustomization itself is not a workload, and the base is a full manifest.
+    assert scan(overlay / "kustomization.yaml") == []
+    assert any(
+        f.rule_id == "k8s/run-as-non-root-missing" for f in scan(FIXTURES / "kustomize" / "base" / "deployment.yaml")
+    )
