@@ -1,0 +1,189 @@
+"""What the Dockerfile rules look at: the parsed file, its RUN commands with
+their source lines, and a helper to build findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from aisec_ci.findings import Finding
+from aisec_ci.rules import Rule
+from aisec_ci.scanners.docker.parser import Dockerfile, Instruction, Stage, split_assignments
+from aisec_ci.scanners.docker.redaction import redact_text
+from aisec_ci.scanners.docker.shell import SHELLS, Command, Pipeline, inner_scripts, parse_script
+from aisec_ci.severity import Severity
+from aisec_ci.workspace.files import SourceFile
+
+_NESTING = 3
+"""How deep `sh -c "$(...)"` nesting is followed."""
+SNIPPET_MAX = 200
+
+
+@dataclass
+class RunCommand:
+    """A simple command of a RUN instruction and where it sits."""
+
+    cmd: Command
+    line: int
+    pipeline: Pipeline
+    position: int
+    """Index of `cmd` in its pipeline."""
+    instruction: Instruction
+    depth: int = 0
+    """0 for the step's own commands, more inside `sh -c` scripts and substitutions."""
+
+    @property
+    def upstream(self) -> list[Command]:
+        """Commands feeding this one through the pipe."""
+        return self.pipeline.commands[: self.position]
+
+
+@dataclass
+class RunScript:
+    """The shell of one RUN instruction (its shell-form text, exec form or heredoc bodies)."""
+
+    instruction: Instruction
+    commands: list[RunCommand] = field(default_factory=list)
+
+
+def analyse_run(inst: Instruction) -> RunScript:
+    """Every command a RUN step executes, with the source line of each.
+
+    Heredoc bodies count as script only when the step's own command is a shell
+    (or absent, `RUN <<EOF`); `RUN python3 <<EOF` feeds Python, not a shell.
+    """
+    script = RunScript(inst)
+    if inst.json_args is not None:
+        if inst.json_args:
+            cmd = Command(list(inst.json_args), 0, raw_words=list(inst.json_args))
+            _add(script, Pipeline([cmd]), inst.start_line, 0, inst)
+        return script
+    pipelines = parse_script(inst.args)
+    head_runs_shell = True
+    for p in pipelines:
+        for pos, cmd in enumerate(p.commands):
+            line = inst.line_of_args(cmd.offset)
+            _add(script, p, line, 0, inst, pos)
+            if cmd.words and cmd.name not in SHELLS:
+                head_runs_shell = False
+    if head_runs_shell:
+        for doc in inst.heredocs:
+            for p in parse_script(doc.body):
+                for pos, cmd in enumerate(p.commands):
+                    _add(script, p, doc.line_at(cmd.offset), 0, inst, pos)
+    return script
+
+
+def _add(script: RunScript, p: Pipeline, line: int, depth: int, inst: Instruction, pos: int | None = None) -> None:
+    if pos is None:
+        for k in range(len(p.commands)):
+            _add(script, p, line, depth, inst, k)
+        return
+    cmd = p.commands[pos]
+    script.commands.append(RunCommand(cmd, line, p, pos, inst, depth))
+    if depth >= _NESTING:
+        return
+    for inner in inner_scripts(cmd):
+        for ip in parse_script(inner):
+            _add(script, ip, line, depth + 1, inst)
+
+
+@dataclass
+class DockerContext:
+    """One Dockerfile being checked."""
+
+    file: SourceFile
+    dockerfile: Dockerfile
+    options: Mapping[str, Any]
+    _snippets: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def runs(self) -> list[RunScript]:
+        """Every RUN (and ONBUILD RUN) in file order."""
+        out: list[RunScript] = []
+        for inst in self.dockerfile.instructions:
+            if inst.keyword == "RUN":
+                out.append(analyse_run(inst))
+            elif inst.keyword == "ONBUILD" and inst.inner is not None and inst.inner.keyword == "RUN":
+                out.append(analyse_run(inst.inner))
+        return out
+
+    @cached_property
+    def final_chain(self) -> list[Stage]:
+        """The final stage and the stages it builds on: what ends up in the shipped image."""
+        final = self.dockerfile.final_stage
+        return self.dockerfile.stage_chain(final) if final else []
+
+    @cached_property
+    def final_stage_indexes(self) -> frozenset[int]:
+        return frozenset(s.index for s in self.final_chain)
+
+    @cached_property
+    def final_runs_service(self) -> bool:
+        """Whether the shipped image starts something (CMD/ENTRYPOINT), as opposed to a
+        development or tool image that is only used interactively or as a base."""
+        return any(i.keyword in ("CMD", "ENTRYPOINT") for s in self.final_chain for i in s.instructions)
+
+    @cached_property
+    def _defined(self) -> dict[int, dict[str, int]]:
+        """Per stage: each ENV/ARG name and the line where it is first set."""
+        out: dict[int, dict[str, int]] = {}
+        for stage in self.dockerfile.stages:
+            names: dict[str, int] = {}
+            for inst in stage.instructions:
+                if inst.keyword in ("ENV", "ARG"):
+                    for name, _, _ in split_assignments(inst.args, legacy=inst.keyword == "ENV"):
+                        names.setdefault(name, inst.start_line)
+            out[stage.index] = names
+        return out
+
+    def defined_before(self, inst: Instruction, name: str) -> bool:
+        """Whether ENV/ARG `name` is set before `inst` in its stage or the stages it builds on."""
+        if inst.stage < 0:
+            return False
+        for stage in self.dockerfile.stage_chain(self.dockerfile.stages[inst.stage]):
+            line = self._defined.get(stage.index, {}).get(name)
+            if line is not None and (stage.index != inst.stage or line < inst.start_line):
+                return True
+        return False
+
+    def in_final_image(self, inst: Instruction) -> bool:
+        return inst.stage in self.final_stage_indexes
+
+    def snippet(self, line: int) -> str:
+        cached = self._snippets.get(line)
+        if cached is None:
+            cached = self._snippets[line] = self._make_snippet(line)
+        return cached
+
+    def _make_snippet(self, line: int) -> str:
+        # Redact a window a little wider than what is shown, so a cut never splits a
+        # credential the patterns would have recognised, and a huge line costs nothing.
+        text = redact_text(self.file.line(line).strip()[: SNIPPET_MAX * 3])
+        return text if len(text) <= SNIPPET_MAX else text[: SNIPPET_MAX - 3] + "..."
+
+    def finding(
+        self,
+        rule: Rule,
+        line: int,
+        message: str,
+        *,
+        end_line: int | None = None,
+        severity: Severity | None = None,
+        snippet: str | None = None,
+        key: str = "",
+        properties: dict[str, Any] | None = None,
+    ) -> Finding:
+        return Finding(
+            rule_id=rule.id,
+            severity=severity if severity is not None else rule.severity,
+            message=message,
+            path=self.file.path,
+            start_line=line,
+            end_line=end_line if end_line is not None and end_line > line else None,
+            snippet=self.snippet(line) if snippet is None else snippet,
+            key=key,
+            properties=properties or {},
+        )

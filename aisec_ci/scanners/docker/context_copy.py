@@ -1,0 +1,193 @@
+"""`COPY . .` of a build context that may hold secrets, history and notebooks."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aisec_ci.findings import Finding
+from aisec_ci.rules import Rule
+from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.dockerignore import Pattern, is_excluded, parse_dockerignore
+from aisec_ci.scanners.docker.parser import Instruction
+from aisec_ci.scanners.docker.remote_code import add_sources
+from aisec_ci.severity import Severity
+
+BROAD_COPY = Rule(
+    id="docker/broad-copy-context",
+    name="Whole build context copied without a protective .dockerignore",
+    short_description="`COPY . .` with no `.dockerignore`, or one that does not exclude .env/.git/notebooks/secrets.",
+    severity=Severity.MEDIUM,
+    what="Reports `COPY`/`ADD` of the whole build context (`.`, `./`, `*`) when the Dockerfile's directory has "
+    "no `.dockerignore` (nor `<Dockerfile>.dockerignore`), or when its `.dockerignore` does not exclude `.git` "
+    "and `.env`, or leaves in notebooks (`*.ipynb`) and secret files (`*.pem`, `*.key`, `secrets/`, "
+    "`.aws/`, `kaggle.json` ...) that exist in the context. The build context is taken to be the "
+    "Dockerfile's directory, or the nearest parent inside the scanned root that holds a `.dockerignore` "
+    "(`docker build -f docker/Dockerfile .`). `COPY --exclude=` patterns count like .dockerignore lines.",
+    why="Everything copied becomes part of a layer that anyone who can pull the image can read: `.env` "
+    "files with API keys, the `.git` history (including secrets deleted from the working tree), notebooks "
+    "with outputs that show credentials and customer data, cloud credentials and private keys.",
+    example="# no .dockerignore next to the Dockerfile\nCOPY . /app",
+    example_language="dockerfile",
+    fix="Add a `.dockerignore` next to the Dockerfile, for example:\n\n```\n.git\n**/.env\n**/.env.*\n"
+    "**/*.ipynb\n**/secrets\n**/*.pem\n**/*.key\n```\n\nor copy only what the image needs "
+    "(`COPY src/ /app/src/`).",
+    tags=("CWE-200", "CWE-538", "secrets"),
+    precision="medium",
+    references=("https://docs.docker.com/build/concepts/context/#dockerignore-files",),
+)
+
+RULES = (BROAD_COPY,)
+
+_WHOLE_CONTEXT = frozenset({".", "./", "*", "./*", "/", "**"})
+# Always expected in a .dockerignore that guards a whole-context copy.
+_REQUIRED = (".git", ".env")
+# Sensitive things that must be excluded when they exist in the context.
+_SENSITIVE_NAMES = frozenset(
+    {".env", ".git", "secrets", "secret", ".aws", ".ssh", ".netrc", ".pypirc", "kaggle.json", "credentials.json"}
+)
+_SENSITIVE_GLOBS = ("*.ipynb", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.p12", "*.pfx", ".env.*")
+_SAFE_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
+_SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".ipynb_checkpoints"})
+_WALK_LIMIT = 4000
+_WALK_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What matters about a Dockerfile's directory, read once per directory."""
+
+    ignore_path: str | None
+    patterns: tuple[Pattern, ...]
+    sensitive: tuple[str, ...]
+    """Sensitive paths present in the context (relative, `/`-separated)."""
+
+
+def is_sensitive(name: str) -> bool:
+    low = name.lower()
+    if low.startswith(".env.") and low.endswith(_SAFE_ENV_SUFFIXES):
+        return False
+    return low in _SENSITIVE_NAMES or any(fnmatch.fnmatchcase(low, g) for g in _SENSITIVE_GLOBS)
+
+
+def locate(dockerfile: Path, root: Path | None) -> tuple[Path, Path | None]:
+    """(build context directory, .dockerignore that applies) for a Dockerfile.
+
+    BuildKit first reads `<Dockerfile>.dockerignore` beside the Dockerfile, then
+    `.dockerignore` at the root of the context. The context is taken to be the
+    Dockerfile's directory; when that has no ignore file but a parent directory
+    inside the scanned root has one, the Dockerfile is most likely built from
+    there (`docker build -f docker/Dockerfile .`), so that directory is used.
+    """
+    directory = dockerfile.parent
+    own = directory / f"{dockerfile.name}.dockerignore"
+    if own.is_file() and _inside(own, root):
+        return directory, own
+    current = directory
+    while True:
+        candidate = current / ".dockerignore"
+        if candidate.is_file() and _inside(candidate, root):
+            return current, candidate
+        if root is None or current == root or current.parent == current or not _inside(current.parent, root):
+            return directory, None
+        current = current.parent
+
+
+def read_context(context_dir: Path, ignore_path: Path | None, sensitive: tuple[str, ...] | None = None) -> BuildContext:
+    """Read the .dockerignore and list the sensitive files of a build context."""
+    patterns: tuple[Pattern, ...] = ()
+    shown: str | None = None
+    if ignore_path is not None:
+        try:
+            text = ignore_path.read_bytes()[: 1024 * 1024].decode("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        patterns = tuple(parse_dockerignore(text))
+        shown = ignore_path.name
+    if sensitive is None:
+        sensitive = find_sensitive(context_dir)
+    return BuildContext(shown, patterns, sensitive)
+
+
+def _inside(path: Path, root: Path | None) -> bool:
+    if root is None:
+        return True
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def find_sensitive(directory: Path) -> tuple[str, ...]:
+    """Sensitive entries under `directory`, bounded in depth and count, not following symlinks."""
+    found: list[str] = []
+    seen = 0
+    stack: list[tuple[Path, str, int]] = [(directory, "", 0)]
+    while stack and seen < _WALK_LIMIT:
+        path, rel, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > _WALK_LIMIT:
+                break
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if is_sensitive(entry.name):
+                found.append(child)
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir and depth + 1 < _WALK_DEPTH and entry.name not in _SKIP_DIRS:
+                stack.append((Path(entry.path), child, depth + 1))
+    return tuple(sorted(found))
+
+
+def copies_whole_context(inst: Instruction) -> bool:
+    if inst.keyword not in ("COPY", "ADD") or inst.flag("from") is not None or inst.heredocs:
+        return False
+    return any(src.strip() in _WHOLE_CONTEXT for src, _ in add_sources(inst))
+
+
+def check(ctx: DockerContext, build_context: BuildContext | None) -> Iterator[Finding]:
+    if build_context is None:
+        return
+    for inst in ctx.dockerfile.instructions:
+        if not copies_whole_context(inst):
+            continue
+        # `COPY --exclude=PATTERN` (Dockerfile syntax 1.7) filters this copy like .dockerignore lines.
+        excludes = parse_dockerignore("\n".join(inst.flags.get("exclude", [])))
+        patterns = list(build_context.patterns) + excludes
+        if build_context.ignore_path is None and not excludes:
+            yield ctx.finding(
+                BROAD_COPY,
+                inst.start_line,
+                f"`{inst.keyword} {inst.args.strip()}` copies the whole build context and there is no "
+                ".dockerignore beside the Dockerfile; .env files, .git history and notebooks go into the image.",
+                key="broad-copy:no-dockerignore",
+                properties={"dockerignore": None},
+            )
+            return
+        missing = [p for p in _REQUIRED if not is_excluded(p, patterns)]
+        present = [p for p in build_context.sensitive if p not in missing and not is_excluded(p, patterns)]
+        if not missing and not present:
+            continue
+        shown = ", ".join((missing + present)[:8])
+        more = len(missing) + len(present) - 8
+        guard = build_context.ignore_path or "its --exclude list"
+        yield ctx.finding(
+            BROAD_COPY,
+            inst.start_line,
+            f"`{inst.keyword} {inst.args.strip()}` copies the whole build context but {guard} "
+            f"does not exclude {shown}{f' and {more} more' if more > 0 else ''}.",
+            key="broad-copy:weak-dockerignore:" + ",".join(missing + present),
+            properties={"dockerignore": build_context.ignore_path, "not_excluded": missing + present},
+        )
+        return
