@@ -80,6 +80,7 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
         metavar="RANGE",
         help="also scan git history for secrets: a revision range (main..HEAD) or 'all' (every blob once)",
     )
+    p.add_argument("--sbom", type=Path, metavar="FILE", help="write a CycloneDX JSON SBOM of the dependencies found")
     p.add_argument("--no-git", action="store_true", help="walk the directory instead of asking git for the file list")
     p.add_argument("--offline", action="store_true", help="never use the network (offline vulnerability data only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line on stderr")
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", type=Path, dest="baseline_output", help="baseline file (default: .aisec-baseline.json)"
     )
 
+    db = sub.add_parser("db", help="manage the offline vulnerability database")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    update = dbsub.add_parser("update", help="download OSV's PyPI advisories for offline scans")
+    update.add_argument("--cache-dir", type=Path, help="where to keep it (default: the user cache directory)")
+    update.add_argument("--url", help="download from this URL (default: osv.dev's PyPI all.zip)")
+
     merge = sub.add_parser("merge", help="combine JSON reports of --shard runs")
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json")
     _add_output_options(merge)
@@ -133,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_baseline_create(args)
         if args.command == "merge":
             return _cmd_merge(args)
+        if args.command == "db":
+            if args.db_command != "update":
+                parser.error("db needs an action: update")
+            return _cmd_db_update(args)
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except AisecError as exc:
@@ -198,6 +209,7 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         shard=_parse_shard(args.shard),
         new_only_base=args.base if args.new_only else None,
         history=args.history,
+        sbom=args.sbom,
         use_git=not args.no_git,
         offline=args.offline,
     )
@@ -354,6 +366,17 @@ def _cmd_baseline_create(args: argparse.Namespace) -> int:
     write_baseline(dest, result.findings)
     if not args.quiet:
         sys.stderr.write(f"aisec-ci: wrote {len(result.findings)} findings to {dest}\n")
+    return EXIT_PASSED
+
+
+def _cmd_db_update(args: argparse.Namespace) -> int:
+    from aisec_ci.scanners.deps.database import DEFAULT_DB_URL, DatabaseError, update
+
+    try:
+        path = update(args.cache_dir, args.url or DEFAULT_DB_URL)
+    except DatabaseError as exc:
+        raise UsageError(f"db update: {exc}") from None
+    sys.stdout.write(f"{path}\n")
     return EXIT_PASSED
 
 

@@ -49,6 +49,8 @@ class ScanOptions:
     new_only_base: str | None = None
     history: str | None = None
     """Also scan git history for secrets: a revision range, or `all`."""
+    sbom: Path | None = None
+    """Write a CycloneDX SBOM of every dependency found (deps scanner)."""
     use_git: bool = True
     offline: bool = False
     apply_baseline: bool = True
@@ -82,8 +84,11 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     config = load_config(opts.config_path, root=root if root.is_dir() else root.parent)
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)
-    if opts.history and "secrets" not in {cls.name for cls in scanner_classes}:
+    names = {cls.name for cls in scanner_classes}
+    if opts.history and "secrets" not in names:
         raise UsageError("--history scans git history for secrets: enable the secrets scanner")
+    if opts.sbom is not None and "deps" not in names:
+        raise UsageError("--sbom lists the dependencies the deps scanner finds: enable the deps scanner")
     fail_on = opts.fail_on if opts.fail_on_set else (config.fail_on if config.fail_on_set else Severity.HIGH)
 
     ws = discover(
@@ -108,13 +113,18 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         options = dict(config.scanner_options.get(cls.name, {}))
         if cls.name == "secrets" and opts.history:
             options["history"] = opts.history
+        if cls.name == "deps" and opts.sbom is not None:
+            options["sbom"] = str(opts.sbom.resolve())
         specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
     cat = catalog()
     out = run_scanners(files, specs, rule_ids=frozenset(r.id for r in cat), jobs=opts.jobs or default_jobs())
     findings = out.findings
+    notes: list[str] = []
     if first_shard:
         for cls, ctx in specs:
-            findings.extend(_repository_findings(cls, ctx, ws))
+            repo_findings, repo_notes = _repository_findings(cls, ctx, ws)
+            findings.extend(repo_findings)
+            notes.extend(repo_notes)
     scanned = set(out.scanned)
     skipped.extend(out.skipped)
     skipped_paths = {s.path for s in out.skipped}
@@ -141,7 +151,6 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     if first_shard:
         kept.extend(outcome.extra_findings)
     suppressed = list(out.suppressed) + list(outcome.suppressed)
-    notes: list[str] = []
     expired = [f for f in outcome.extra_findings if f.rule_id == "core/expired-ignore"]
     if expired and first_shard:
         entries = "1 ignore entry has" if len(expired) == 1 else f"{len(expired)} ignore entries have"
@@ -169,7 +178,8 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     )
 
 
-def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> list[Finding]:
+def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> tuple[list[Finding], list[str]]:
+    """Run one scanner's whole-tree pass; returns its findings and its notes."""
     scanner = cls(ctx)
     try:
         raw = [replace(f, scanner=cls.name) for f in scanner.scan_repository(ws.files)]
@@ -191,7 +201,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
     done: list[Finding] = []
     for group in by_path.values():
         done.extend(assign_fingerprints(group, None))
-    return done
+    return done, list(scanner.notes)
 
 
 def _select_new(opts: ScanOptions, kept: list[Finding], config: Config) -> tuple[list[Finding], list[Suppressed]]:

@@ -18,6 +18,11 @@ SHARED = REPO.parent / "shared"
 PLUGINS = REPO / "tests" / "fixtures" / "plugins"
 EXAMPLE = REPO / "examples" / "vulnerable-ai-app"
 
+# No test may reach the internet: the deps scanner's default OSV API (https://api.osv.dev)
+# is replaced by a port nothing listens on, so unconfigured scans fall back to the embedded
+# advisory snapshot at once. Tests that need an OSV API start their own on 127.0.0.1.
+os.environ.setdefault("AISEC_OSV_URL", "http://127.0.0.1:9")
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.com",

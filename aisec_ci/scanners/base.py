@@ -63,6 +63,9 @@ class Scanner:
 
     def __init__(self, context: ScanContext) -> None:
         self.context = context
+        self.notes: list[str] = []
+        """Messages for the report (a source that was down, data that was stale);
+        read by the pipeline after `scan_repository`."""
 
     def wants(self, file: SourceFile) -> bool:
         """Whether `scan_file` should see this file; override for finer choices."""

@@ -1,0 +1,32 @@
+"""The advisory record every vulnerability source hands back, whatever its wire format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """One advisory as it applies to one package version."""
+
+    id: str
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+    fixed: tuple[str, ...] = ()
+    """Versions that fix it (for this package), in version order."""
+    cvss: tuple[str, ...] = ()
+    """CVSS vector strings (`CVSS:3.1/AV:N/...`) from the record."""
+    database_severity: str = ""
+    """A named severity from the database (`HIGH`, `MODERATE`), when no vector is given."""
+    published: str = ""
+    modified: str = ""
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    """Which audit sources reported it (osv-api, offline-db, pip-audit, safety, snapshot)."""
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset((self.id, *self.aliases))
+
+    @property
+    def malicious(self) -> bool:
+        return self.id.startswith("MAL-") or any(a.startswith("MAL-") for a in self.aliases)

@@ -1,0 +1,93 @@
+"""`aisec-ci db update`: download osv.dev's PyPI `all.zip` into the cache the offline source reads.
+
+The download lands in a temporary file, is checked (a zip holding OSV JSON
+records), and only then replaces the cached database, so a failed or
+truncated download never leaves a corrupt database behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+from aisec_ci.scanners.deps.audit import default_cache_dir, default_database
+
+DEFAULT_DB_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+# The PyPI dump is tens of MiB; a response this large is not it.
+MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class DatabaseError(Exception):
+    """The database could not be downloaded or is not a valid OSV archive."""
+
+
+def database_path(cache_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """Where the offline source looks for the database by default."""
+    if cache_dir is not None:
+        return cache_dir / "osv" / "PyPI-all.zip"
+    return default_database(env if env is not None else os.environ)
+
+
+def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: float = 60.0) -> Path:
+    """Download the database and return its path; raises DatabaseError with a readable reason."""
+    target = database_path(cache_dir if cache_dir is not None else default_cache_dir(os.environ))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _download(url, out, timeout)
+        records = _check(tmp, url)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    meta = {
+        "url": url,
+        "downloaded": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "records": records,
+    }
+    target.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def _download(url: str, out: object, timeout: float) -> None:
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as resp:
+            if resp.status_code != 200:
+                raise DatabaseError(f"{url} answered HTTP {resp.status_code}")
+            size = 0
+            for chunk in resp.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise DatabaseError(f"{url} sent more than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MiB; stopped")
+                out.write(chunk)  # type: ignore[attr-defined]
+    except requests.RequestException as exc:
+        raise DatabaseError(f"cannot download {url} ({type(exc).__name__})") from None
+
+
+def _check(path: Path, url: str) -> int:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.endswith(".json")]
+            if not names:
+                raise DatabaseError(f"{url} is a zip without OSV JSON records")
+            bad = archive.testzip()
+            if bad is not None:
+                raise DatabaseError(f"{url}: member {bad} is corrupt")
+            sample = json.loads(archive.read(names[0]))
+            if not isinstance(sample, dict) or "id" not in sample:
+                raise DatabaseError(f"{url}: {names[0]} is not an OSV record")
+            return len(names)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise DatabaseError(f"{url} did not deliver a valid zip archive ({exc})") from None
+    except ValueError as exc:
+        raise DatabaseError(f"{url}: records are not JSON ({exc})") from None

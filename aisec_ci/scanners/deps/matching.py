@@ -1,0 +1,163 @@
+"""Does an OSV record affect one PyPI version? The OSV evaluation, done carefully.
+
+Events are sorted by version before walking (real data lists them out of
+order), `last_affected` is inclusive and `fixed` exclusive, explicit
+`versions` lists count on their own, and versions that are not PEP 440 never
+crash the walk: such a range is skipped and only exact list matches count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from aisec_ci.scanners.deps.advisory import Advisory
+
+_EVENT_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
+_ZERO = Version("0")
+
+
+@lru_cache(maxsize=65536)
+def parse_version(text: str) -> Version | None:
+    # Cached: a 1,000-pin audit parses the same few thousand event versions over and over.
+    try:
+        return Version(text)
+    except (InvalidVersion, TypeError):
+        return None
+
+
+def _pypi_entries(record: Mapping[str, Any], name: str) -> Iterable[Mapping[str, Any]]:
+    wanted = canonicalize_name(name)
+    for entry in record.get("affected") or ():
+        if not isinstance(entry, Mapping):
+            continue
+        pkg = entry.get("package") or {}
+        if not isinstance(pkg, Mapping) or str(pkg.get("ecosystem", "")).split(":", 1)[0] != "PyPI":
+            continue
+        if canonicalize_name(str(pkg.get("name", ""))) == wanted:
+            yield entry
+
+
+def _sorted_events(events: Iterable[Any]) -> list[tuple[Version, str]] | None:
+    """(version, event type) pairs in version order, or None when one cannot be ordered."""
+    out: list[tuple[Version, str]] = []
+    for event in events:
+        if not isinstance(event, Mapping):
+            continue
+        for kind in _EVENT_ORDER:
+            if kind in event:
+                raw = str(event[kind])
+                if kind == "introduced" and raw == "0":
+                    out.append((_ZERO, kind))
+                elif kind == "limit" and raw == "*":
+                    continue
+                else:
+                    v = parse_version(raw)
+                    if v is None:
+                        return None
+                    out.append((v, kind))
+                break
+    out.sort(key=lambda item: (item[0], _EVENT_ORDER[item[1]]))
+    return out
+
+
+def _in_range(events: list[tuple[Version, str]], v: Version) -> bool:
+    limits = [ev for ev, kind in events if kind == "limit"]
+    if limits and not any(v < limit for limit in limits):
+        return False
+    affected = False
+    for ev, kind in events:
+        if kind == "introduced" and v >= ev:
+            affected = True
+        elif (kind == "fixed" and v >= ev) or (kind == "last_affected" and v > ev):
+            affected = False
+    return affected
+
+
+def is_affected(record: Mapping[str, Any], name: str, version: str) -> bool:
+    """True when `name==version` is affected; withdrawn records affect nothing."""
+    if record.get("withdrawn"):
+        return False
+    v = parse_version(version)
+    for entry in _pypi_entries(record, name):
+        listed = entry.get("versions") or ()
+        if version in listed:
+            return True
+        if v is None:
+            if any(parse_version(str(x)) is None and str(x).lower() == version.lower() for x in listed):
+                return True
+            continue
+        if any(parse_version(str(x)) == v for x in listed):
+            return True
+        for rng in entry.get("ranges") or ():
+            if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
+                continue
+            events = _sorted_events(rng.get("events") or ())
+            if events is not None and _in_range(events, v):
+                return True
+    return False
+
+
+def fixed_versions(record: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """Every `fixed` version of the package's ECOSYSTEM ranges, in version order."""
+    found: dict[str, Version] = {}
+    for entry in _pypi_entries(record, name):
+        for rng in entry.get("ranges") or ():
+            if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
+                continue
+            for event in rng.get("events") or ():
+                if isinstance(event, Mapping) and "fixed" in event:
+                    v = parse_version(str(event["fixed"]))
+                    if v is not None:
+                        found[str(event["fixed"])] = v
+    return tuple(sorted(found, key=lambda s: found[s]))
+
+
+def smallest_fix_above(fixed: Iterable[str], version: str) -> str | None:
+    """The first fixed version greater than the installed one (the upgrade to suggest)."""
+    v = parse_version(version)
+    candidates = [(pv, s) for s in fixed if (pv := parse_version(s)) is not None and (v is None or pv > v)]
+    return min(candidates)[1] if candidates else None
+
+
+def advisory_from_osv(record: Mapping[str, Any], name: str, source: str) -> Advisory:
+    """The parts of an OSV record a finding needs, for one package."""
+    vectors: list[str] = []
+    db_severity = ""
+    for sev in record.get("severity") or ():
+        if isinstance(sev, Mapping) and str(sev.get("type", "")).startswith("CVSS_") and sev.get("score"):
+            vectors.append(str(sev["score"]))
+    for entry in _pypi_entries(record, name):
+        for sev in entry.get("severity") or ():
+            if isinstance(sev, Mapping) and str(sev.get("type", "")).startswith("CVSS_") and sev.get("score"):
+                vectors.append(str(sev["score"]))
+    dbs = record.get("database_specific")
+    if isinstance(dbs, Mapping) and isinstance(dbs.get("severity"), str):
+        db_severity = str(dbs["severity"])
+    summary = str(record.get("summary") or "").strip()
+    if not summary:
+        summary = _first_sentence(str(record.get("details") or ""))
+    return Advisory(
+        id=str(record.get("id", "")),
+        aliases=tuple(sorted(str(a) for a in record.get("aliases") or () if a)),
+        summary=summary,
+        fixed=fixed_versions(record, name),
+        cvss=tuple(dict.fromkeys(vectors)),
+        database_severity=db_severity,
+        published=str(record.get("published") or ""),
+        modified=str(record.get("modified") or ""),
+        sources=(source,),
+    )
+
+
+def _first_sentence(details: str, limit: int = 200) -> str:
+    text = " ".join(details.split())
+    for end in (". ", ".\n"):
+        cut = text.find(end)
+        if 0 < cut < limit:
+            return text[: cut + 1]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

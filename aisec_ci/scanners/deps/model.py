@@ -1,0 +1,86 @@
+"""The records every manifest parser produces and every audit source consumes."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from packaging.utils import canonicalize_name
+
+
+class PinKind(str, enum.Enum):
+    """How exactly a dependency names what gets installed."""
+
+    PINNED = "pinned"  # one version (== or ===, or a lock entry)
+    RANGE = "range"  # a specifier that allows several versions, or none at all
+    URL = "url"  # a direct archive URL
+    VCS = "vcs"  # git+https://... and friends
+    LOCAL = "local"  # a path or editable checkout
+    CONDA = "conda"  # a conda package: not in the PyPI advisory namespace
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One dependency as written in one manifest line."""
+
+    name: str
+    """The name as written (for messages)."""
+    path: str
+    """Repository-relative path of the manifest that declares it."""
+    line: int
+    """1-based line of the declaration in that manifest."""
+    kind: PinKind
+    version: str | None = None
+    """The single version when `kind` is PINNED."""
+    specifier: str = ""
+    """The requirement text after the name (`>=1.2`, `^1.0`, a URL ...)."""
+    origin: str = ""
+    """Manifest format: requirements, pyproject, poetry.lock, uv.lock ..."""
+    snippet: str = ""
+    """The declaring line, for reports."""
+    marker: str = ""
+    """Environment marker, kept for the reader: we audit regardless of it, because
+    the environment the code will run in is not the one running the scan."""
+    group: str = ""
+    """Dependency group / extra / lock category, when the format has one."""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def canonical(self) -> str:
+        return canonicalize_name(self.name)
+
+    @property
+    def auditable(self) -> bool:
+        return self.kind is PinKind.PINNED and bool(self.version)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a manifest that stops part of it from being audited."""
+
+    path: str
+    line: int
+    message: str
+    snippet: str = ""
+
+
+@dataclass
+class Parsed:
+    """What one manifest (plus the files it includes) yields."""
+
+    dependencies: list[Dependency] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class ManifestError(Exception):
+    """The manifest as a whole cannot be read (bad TOML/JSON/YAML, binary junk)."""
+
+
+# `https://user:token@host/...` and `https://token@host/...` in requirement URLs hold credentials.
+_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s]+)@")
+
+
+def redact_credentials(text: str) -> str:
+    """Replace the user-info part of URLs; `git@` (ssh's fixed user name) carries no secret."""
+    return _USERINFO_RE.sub(lambda m: m.group(0) if m.group("user") == "git" else m.group("scheme") + "***@", text)

@@ -1,0 +1,1 @@
+"""Vulnerability sources, each behind the `VulnerabilityService` seam (see interface.py)."""

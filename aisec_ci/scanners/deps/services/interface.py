@@ -1,0 +1,43 @@
+"""The seam every vulnerability source implements.
+
+A source answers for a batch of pinned packages at once. Each package ends in
+exactly one of two places: `advisories` (audited; an empty list means the
+source knows of nothing) or `failed` (not audited, with the reason). A source
+must never put a package it could not check into `advisories`: that is how a
+silent "no vulnerabilities" happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aisec_ci.scanners.deps.advisory import Advisory
+
+
+@dataclass(frozen=True, order=True)
+class PackageVersion:
+    name: str
+    """PEP 503 canonical name."""
+    version: str
+
+
+@dataclass
+class AuditAnswer:
+    source: str
+    advisories: dict[PackageVersion, list[Advisory]] = field(default_factory=dict)
+    failed: dict[PackageVersion, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class ServiceUnavailable(Exception):
+    """The source cannot answer at all (not installed, unreachable, corrupt data)."""
+
+
+class VulnerabilityService(Protocol):
+    name: str
+
+    def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
+        """Audit every package; raise ServiceUnavailable when nothing can be checked."""
+        ...

@@ -1,0 +1,196 @@
+"""The OSV API: `/v1/querybatch` for ids (1,000 packages per request), then `/v1/vulns/{id}` for details.
+
+Details are cached on disk by id and `modified` stamp when a cache directory
+is configured, so a repeated run needs one request per 1,000 packages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from aisec_ci.scanners.deps.advisory import Advisory
+from aisec_ci.scanners.deps.matching import advisory_from_osv
+from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+
+DEFAULT_OSV_URL = "https://api.osv.dev"
+BATCH_SIZE = 1000  # the API's documented maximum per querybatch
+MAX_PAGES = 20
+_SAFE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]+$")
+
+
+class OsvApiService:
+    name = "osv-api"
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_OSV_URL,
+        timeout: float = 15.0,
+        retries: int = 2,
+        cache_dir: Path | None = None,
+        workers: int = 8,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.cache_dir = cache_dir
+        self.workers = workers
+        self.requests_made = 0
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "aisec-ci (deps scanner)"
+
+    # --- HTTP -----------------------------------------------------------
+    def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        url = self.base_url + path
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(0.25 * 2**attempt, 4.0))
+            self.requests_made += 1
+            try:
+                resp = self._session.request(method, url, json=body, timeout=self.timeout)
+            except requests.Timeout:
+                last = f"no answer from {self.base_url} within {self.timeout:g} s"
+                continue
+            except requests.RequestException as exc:
+                last = f"cannot reach {self.base_url} ({type(exc).__name__})"
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                last = f"{self.base_url} answered HTTP {resp.status_code}"
+                continue
+            if resp.status_code >= 400:
+                raise ServiceUnavailable(f"{url} answered HTTP {resp.status_code}")
+            try:
+                return resp.json()
+            except ValueError:
+                raise ServiceUnavailable(f"{url} did not answer with JSON") from None
+        attempts = self.retries + 1
+        raise ServiceUnavailable(f"OSV API: {last} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+
+    # --- audit ----------------------------------------------------------
+    def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
+        answer = AuditAnswer(source=self.name)
+        ids_by_pkg: dict[PackageVersion, list[tuple[str, str]]] = {}
+        unreachable = 0
+        reason = ""
+        for start in range(0, len(packages), BATCH_SIZE):
+            chunk = list(packages[start : start + BATCH_SIZE])
+            try:
+                found = self._querybatch(chunk)
+            except ServiceUnavailable as exc:
+                reason = str(exc)
+                unreachable += 1
+                for pv in chunk:
+                    answer.failed[pv] = reason
+                continue
+            ids_by_pkg.update(found)
+        if packages and unreachable * BATCH_SIZE >= len(packages):
+            raise ServiceUnavailable(reason)
+        wanted = sorted({pair for pairs in ids_by_pkg.values() for pair in pairs})
+        records = self._details(wanted)
+        for pv, pairs in ids_by_pkg.items():
+            advisories: list[Advisory] = []
+            for vid, _modified in pairs:
+                record = records.get(vid)
+                if isinstance(record, Mapping):
+                    if record.get("withdrawn"):
+                        continue
+                    advisories.append(advisory_from_osv(record, pv.name, self.name))
+                else:
+                    advisories.append(
+                        Advisory(id=vid, summary=f"(details unavailable: {record})", sources=(self.name,))
+                    )
+            answer.advisories[pv] = sorted(advisories, key=lambda a: a.id)
+        return answer
+
+    def _querybatch(self, chunk: list[PackageVersion]) -> dict[PackageVersion, list[tuple[str, str]]]:
+        queries = [{"package": {"name": pv.name, "ecosystem": "PyPI"}, "version": pv.version} for pv in chunk]
+        data = self._call("POST", "/v1/querybatch", {"queries": queries})
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise ServiceUnavailable(f"{self.base_url}/v1/querybatch answered with a malformed result list")
+        out: dict[PackageVersion, list[tuple[str, str]]] = {}
+        for pv, query, result in zip(chunk, queries, results, strict=True):
+            pairs = _vuln_pairs(result)
+            token = result.get("next_page_token") if isinstance(result, dict) else None
+            pages = 0
+            while token and pages < MAX_PAGES:
+                pages += 1
+                more = self._call("POST", "/v1/querybatch", {"queries": [{**query, "page_token": token}]})
+                res = (more.get("results") or [{}])[0] if isinstance(more, dict) else {}
+                pairs += _vuln_pairs(res)
+                token = res.get("next_page_token") if isinstance(res, dict) else None
+            out[pv] = sorted(set(pairs))
+        return out
+
+    def _details(self, wanted: list[tuple[str, str]]) -> dict[str, Mapping[str, Any] | str]:
+        records: dict[str, Mapping[str, Any] | str] = {}
+        todo: list[str] = []
+        for vid, modified in wanted:
+            cached = self._cached(vid, modified)
+            if cached is not None:
+                records[vid] = cached
+            elif vid not in todo:
+                todo.append(vid)
+
+        def fetch(vid: str) -> tuple[str, Mapping[str, Any] | str]:
+            if not _SAFE_ID_RE.match(vid):
+                return vid, "unexpected advisory id"
+            try:
+                rec = self._call("GET", f"/v1/vulns/{vid}")
+            except ServiceUnavailable as exc:
+                return vid, str(exc)
+            if not isinstance(rec, dict):
+                return vid, "malformed record"
+            self._store(vid, rec)
+            return vid, rec
+
+        if todo:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(todo)))) as pool:
+                for vid, rec in pool.map(fetch, todo):
+                    records[vid] = rec
+        return records
+
+    def _cache_file(self, vid: str) -> Path | None:
+        if self.cache_dir is None or not _SAFE_ID_RE.match(vid):
+            return None
+        return self.cache_dir / "osv-vulns" / f"{vid}.json"
+
+    def _cached(self, vid: str, modified: str) -> Mapping[str, Any] | None:
+        file = self._cache_file(vid)
+        if file is None or not modified or not file.is_file():
+            return None
+        try:
+            rec = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return rec if isinstance(rec, dict) and rec.get("modified") == modified else None
+
+    def _store(self, vid: str, record: Mapping[str, Any]) -> None:
+        file = self._cache_file(vid)
+        if file is None:
+            return
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+            tmp.replace(file)
+        except OSError:
+            pass  # a cache that cannot be written only costs speed
+
+
+def _vuln_pairs(result: Any) -> list[tuple[str, str]]:
+    if not isinstance(result, dict):
+        return []
+    pairs = []
+    for v in result.get("vulns") or ():
+        if isinstance(v, dict) and isinstance(v.get("id"), str):
+            pairs.append((v["id"], str(v.get("modified") or "")))
+    return pairs

@@ -1,0 +1,45 @@
+"""The embedded advisory snapshot shipped inside the package (built by tools/build_deps_snapshot.py).
+
+Used only when no configured source answered, and always reported with its
+date, so that stale data is never mistaken for a clean bill.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+from aisec_ci.scanners.deps.services.local_records import RecordIndex
+
+SNAPSHOT_FILE = "pypi-advisories.json.gz"
+
+
+@lru_cache(maxsize=1)
+def load_snapshot() -> tuple[RecordIndex, dict[str, Any]]:
+    try:
+        raw = resources.files("aisec_ci.scanners.deps").joinpath("data").joinpath(SNAPSHOT_FILE).read_bytes()
+        data = json.loads(gzip.decompress(raw))
+    except (OSError, ValueError, EOFError) as exc:
+        raise ServiceUnavailable(f"the embedded advisory snapshot cannot be read ({exc})") from None
+    meta = data.get("meta") or {}
+    return RecordIndex(data.get("records") or ()), dict(meta)
+
+
+class SnapshotService:
+    name = "snapshot"
+
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {}
+
+    @property
+    def date(self) -> str:
+        return str(self.meta.get("date", "unknown date"))
+
+    def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
+        index, self.meta = load_snapshot()
+        return index.audit(self.name, packages)

@@ -1,0 +1,159 @@
+"""Test helpers: an OSV-compatible HTTP server answering from the shared OSV data, and scan helpers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from aisec_ci.findings import Finding
+from aisec_ci.scanners.base import ScanContext
+from aisec_ci.scanners.deps import DepsScanner
+from aisec_ci.scanners.deps.matching import is_affected
+from aisec_ci.scanners.deps.services.local_records import RecordIndex
+from aisec_ci.workspace.discovery import discover
+from aisec_ci.workspace.files import SourceFile
+
+REPO = Path(__file__).resolve().parents[3]
+SHARED = REPO.parent / "shared"
+OSV_DATA = SHARED / "data" / "advisories" / "osv-pypi"
+SAFETY_DB = SHARED / "data" / "advisories" / "safety-db-v2-from-osv"
+FIXTURES = REPO / "tests" / "fixtures" / "deps"
+# A port nothing listens on: connection refused at once, so "service down" tests stay fast.
+DEAD_URL = "http://127.0.0.1:9"
+
+
+def load_records(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]
+
+
+class FakeOsv:
+    """OSV API subset (querybatch, query, vulns/{id}) plus safety's auth probe endpoints.
+
+    `fail_next` makes the next N requests answer HTTP 503; `delay` slows every answer."""
+
+    def __init__(self, data: Path) -> None:
+        self.records = {r["id"]: r for r in load_records(data)}
+        self.index = RecordIndex(self.records.values())
+        self.hits: Counter[str] = Counter()
+        self.fail_next = 0
+        self.delay = 0.0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        self.hits.clear()
+        self.fail_next = 0
+        self.delay = 0.0
+
+    def matches(self, name: str, version: str) -> list[dict[str, Any]]:
+        return [
+            dict(r) for r in self.index.by_package.get(canonicalize_name(name), ()) if is_affected(r, name, version)
+        ]
+
+    def start(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            def _gate(self) -> bool:
+                with owner._lock:
+                    owner.hits[self.path.split("?")[0]] += 1
+                    failing = owner.fail_next > 0
+                    if failing:
+                        owner.fail_next -= 1
+                if owner.delay:
+                    time.sleep(owner.delay)
+                if failing:
+                    self._send(503, {"error": "unavailable"})
+                return not failing
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
+
+            def do_GET(self) -> None:
+                if not self._gate():
+                    return
+                if self.path.startswith("/v1/vulns/"):
+                    rec = owner.records.get(self.path.rsplit("/", 1)[-1])
+                    self._send(200 if rec else 404, rec or {"message": "Bug not found."})
+                elif self.path == "/.well-known/openid-configuration":
+                    self._send(200, {"issuer": owner.url, "jwks_uri": owner.url + "/jwks"})
+                elif self.path == "/jwks":
+                    self._send(200, {"keys": []})
+                else:
+                    self._send(404, {"message": "not found"})
+
+            def do_POST(self) -> None:
+                if not self._gate():
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/v1/querybatch":
+                    results = []
+                    for q in body.get("queries", []):
+                        found = owner.matches(q["package"]["name"], q["version"])
+                        vulns = [{"id": r["id"], "modified": r.get("modified", "")} for r in found]
+                        results.append({"vulns": vulns} if vulns else {})
+                    self._send(200, {"results": results})
+                elif self.path == "/v1/query":
+                    found = owner.matches(body["package"]["name"], body["version"])
+                    self._send(200, {"vulns": found} if found else {})
+                else:
+                    self._send(404, {"message": "not found"})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def repo_files(root: Path) -> list[SourceFile]:
+    return list(discover(root, use_git=False).files)
+
+
+def scan_repo(
+    root: Path,
+    options: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    offline: bool = False,
+) -> list[Finding]:
+    scanner = DepsScanner(ScanContext(root=root.resolve(), options=options or {}, offline=offline, env=env or {}))
+    return list(scanner.scan_repository(repo_files(root)))
+
+
+def triples(findings: list[Finding]) -> set[tuple[str, int, str]]:
+    return {(f.path, f.start_line, f.rule_id) for f in findings}
+
+
+def by_rule(findings: list[Finding], rule_id: str) -> list[Finding]:
+    return [f for f in findings if f.rule_id == rule_id]

@@ -1,0 +1,161 @@
+"""The deps scanner end to end through the CLI, with the OSV API served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from deps_support import DEAD_URL, FIXTURES, OSV_DATA, REPO, FakeOsv
+
+EXAMPLE = REPO / "examples" / "vulnerable-ai-app"
+
+
+def run_scan(root: Path, out: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any], str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AISEC_", "SAFETY_"))}
+    full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "aisec_ci", "scan", str(root), "--scanners", "deps", "--format", "json",
+         "--output", str(out), "--fail-on", "none", *extra],
+        env=full_env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    return proc.returncode, data, proc.stderr
+
+
+def rows(data: dict[str, Any]) -> set[tuple[str, int, str]]:
+    return {(f["path"], f["start_line"], f["rule_id"]) for f in data["findings"]}
+
+
+def test_every_format_end_to_end(osv: FakeOsv, tmp_path: Path) -> None:
+    code, data, err = run_scan(FIXTURES / "repo", tmp_path / "out.json", {"AISEC_OSV_URL": osv.url})
+    assert code == 0, err
+    vulnerable_paths = {f["path"] for f in data["findings"] if f["rule_id"] == "deps/vulnerable-package"}
+    assert vulnerable_paths == {
+        "agent/pyproject.toml",
+        "agent/uv.lock",
+        "common/constraints.txt",
+        "common/requirements-base.txt",
+        "conda/environment.yml",
+        "legacy/setup.cfg",
+        "notebooks/finetune.ipynb",
+        "pdm-app/pdm.lock",
+        "pipenv-app/Pipfile",
+        "pipenv-app/Pipfile.lock",
+        "pylock-app/pylock.toml",
+        "serving/requirements.txt",
+        "training/poetry.lock",
+        "training/pyproject.toml",
+    }
+    assert data["skipped"] == []
+    assert osv.hits["/v1/querybatch"] == 1  # every manifest's pins in one batch
+    fingerprints = [f["fingerprint"] for f in data["findings"]]
+    assert len(set(fingerprints)) == len(fingerprints)
+    # the gate fails on the high findings
+    code, _, _ = run_scan(FIXTURES / "repo", tmp_path / "gate.json", {"AISEC_OSV_URL": osv.url}, "--fail-on", "high")
+    assert code == 1
+
+
+def test_example_app_offline_snapshot(tmp_path: Path) -> None:
+    code, data, err = run_scan(EXAMPLE, tmp_path / "out.json", {"AISEC_OSV_URL": DEAD_URL})
+    assert code == 0, err
+    vulns = [f for f in data["findings"] if f["rule_id"] == "deps/vulnerable-package"]
+    by_pkg: dict[str, set[str]] = {}
+    for f in vulns:
+        if f["path"] == "requirements.txt":
+            by_pkg.setdefault(f["properties"]["package"], set()).add(f["properties"]["advisory_id"])
+    assert by_pkg["torch"] == {"PYSEC-2022-43015"}
+    assert by_pkg["pyyaml"] == {"PYSEC-2020-96", "PYSEC-2021-142"}
+    assert by_pkg["mlflow"] == {"PYSEC-2023-252", "PYSEC-2023-253", "PYSEC-2024-51"}
+    assert {"PYSEC-2023-16", "PYSEC-2023-90"} <= by_pkg["gradio"]
+    assert len(by_pkg["langchain"]) == 11
+    assert "transformers" not in by_pkg  # the snapshot holds PYSEC records only (no GHSA-only ones)
+    stale = [
+        f for f in data["findings"] if f["rule_id"] == "deps/stale-advisory-data" and f["path"] == "requirements.txt"
+    ]
+    assert (
+        stale and "2024-10-10" in stale[0]["message"] and "transformers==4.30.0" in stale[0]["properties"]["packages"]
+    )
+    unpinned = {f["properties"]["package"] for f in data["findings"] if f["rule_id"] == "deps/unpinned-requirement"}
+    assert {"fastapi", "uvicorn"} <= unpinned
+
+
+def test_offline_flag_with_a_configured_database(osv: FakeOsv, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("jinja2==2.10\nrequests==2.32.3\n")
+    (repo / ".aisec.yml").write_text(f"deps:\n  database: {OSV_DATA}\n")
+    code, data, err = run_scan(repo, tmp_path / "out.json", {"AISEC_OSV_URL": osv.url}, "--offline")
+    assert code == 0, err
+    assert sum(osv.hits.values()) == 0
+    assert rows(data) == {("requirements.txt", 1, "deps/vulnerable-package")}
+    assert all(f["properties"]["sources"] == ["offline-db"] for f in data["findings"])
+
+
+def test_bad_config_value_is_a_usage_error(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".aisec.yml").write_text("deps:\n  sources: [osv, carrier-pigeon]\n")
+    code, _, err = run_scan(repo, tmp_path / "out.json", {"AISEC_OSV_URL": DEAD_URL})
+    assert code == 2
+    assert "deps" in err and "sources" in err
+
+
+def test_broken_manifests_are_skipped_with_reasons_and_the_rest_is_scanned(osv: FakeOsv, tmp_path: Path) -> None:
+    code, data, err = run_scan(FIXTURES / "broken", tmp_path / "out.json", {"AISEC_OSV_URL": osv.url})
+    assert code == 0, err
+    skipped = {s["path"]: s["reason"] for s in data["skipped"]}
+    assert "invalid TOML" in skipped["pyproject.toml"]
+    assert "invalid JSON" in skipped["Pipfile.lock"]
+    assert "invalid YAML" in skipped["environment.yml"]
+    assert "requirements.txt" in skipped  # binary junk: the classifier or the parser refuses it
+    assert ("ok/requirements.txt", 1, "deps/vulnerable-package") in rows(data)
+    assert ("ok/requirements.txt", 2, "deps/audit-incomplete") in rows(data)
+    assert "Traceback" not in err
+
+
+def test_sbom_is_valid_cyclonedx_and_lists_every_dependency(osv: FakeOsv, tmp_path: Path) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    sbom = tmp_path / "sbom.cdx.json"
+    code, _, err = run_scan(
+        FIXTURES / "repo", tmp_path / "out.json", {"AISEC_OSV_URL": osv.url, "AISEC_DEPS_SBOM": str(sbom)}
+    )
+    assert code == 0, err
+    text = sbom.read_text(encoding="utf-8")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    doc = json.loads(text)
+    by_purl = {c["purl"]: c for c in doc["components"]}
+    origins = {p["value"] for p in by_purl["pkg:pypi/urllib3@1.26.4"]["properties"] if p["name"] == "aisec-ci:origin"}
+    assert origins == {"common/requirements-base.txt:3"}
+    mlflow = {p["value"] for p in by_purl["pkg:pypi/mlflow@2.9.1"]["properties"] if p["name"] == "aisec-ci:origin"}
+    assert mlflow == {"training/poetry.lock:26"}
+    assert "pkg:conda/pytorch" in by_purl and "pkg:pypi/gunicorn" in by_purl
+    assert "pkg:pypi/-" not in by_purl  # `-e .` is the project itself
+    assert len(doc["components"]) > 50
+    # same input, same document (serial number included); only the timestamp moves
+    again = tmp_path / "again.json"
+    run_scan(FIXTURES / "repo", tmp_path / "out2.json", {"AISEC_OSV_URL": osv.url, "AISEC_DEPS_SBOM": str(again)})
+    second = json.loads(again.read_text(encoding="utf-8"))
+    assert second["serialNumber"] == doc["serialNumber"] and second["components"] == doc["components"]
+
+
+def test_all_four_sources_chosen_in_config(osv: FakeOsv, tmp_path: Path) -> None:
+    from deps_support import SAFETY_DB
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("jinja2==2.10\nrequests==2.32.3\n")
+    (repo / ".aisec.yml").write_text(
+        f"deps:\n  sources: [osv, offline, pip-audit, safety]\n  database: {OSV_DATA}\n  safety_db: {SAFETY_DB}\n"
+    )
+    env = {"AISEC_OSV_URL": osv.url, "SAFETY_AUTH_SERVER_URL": osv.url}
+    code, data, err = run_scan(repo, tmp_path / "out.json", env)
+    assert code == 0, err
+    vulns = sorted((f["properties"]["advisory_id"], tuple(f["properties"]["sources"])) for f in data["findings"])
+    both = ("offline-db", "osv-api", "pip-audit", "safety")
+    assert vulns == [("PYSEC-2019-217", both), ("PYSEC-2021-66", both)]

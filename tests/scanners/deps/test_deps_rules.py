@@ -1,0 +1,219 @@
+"""Each deps rule through the scanner: a failing and a passing case."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, scan_repo
+
+from aisec_ci.scanners.deps import DepsScanner
+from aisec_ci.scanners.registry import all_scanners, catalog
+from aisec_ci.severity import Severity
+
+REPO = FIXTURES / "repo"
+SMALL = FIXTURES / "small"
+
+
+def test_scanner_is_registered_with_its_rules() -> None:
+    assert all_scanners()["deps"] is DepsScanner
+    ids = {r.id for r in catalog() if r.family == "deps"}
+    assert ids == {
+        "deps/vulnerable-package",
+        "deps/malicious-package",
+        "deps/unpinned-requirement",
+        "deps/unverifiable-source",
+        "deps/audit-incomplete",
+        "deps/stale-advisory-data",
+    }
+
+
+def test_vulnerable_package_points_at_every_format(osv: FakeOsv) -> None:
+    findings = scan_repo(REPO, env={"AISEC_OSV_URL": osv.url})
+    vulns = by_rule(findings, "deps/vulnerable-package")
+    where = {(f.path, f.start_line, f.properties["package"]) for f in vulns}
+    assert where >= {
+        ("common/requirements-base.txt", 3, "urllib3"),  # reached through `-r` from serving/
+        ("common/constraints.txt", 2, "certifi"),
+        ("serving/requirements.txt", 9, "jinja2"),
+        ("training/poetry.lock", 26, "mlflow"),
+        ("training/pyproject.toml", 10, "scikit-learn"),
+        ("agent/uv.lock", 11, "langchain"),
+        ("agent/pyproject.toml", 12, "streamlit"),
+        ("pipenv-app/Pipfile.lock", 28, "werkzeug"),
+        ("pipenv-app/Pipfile", 7, "flask"),
+        ("pdm-app/pdm.lock", 11, "lxml"),
+        ("pylock-app/pylock.toml", 7, "cryptography"),
+        ("conda/environment.yml", 12, "sqlparse"),
+        ("legacy/setup.cfg", 10, "py"),
+        ("notebooks/finetune.ipynb", 17, "setuptools"),
+    }
+    # nothing is reported for pins without advisories
+    assert not any(f.properties["package"] in ("numpy", "torch", "openai", "pytest") for f in vulns)
+    assert by_rule(findings, "deps/stale-advisory-data") == []
+    assert by_rule(findings, "deps/audit-incomplete") == [
+        f for f in findings if f.rule_id == "deps/audit-incomplete" and f.path == "conda/environment.yml"
+    ]
+
+
+def test_vulnerable_package_properties_and_severity(osv: FakeOsv) -> None:
+    findings = scan_repo(SMALL, env={"AISEC_OSV_URL": osv.url})
+    pyyaml = {f.properties["advisory_id"]: f for f in by_rule(findings, "deps/vulnerable-package")}
+    assert set(pyyaml) == {"PYSEC-2020-96", "PYSEC-2021-142"}
+    f = pyyaml["PYSEC-2020-96"]
+    assert (f.path, f.start_line, f.snippet) == ("requirements.txt", 2, "pyyaml==5.3")
+    assert f.properties["aliases"] == ["CVE-2020-1747", "GHSA-6757-jp84-gxfx"]
+    assert f.properties["fix_version"] == "5.3.1"
+    assert f.properties["sources"] == ["osv-api"]
+    assert f.key == "pyyaml==5.3:PYSEC-2020-96"
+    assert "Fixed in 5.3.1." in f.message
+    # PYSEC-2020-96 carries no vector: the rule default applies
+    assert f.severity is Severity.HIGH and "cvss_score" not in f.properties
+
+
+def test_cvss_vector_sets_the_severity(osv: FakeOsv) -> None:
+    findings = scan_repo(REPO, env={"AISEC_OSV_URL": osv.url})
+    scored = [f for f in by_rule(findings, "deps/vulnerable-package") if "cvss_score" in f.properties]
+    assert scored, "the fixture pins packages whose advisories carry CVSS vectors"
+    for f in scored:
+        assert f.severity is Severity.from_cvss(f.properties["cvss_score"])
+    assert any(f.severity is Severity.CRITICAL for f in scored)
+    assert any(f.severity is Severity.MEDIUM for f in scored)
+
+
+def test_malicious_package_from_an_offline_database(tmp_path: Path) -> None:
+    findings = scan_repo(SMALL, options={"sources": ["offline"], "database": str(FIXTURES / "mal-db")})
+    mal = by_rule(findings, "deps/malicious-package")
+    assert [(f.start_line, f.severity, f.properties["advisory_id"]) for f in mal] == [
+        (4, Severity.CRITICAL, "MAL-2022-4691")
+    ]
+    # a version the advisory does not list is not malicious
+    repo = tmp_path / "r"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("reqeusts==2.0.0\n")
+    clean = scan_repo(repo, options={"sources": ["offline"], "database": str(FIXTURES / "mal-db")})
+    assert by_rule(clean, "deps/malicious-package") == []
+    assert by_rule(clean, "deps/audit-incomplete") == []
+
+
+def test_unpinned_requirement(osv: FakeOsv) -> None:
+    findings = scan_repo(REPO, env={"AISEC_OSV_URL": osv.url})
+    unpinned = {(f.path, f.start_line, f.properties["package"]) for f in by_rule(findings, "deps/unpinned-requirement")}
+    assert unpinned == {
+        ("serving/requirements.txt", 10, "uvicorn"),
+        ("serving/requirements.txt", 11, "gunicorn"),
+        ("conda/environment.yml", 13, "wandb"),
+        ("legacy/setup.cfg", 9, "click"),
+        ("notebooks/finetune.ipynb", 18, "accelerate"),
+    }
+    # ranges locked by a lock file beside them (poetry, uv, Pipfile, pdm) and constraint caps are quiet
+    assert not any(p.startswith(("training/", "agent/", "pipenv-app/", "pdm-app/", "common/")) for p, _, _ in unpinned)
+    quiet = scan_repo(REPO, options={"report_unpinned": False}, env={"AISEC_OSV_URL": osv.url})
+    assert by_rule(quiet, "deps/unpinned-requirement") == []
+
+
+def test_unverifiable_source_and_credentials_are_redacted(osv: FakeOsv) -> None:
+    findings = scan_repo(SMALL, env={"AISEC_OSV_URL": osv.url})
+    (f,) = by_rule(findings, "deps/unverifiable-source")
+    assert f.start_line == 6 and f.properties["package"] == "vision-ops"
+    text = f.message + f.snippet + f.key + str(f.properties)
+    assert "ghp_" not in text and "deploy-bot" not in text
+    assert "https://***@github.com/acme/vision-ops.git" in f.message
+    full = scan_repo(REPO, env={"AISEC_OSV_URL": osv.url})
+    sources = {(f.path, f.start_line) for f in by_rule(full, "deps/unverifiable-source")}
+    assert ("serving/requirements.txt", 16) in sources  # a vendored archive
+    assert ("pylock-app/pylock.toml", 17) in sources
+    assert not any(line in (12,) and path == "serving/requirements.txt" for path, line in sources)  # -e .
+    assert ("agent/uv.lock", 47) not in sources and ("pylock-app/pylock.toml", 24) not in sources
+
+
+def test_service_down_falls_back_to_the_snapshot_and_says_so() -> None:
+    findings = scan_repo(SMALL, options={"retries": 0}, env={"AISEC_OSV_URL": DEAD_URL})
+    stale = by_rule(findings, "deps/stale-advisory-data")
+    assert [(f.path, f.severity, f.properties["snapshot_date"]) for f in stale] == [
+        ("requirements.txt", Severity.INFO, "2024-10-10")
+    ]
+    assert stale[0].properties["packages"] == ["pyyaml==5.3", "reqeusts==2.28.1", "requests==2.32.3"]
+    assert stale[0].properties["reasons"] == [
+        "osv-api: OSV API: cannot reach http://127.0.0.1:9 (ConnectionError) (after 1 attempt)"
+    ]
+    assert "because no configured source answered (osv-api: OSV API: cannot reach" in stale[0].message
+    vulns = by_rule(findings, "deps/vulnerable-package")
+    assert {f.properties["advisory_id"] for f in vulns} == {"PYSEC-2020-96", "PYSEC-2021-142"}
+    assert all(f.properties["sources"] == ["snapshot"] for f in vulns)
+
+
+def test_service_down_without_fallback_is_audit_incomplete_never_clean() -> None:
+    findings = scan_repo(SMALL, options={"retries": 0, "snapshot_fallback": False}, env={"AISEC_OSV_URL": DEAD_URL})
+    assert by_rule(findings, "deps/vulnerable-package") == []
+    incomplete = by_rule(findings, "deps/audit-incomplete")
+    assert {(f.start_line, f.properties["package"]) for f in incomplete} == {
+        (2, "pyyaml"),
+        (3, "requests"),
+        (4, "reqeusts"),
+    }
+    assert all("cannot reach" in f.properties["reason"] for f in incomplete)
+
+
+def test_broken_includes_and_conda_packages_are_audit_incomplete(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r ../outside.txt\n-r loop.txt\npyyaml==5.4.1\n")
+    (tmp_path / "loop.txt").write_text("-r requirements.txt\n")
+    shutil.copy(REPO / "conda" / "environment.yml", tmp_path / "environment.yml")
+    findings = scan_repo(tmp_path, options={"sources": ["offline"], "database": str(OSV_DATA)})
+    got = {(f.path, f.start_line, f.severity) for f in by_rule(findings, "deps/audit-incomplete")}
+    assert got == {
+        ("requirements.txt", 1, Severity.MEDIUM),
+        ("loop.txt", 1, Severity.MEDIUM),
+        ("environment.yml", 7, Severity.LOW),
+    }
+    msgs = " ".join(f.message for f in findings)
+    assert "escapes the repository" in msgs and "include cycle" in msgs and "cudatoolkit, pytorch" in msgs
+
+
+def test_offline_flag_uses_the_database_and_no_network(osv: FakeOsv) -> None:
+    if not OSV_DATA.is_dir():
+        pytest.skip("shared advisory data is absent")
+    findings = scan_repo(SMALL, options={"database": str(OSV_DATA)}, env={"AISEC_OSV_URL": osv.url}, offline=True)
+    assert sum(osv.hits.values()) == 0
+    vulns = by_rule(findings, "deps/vulnerable-package")
+    assert {f.properties["advisory_id"] for f in vulns} == {"PYSEC-2020-96", "PYSEC-2021-142"}
+    assert all(f.properties["sources"] == ["offline-db"] for f in vulns)
+    assert by_rule(findings, "deps/stale-advisory-data") == []
+
+
+def test_several_sources_are_merged_per_advisory(osv: FakeOsv) -> None:
+    options = {"sources": ["osv", "pip-audit"]}
+    findings = scan_repo(SMALL, options=options, env={"AISEC_OSV_URL": osv.url})
+    vulns = by_rule(findings, "deps/vulnerable-package")
+    assert len(vulns) == 2
+    assert all(f.properties["sources"] == ["osv-api", "pip-audit"] for f in vulns)
+
+
+def test_scan_file_skips_a_malformed_manifest_with_its_reason(tmp_path: Path) -> None:
+    from aisec_ci.scanners.base import ScanContext, SkipFile
+    from aisec_ci.workspace.files import SourceFile
+    from aisec_ci.workspace.kinds import FileKind
+
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text("[project]\ndependencies = [\n")
+    scanner = DepsScanner(ScanContext(root=tmp_path))
+    src = SourceFile(path="pyproject.toml", abspath=bad, kind=FileKind.PYPROJECT, size=bad.stat().st_size)
+    with pytest.raises(SkipFile, match=r"pyproject\.toml: invalid TOML"):
+        list(scanner.scan_file(src))
+    (tmp_path / "requirements.txt").write_text("pyyaml==5.3\n")
+    findings = scan_repo(tmp_path, options={"sources": ["offline"], "database": str(OSV_DATA)})
+    assert {f.path for f in findings} == {"requirements.txt"}  # the broken file does not stop the rest
+
+
+def test_offline_mode_drops_every_network_source() -> None:
+    from aisec_ci.scanners.deps.audit import build_services
+
+    options = {"sources": ["osv", "pip-audit", "safety"], "safety_db": "db"}
+    services, notes = build_services(options, {}, offline=True, root=Path("/repo"))
+    assert [s.name for s in services] == ["offline-db"]
+    assert notes == ["deps: --offline: skipped the network source(s) osv, pip-audit, safety"]
+    local_auth = {**options, "safety_auth_url": "http://127.0.0.1:8080"}
+    services, _ = build_services(local_auth, {"SAFETY_API_KEY": "k"}, offline=True, root=Path("/repo"))
+    assert [s.name for s in services] == ["offline-db", "safety"]
+    assert services[1].api_key == ""  # type: ignore[attr-defined]  # the online database is never used offline

@@ -1,0 +1,180 @@
+"""Vulnerability sources against real local servers and files: OSV API, offline DB, pip-audit, safety."""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from deps_support import DEAD_URL, OSV_DATA, SAFETY_DB, FakeOsv
+
+from aisec_ci.scanners.deps.advisory import Advisory
+from aisec_ci.scanners.deps.audit import merge_advisories, run_audit
+from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
+from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
+from aisec_ci.scanners.deps.services.osv_api import OsvApiService
+from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
+from aisec_ci.scanners.deps.services.safety import SafetyService
+
+P = PackageVersion
+SAMPLE = [P("urllib3", "1.26.4"), P("pyyaml", "5.3"), P("requests", "2.32.3"), P("jinja2", "2.10")]
+
+
+def thousand_pins(server: FakeOsv) -> list[PackageVersion]:
+    names = sorted(server.index.by_package)
+    pins = [P(name, v) for name in names for v in ("0.0.1", "99.0")]
+    return pins[:1000]
+
+
+def ids(answer_advisories: list[Advisory]) -> list[str]:
+    return [a.id for a in answer_advisories]
+
+
+def test_osv_api_batches_1000_pins_in_one_query_request(osv: FakeOsv, tmp_path: Path) -> None:
+    pins = thousand_pins(osv)
+    service = OsvApiService(osv.url, cache_dir=tmp_path)
+    answer = service.audit(pins)
+    assert osv.hits["/v1/querybatch"] == 1
+    assert not answer.failed
+    expected = {pv: sorted(r["id"] for r in osv.matches(pv.name, pv.version)) for pv in pins}
+    assert {pv: ids(v) for pv, v in answer.advisories.items()} == expected
+    assert sum(len(v) for v in expected.values()) > 100  # the comparison is not vacuous
+    # details are cached by id and `modified`: a second run needs the batch request only
+    osv.reset()
+    again = OsvApiService(osv.url, cache_dir=tmp_path).audit(pins)
+    assert sum(osv.hits.values()) == 1
+    assert {pv: ids(v) for pv, v in again.advisories.items()} == expected
+
+
+def test_osv_api_details_and_fixes(osv: FakeOsv) -> None:
+    answer = OsvApiService(osv.url).audit(SAMPLE)
+    urllib3 = {a.id: a for a in answer.advisories[P("urllib3", "1.26.4")]}
+    assert set(urllib3) == {"PYSEC-2021-108", "PYSEC-2023-192", "PYSEC-2023-212"}
+    assert urllib3["PYSEC-2023-192"].fixed == ("1.26.17", "2.0.6")
+    assert "CVE-2023-43804" in urllib3["PYSEC-2023-192"].aliases
+    assert answer.advisories[P("requests", "2.32.3")] == []
+
+
+def test_osv_api_retries_a_server_error(osv: FakeOsv) -> None:
+    osv.fail_next = 1
+    answer = OsvApiService(osv.url, retries=2).audit(SAMPLE)
+    assert osv.hits["/v1/querybatch"] == 2
+    assert ids(answer.advisories[P("jinja2", "2.10")]) == ["PYSEC-2019-217", "PYSEC-2021-66"]
+
+
+def test_osv_api_down_slow_or_refusing(osv: FakeOsv) -> None:
+    osv.fail_next = 10
+    with pytest.raises(ServiceUnavailable, match="HTTP 503"):
+        OsvApiService(osv.url, retries=1).audit(SAMPLE)
+    osv.reset()
+    osv.delay = 1.5
+    start = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match=r"within 0\.3 s"):
+        OsvApiService(osv.url, timeout=0.3, retries=0).audit(SAMPLE)
+    assert time.monotonic() - start < 1.4
+    osv.reset()
+    with pytest.raises(ServiceUnavailable, match="cannot reach"):
+        OsvApiService(DEAD_URL, retries=0).audit(SAMPLE)
+
+
+def test_unreachable_sources_fall_back_to_the_snapshot_and_never_say_clean() -> None:
+    result = run_audit(SAMPLE, [OsvApiService(DEAD_URL, retries=0)])
+    assert result.snapshot_only == set(SAMPLE)
+    assert result.snapshot_date == "2024-10-10"
+    assert ids(result.advisories[P("pyyaml", "5.3")]) == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    assert any("cannot reach" in n for n in result.notes)
+    bare = run_audit(SAMPLE, [OsvApiService(DEAD_URL, retries=0)], use_snapshot=False)
+    assert set(bare.unaudited) == set(SAMPLE) and not bare.advisories
+    assert all("osv-api" in why and "cannot reach" in why for why in bare.unaudited.values())
+
+
+def test_offline_db_directory_and_zip_agree(tmp_path: Path) -> None:
+    if not OSV_DATA.is_dir():
+        pytest.skip("shared advisory data is absent")
+    archive = tmp_path / "all.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(OSV_DATA.glob("*.json")):
+            zf.write(path, path.name)
+        zf.writestr("broken.json", "{not json")
+    from_dir = OfflineDbService(OSV_DATA).audit(SAMPLE)
+    from_zip = OfflineDbService(archive).audit(SAMPLE)
+    assert {k: ids(v) for k, v in from_dir.advisories.items()} == {k: ids(v) for k, v in from_zip.advisories.items()}
+    assert ids(from_zip.advisories[P("urllib3", "1.26.4")]) == ["PYSEC-2021-108", "PYSEC-2023-192", "PYSEC-2023-212"]
+    assert from_zip.notes == ["offline database all.zip: 1 unreadable record(s) ignored"]
+
+
+def test_offline_db_thousand_pins_under_two_seconds(osv_server: FakeOsv) -> None:
+    pins = thousand_pins(osv_server)
+    start = time.monotonic()
+    answer = OfflineDbService(OSV_DATA).audit(pins)
+    assert time.monotonic() - start < 2.0
+    assert len(answer.advisories) == 1000
+
+
+def test_corrupt_or_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    corrupt = tmp_path / "all.zip"
+    corrupt.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 100)
+    with pytest.raises(ServiceUnavailable, match=r"all\.zip is not a readable zip"):
+        OfflineDbService(corrupt).audit(SAMPLE)
+    with pytest.raises(ServiceUnavailable, match="does not exist"):
+        OfflineDbService(tmp_path / "nope.zip").audit(SAMPLE)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ServiceUnavailable, match="holds no OSV JSON"):
+        OfflineDbService(empty).audit(SAMPLE)
+
+
+def test_merge_deduplicates_by_id_and_alias_across_sources() -> None:
+    merged = merge_advisories(
+        [
+            Advisory(id="PYSEC-2020-96", aliases=("CVE-2020-1747",), fixed=("5.3.1",), sources=("osv-api",)),
+            Advisory(id="CVE-2020-1747", fixed=("5.3.1",), summary="from safety", sources=("safety",)),
+            Advisory(id="GHSA-6757-jp84-gxfx", aliases=("CVE-2020-1747",), sources=("pip-audit",)),
+            Advisory(id="PYSEC-2021-142", sources=("osv-api",)),
+        ]
+    )
+    assert [a.id for a in merged] == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    assert merged[0].aliases == ("CVE-2020-1747", "GHSA-6757-jp84-gxfx")
+    assert merged[0].sources == ("osv-api", "pip-audit", "safety")
+
+
+def test_pip_audit_engine_against_the_local_osv_server(osv: FakeOsv) -> None:
+    pins = [*SAMPLE, P("weird", "1.0-custom-build"), P("urllib3", "2.0.7")]
+    answer = PipAuditService(osv.url, timeout=10).audit(pins)
+    assert osv.hits["/v1/query"] == 5  # one package per request; two urllib3 versions in two runs
+    assert ids(answer.advisories[P("urllib3", "2.0.7")]) == []
+    assert ids(answer.advisories[P("urllib3", "1.26.4")]) == ["PYSEC-2021-108", "PYSEC-2023-192", "PYSEC-2023-212"]
+    assert answer.advisories[P("requests", "2.32.3")] == []
+    assert "non-PEP 440" in answer.failed[P("weird", "1.0-custom-build")]
+    fix = {a.id: a.fixed for a in answer.advisories[P("pyyaml", "5.3")]}
+    assert fix["PYSEC-2020-96"] == ("5.3.1",)
+
+
+def test_pip_audit_failure_is_an_error_not_a_pass() -> None:
+    with pytest.raises(ServiceUnavailable, match="pip-audit exited"):
+        PipAuditService(DEAD_URL, timeout=2).audit(SAMPLE)
+
+
+def test_safety_check_with_a_local_database_and_auth_stub(osv: FakeOsv) -> None:
+    if not SAFETY_DB.is_dir():
+        pytest.skip("shared safety database is absent")
+    answer = SafetyService(db_dir=SAFETY_DB, auth_url=osv.url, timeout=30).audit(SAMPLE)
+    assert osv.hits["/.well-known/openid-configuration"] >= 1
+    assert ids(answer.advisories[P("jinja2", "2.10")]) == ["PYSEC-2019-217", "PYSEC-2021-66"]
+    assert answer.advisories[P("requests", "2.32.3")] == []
+
+
+def test_safety_without_database_or_key_is_skipped_with_a_reason() -> None:
+    with pytest.raises(ServiceUnavailable, match="safety was skipped"):
+        SafetyService().audit(SAMPLE)
+
+
+def test_safety_rejects_a_legacy_schema_database(osv: FakeOsv, tmp_path: Path) -> None:
+    legacy = tmp_path / "db"
+    legacy.mkdir()
+    (legacy / "insecure.json").write_text(json.dumps({"$meta": {"schema_version": "1.0"}, "jinja2": ["<2.10.1"]}))
+    (legacy / "insecure_full.json").write_text(json.dumps({"$meta": {"schema_version": "1.0"}}))
+    with pytest.raises(ServiceUnavailable, match="safety exited"):
+        SafetyService(db_dir=legacy, auth_url=osv.url, timeout=20).audit(SAMPLE)
