@@ -40,6 +40,10 @@ EXPECTED = {
         ("workflows/unpinned-action", ".github/workflows/pr-eval.yml"),
     ],
     "models": [("models/pickle-code-execution", "models/classifier.pkl")],
+    "deps": [
+        ("deps/vulnerable-package", "requirements.txt"),
+        ("deps/unpinned-requirement", "requirements.txt"),
+    ],
 }
 
 
