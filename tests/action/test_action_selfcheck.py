@@ -1,0 +1,51 @@
+"""The action's own Dockerfile, workflows and metadata pass aisec-ci's rules
+(or carry an inline ignore with its reason), and action.yml declares the
+inputs and outputs the entrypoint reads and writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from aisec_ci.action.env import input_name
+from tests.action.conftest import REPO
+
+INPUTS = {
+    "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
+    "upload-sarif", "sarif-file", "comment", "category", "offline-db", "safety-api-key",
+}  # fmt: skip
+OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
+
+
+def test_own_files_pass_own_rules(tmp_path: Path) -> None:
+    out = tmp_path / "selfcheck.json"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "aisec_ci", "scan", str(REPO),
+            "--include", "/Dockerfile", "--include", "/.dockerignore", "--include", "/action.yml",
+            "--include", "/.github/workflows/*.yml",
+            "--scanners", "docker,workflows", "--fail-on", "info", "--format", "json", "--output", str(out),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert proc.returncode == 0, [(f["rule_id"], f["path"], f["message"]) for f in report["findings"]]
+    scanned = report["summary"]["files_scanned"]
+    assert scanned >= 4  # Dockerfile, action.yml, ci.yml, release.yml
+    for s in report["suppressed"]:
+        assert s["suppression"]["kind"] == "inline" and len(s["suppression"]["reason"]) > 10
+
+
+def test_action_metadata_matches_the_entrypoint() -> None:
+    meta = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    assert meta["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert set(meta["inputs"]) == INPUTS and set(meta["outputs"]) == OUTPUTS
+    assert meta["inputs"]["new-only"]["default"] == "auto"
+    assert meta["inputs"]["github-token"]["default"] == "${{ github.token }}"
+    source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "aisec_ci" / "action").glob("*.py"))
+    for name in INPUTS:
+        assert f'"{name}"' in source, f"input {name} ({input_name(name)}) is never read"
