@@ -1,0 +1,406 @@
+"""What the names of one file stand for: imports, aliases, instances and model output.
+
+The table is flow-insensitive within a scope-free walk (one pass, in source
+order): good enough to see that `T.load` is `torch.load`, that `demo.launch`
+is a Gradio app, or that `reply` came back from an LLM, without executing or
+importing anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_BUILTINS = frozenset(dir(builtins))
+_ABSENT = object()
+
+# Modules whose call results are model or LLM output whatever the method is called.
+LLM_MODULES = frozenset(
+    {
+        "openai",
+        "anthropic",
+        "cohere",
+        "mistralai",
+        "groq",
+        "ollama",
+        "litellm",
+        "vllm",
+        "llama_cpp",
+        "llama_index",
+        "langchain",
+        "langchain_core",
+        "langchain_community",
+        "langchain_openai",
+        "langchain_anthropic",
+        "langchain_experimental",
+        "google.generativeai",
+        "google.genai",
+        "vertexai",
+        "transformers",
+        "huggingface_hub",
+        "replicate",
+        "together",
+    }
+)
+# Words that mark a call's result as model output wherever they appear in its dotted name
+# (split at `.` and `_`): `llm(...)`, `self.model(x)`, `qa_chain.run(q)`, `get_answer(q)`.
+LLM_NOUNS = frozenset(
+    {
+        "llm",
+        "llms",
+        "model",
+        "chat",
+        "completion",
+        "completions",
+        "agent",
+        "chain",
+        "pipeline",
+        "gpt",
+        "openai",
+        "anthropic",
+        "claude",
+        "gemini",
+        "ollama",
+        "answer",
+        "reply",
+        "assistant",
+        "copilot",
+    }
+)
+# Method names that generate text, matched only as the whole last component, so that
+# `generate_source()` or `check_output()` are not taken for model calls.
+LLM_VERBS = frozenset(
+    {
+        "generate",
+        "agenerate",
+        "generate_content",
+        "generate_text",
+        "text_generation",
+        "chat_completion",
+        "invoke",
+        "ainvoke",
+        "predict",
+        "apredict",
+        "complete",
+        "acomplete",
+        "acompletion",
+        "achat",
+        "stream_chat",
+    }
+)
+_SPLIT = re.compile(r"[._()]+")
+
+
+@dataclass
+class Symbols:
+    """Name bindings seen so far in one file (or one notebook, across its cells)."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Local name -> qualified module or attribute (`T` -> `torch`, `l` -> `pickle.loads`)."""
+    instances: dict[str, str] = field(default_factory=dict)
+    """Local name -> qualified constructor call (`demo` -> `gradio.Blocks()`)."""
+    values: dict[str, list[ast.expr]] = field(default_factory=dict)
+    """Local name -> the expressions it was last assigned from (several when a rebinding uses the
+    old value, `text = text.strip()`). Read only at sinks, so plain assignments stay cheap."""
+    literals: dict[str, object] = field(default_factory=dict)
+    """Names whose latest binding is a literal constant, with its value."""
+    defined: set[str] = field(default_factory=set)
+    """Names bound by the file itself (shadowing a builtin such as `eval`)."""
+    imported_roots: set[str] = field(default_factory=set)
+    """Top-level modules imported anywhere in the file."""
+    class_bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Classes defined in the file -> their qualified bases (`MyLoader` -> `yaml.SafeLoader`)."""
+    extra_llm_parts: frozenset[str] = frozenset()
+    extra_llm_modules: frozenset[str] = frozenset()
+
+    # -- binding -----------------------------------------------------------------------------
+
+    def bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                self.imported_roots.add(alias.name.split(".")[0])
+                if alias.asname:
+                    self._bind_alias(alias.asname, alias.name)
+                else:
+                    root = alias.name.split(".")[0]
+                    self._bind_alias(root, root)
+            return
+        if node.level or not node.module:
+            # Relative imports name the project's own modules: nothing we know about.
+            for alias in node.names:
+                self._forget(alias.asname or alias.name)
+            return
+        self.imported_roots.add(node.module.split(".")[0])
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self._bind_alias(alias.asname or alias.name, f"{node.module}.{alias.name}")
+
+    def _bind_alias(self, name: str, qualified: str) -> None:
+        self._forget(name)
+        self.aliases[name] = qualified
+
+    def _forget(self, name: str) -> None:
+        self.class_bases.pop(name, None)
+        self.aliases.pop(name, None)
+        self.instances.pop(name, None)
+        self.values.pop(name, None)
+        self.literals.pop(name, None)
+        self.defined.add(name)
+
+    def bind_definition(self, name: str, bases: list[ast.expr] | None = None) -> None:
+        """`def`/`class` statements shadow whatever the name meant before."""
+        qualified_bases = tuple(q for q in (self.qualify(b) for b in bases or []) if q is not None)
+        self._forget(name)
+        if bases is not None:
+            self.class_bases[name] = qualified_bases
+
+    def enter_parameters(self, arguments: ast.arguments) -> list[tuple[str, bool, tuple[object, ...]]]:
+        """Forget what the parameter names meant outside the function; returns what to restore."""
+        params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        params += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        saved: list[tuple[str, bool, tuple[object, ...]]] = []
+        for param in params:
+            name = param.arg
+            saved.append((name, name in self.defined, tuple(table.get(name, _ABSENT) for table in self._tables())))
+            self._forget(name)
+        return saved
+
+    def leave_parameters(self, saved: list[tuple[str, bool, tuple[object, ...]]]) -> None:
+        for name, was_defined, entries in saved:
+            if not was_defined:
+                self.defined.discard(name)
+            for table, entry in zip(self._tables(), entries, strict=True):
+                if entry is _ABSENT:
+                    table.pop(name, None)
+                else:
+                    table[name] = entry
+
+    def _tables(self) -> tuple[dict[str, Any], ...]:
+        return (self.aliases, self.instances, self.values, self.literals, self.class_bases)
+
+    def lineage(self, qualified: str) -> set[str]:
+        """`qualified` and, for classes defined in this file, all their bases (transitively)."""
+        seen: set[str] = set()
+        todo = [qualified]
+        while todo and len(seen) < 100:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            todo.extend(self.class_bases.get(current, ()))
+        return seen
+
+    def bind_assignment(self, targets: list[ast.expr], value: ast.expr | None) -> None:
+        names = [n for t in targets for n in _target_names(t)]
+        if not names:
+            return
+        simple = len(targets) == 1 and isinstance(targets[0], ast.Name)
+        qualified = self.qualify(value) if value is not None and simple else None
+        resolved = qualified is not None and self.is_resolved(value)
+        kept = {n: self.values.get(n, []) for n in names} if value is not None else {}
+        for name in names:
+            self._forget(name)
+        if value is None:
+            return
+        mentioned = _mentioned_names(value)
+        for name in names:
+            history = kept[name] if name in mentioned else []
+            self.values[name] = [value, *history[:7]]
+        if not simple:
+            return
+        name = names[0]
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes, int, float)):
+            self.literals[name] = value.value
+        elif qualified is not None and resolved:
+            if isinstance(value, ast.Call):
+                self.instances[name] = qualified
+            elif isinstance(value, (ast.Name, ast.Attribute)):
+                # `load = torch.load`: the name now stands for the function itself.
+                self.aliases[name] = qualified
+
+    def bind_augmented(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.values[target.id] = [value, *self.values.get(target.id, [])[:7]]
+            self.literals.pop(target.id, None)
+
+    # -- resolution --------------------------------------------------------------------------
+
+    def qualify(self, node: ast.expr | None) -> str | None:
+        """Dotted name of an expression: `T.load` -> `torch.load`, `gr.Blocks().launch` ->
+        `gradio.Blocks().launch`; unresolved names stay as written; None when not a name chain."""
+        parts: list[str] = []
+        current: ast.expr | None = node
+        depth = 0
+        while current is not None and depth < 64:
+            depth += 1
+            if isinstance(current, ast.Attribute):
+                parts.append("." + current.attr)
+                current = current.value
+            elif isinstance(current, ast.Call):
+                parts.append("()")
+                current = current.func
+            elif isinstance(current, ast.Subscript):
+                parts.append("[]")
+                current = current.value
+            elif isinstance(current, ast.Name):
+                parts.append(self._resolve_name(current.id))
+                return "".join(reversed(parts))
+            else:
+                return None
+        return None
+
+    def _resolve_name(self, name: str) -> str:
+        if name in self.aliases:
+            return self.aliases[name]
+        if name in self.instances:
+            return self.instances[name]
+        if name in _BUILTINS and name not in self.defined:
+            return f"builtins.{name}"
+        return name
+
+    def is_resolved(self, node: ast.expr | None) -> bool:
+        """Whether the chain's root name came from an import (or is a builtin)."""
+        current = node
+        depth = 0
+        while current is not None and depth < 64:
+            depth += 1
+            if isinstance(current, ast.Attribute | ast.Subscript):
+                current = current.value
+            elif isinstance(current, ast.Call):
+                current = current.func
+            elif isinstance(current, ast.Name):
+                name = current.id
+                return (
+                    name in self.aliases or name in self.instances or (name in _BUILTINS and name not in self.defined)
+                )
+            else:
+                return False
+        return False
+
+    def is_literal(self, node: ast.expr | None) -> bool:
+        """A constant, a name bound to one, or a list/tuple/concatenation of those: data the code itself fixes."""
+        if node is None:
+            return True
+        stack: list[ast.expr] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Constant):
+                continue
+            if isinstance(current, ast.Name):
+                if current.id not in self.literals:
+                    return False
+            elif isinstance(current, ast.List | ast.Tuple):
+                stack.extend(current.elts)
+            elif isinstance(current, ast.JoinedStr):
+                if not all(isinstance(v, ast.Constant) for v in current.values):
+                    return False
+            elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+                stack.extend((current.left, current.right))
+            else:
+                return False
+        return True
+
+    def value_of(self, node: ast.expr | None) -> object:
+        """The constant a node stands for (directly or through a name bound to a literal), else None."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self.literals.get(node.id)
+        return None
+
+    def looks_like_model_call(self, qualified: str) -> bool:
+        root = qualified.split("(")[0]
+        modules = LLM_MODULES | self.extra_llm_modules
+        if any(root == m or root.startswith(m + ".") for m in modules):
+            return True
+        components = [c for c in _SPLIT.split(qualified) if c]
+        if components and components[-1].lower() in LLM_VERBS:
+            return True
+        words = {w.lower() for c in components for w in c.split("_") if w}
+        words.discard("builtins")
+        return bool(words & (LLM_NOUNS | self.extra_llm_parts))
+
+    def model_output_source(self, node: ast.expr | None) -> str | None:
+        """What makes `node` model output (a call such as `llm.invoke()`, or a variable assigned
+        from one, followed through assignments), or None."""
+        if node is None:
+            return None
+        budget = [_TAINT_BUDGET]
+        return self._taint(node, set(), budget, 0)
+
+    def _taint(self, node: ast.expr, seen: set[str], budget: list[int], depth: int) -> str | None:
+        stack: list[ast.AST] = [node]
+        while stack and budget[0] > 0:
+            budget[0] -= 1
+            current = stack.pop()
+            if isinstance(current, ast.Name):
+                name = current.id
+                if name in self.values and name not in seen and depth < _TAINT_DEPTH:
+                    seen.add(name)
+                    if any(self._taint(v, seen, budget, depth + 1) is not None for v in self.values[name]):
+                        return name
+                continue
+            if isinstance(current, ast.Call):
+                qualified = self.qualify(current.func)
+                if qualified is not None and not qualified.startswith("builtins."):
+                    if self.looks_like_model_call(qualified):
+                        return qualified + "()"
+                    # `model = torch.load(p)` then `model(x)`: the name as written says what it is.
+                    written = written_name(current.func)
+                    if written and self.looks_like_model_call(written):
+                        return written + "()"
+            if isinstance(current, ast.Lambda):
+                continue
+            stack.extend(ast.iter_child_nodes(current))
+        return None
+
+
+_TAINT_BUDGET = 4000
+# How many assignments back a value is followed; also keeps the recursion far from Python's limit.
+_TAINT_DEPTH = 40
+
+
+def _mentioned_names(node: ast.expr, limit: int = 64) -> set[str]:
+    """Names read by an expression, from a bounded look at its first nodes."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack and limit > 0:
+        limit -= 1
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            found.add(current.id)
+        else:
+            stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [n for e in target.elts for n in _target_names(e)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
+
+
+def written_name(node: ast.expr) -> str:
+    """The dotted name as written in the source (`self.llm.invoke`), or '' when not a name chain."""
+    parts: list[str] = []
+    current: ast.expr = node
+    for _ in range(64):
+        if isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        elif isinstance(current, ast.Call | ast.Subscript):
+            current = current.func if isinstance(current, ast.Call) else current.value
+        elif isinstance(current, ast.Name):
+            parts.append(current.id)
+            return ".".join(reversed(parts))
+        else:
+            return ""
+    return ""

@@ -1,0 +1,82 @@
+"""code/torch-load-unsafe, code/pickle-load, code/numpy-allow-pickle, code/yaml-unsafe-load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from code_support import assert_matches_markers, scan, scan_fixture
+
+
+def test_unsafe_loaders_are_reported_on_their_call_lines() -> None:
+    findings = assert_matches_markers("deserialization_unsafe.py")
+    by_line = {f.start_line: f for f in findings}
+    # Aliases resolve to the real callee: `T.load`, `from torch import load`, `from pickle import loads as ...`.
+    assert by_line[18].properties["call"] == "torch.load"
+    assert by_line[19].properties["call"] == "torch.load"
+    assert by_line[24].properties["call"] == "pickle.loads"
+    assert by_line[37].properties["loader"] == "Loader"
+    assert "weights_only=False" in by_line[19].message
+    assert by_line[19].properties["unsafe_fallback"] is False
+
+
+def test_weights_only_false_as_fallback_is_called_out() -> None:
+    fallback = [f for f in scan_fixture("deserialization_unsafe.py") if f.properties.get("unsafe_fallback")]
+    assert [f.start_line for f in fallback] == [51]
+    assert "fallback" in fallback[0].message
+
+
+def test_safe_loading_is_not_reported() -> None:
+    assert scan_fixture("deserialization_safe.py") == []
+
+
+def test_finding_points_at_the_call_column(tmp_path: Path) -> None:
+    src = tmp_path / "train.py"
+    src.write_text("import torch\n\ndef main(p):\n    state = dict(m=torch.load(p, weights_only=False))\n")
+    (f,) = scan(src)
+    line = "    state = dict(m=torch.load(p, weights_only=False))"
+    assert (f.start_line, f.start_column) == (4, line.index("torch.load") + 1)
+    assert f.end_column == line.index("))") + 2
+    assert f.snippet == line.strip()
+
+
+def test_literal_pickle_bytes_are_not_reported_but_variables_are(tmp_path: Path) -> None:
+    src = tmp_path / "cache.py"
+    src.write_text(
+        "import pickle\n"
+        "EMPTY = pickle.loads(b'\\x80\\x04N.')\n"
+        "def get(redis, key):\n"
+        "    return pickle.loads(redis.get(key))\n"
+    )
+    found = scan(src)
+    assert [(f.start_line, f.rule_id) for f in found] == [(4, "code/pickle-load")]
+
+
+def test_rebinding_a_name_stops_the_alias(tmp_path: Path) -> None:
+    src = tmp_path / "loader.py"
+    src.write_text("from pickle import load\ndef load(path):\n    return open(path).read()\ndata = load('x.txt')\n")
+    assert scan(src) == []
+
+
+def test_yaml_loader_subclass_of_safe_loader_is_safe_and_of_loader_is_not(tmp_path: Path) -> None:
+    src = tmp_path / "cfg.py"
+    src.write_text(
+        "import yaml\n"
+        "class Strict(yaml.SafeLoader):\n    pass\n"
+        "class Loose(yaml.Loader):\n    pass\n"
+        "a = yaml.load(s, Loader=Strict)\n"
+        "b = yaml.load(s, Loader=Loose)\n"
+    )
+    found = scan(src)
+    assert [(f.start_line, f.severity.label) for f in found] == [(7, "high")]
+
+
+def test_parameters_shadow_names_only_inside_their_function(tmp_path: Path) -> None:
+    src = tmp_path / "scope.py"
+    src.write_text(
+        "import torch as T\n"
+        "def restore(T, path):\n"
+        "    return T.load(path)\n"
+        "handler = lambda T: T.load('x')\n"
+        "state = T.load('ckpt.pt')\n"
+    )
+    assert [(f.start_line, f.rule_id) for f in scan(src)] == [(5, "code/torch-load-unsafe")]

@@ -1,0 +1,48 @@
+"""code/eval-model-output and code/eval-dynamic-input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from code_support import assert_matches_markers, scan, scan_fixture
+
+
+def test_eval_of_llm_output_is_critical_and_other_dynamic_eval_medium() -> None:
+    findings = assert_matches_markers("eval_unsafe.py")
+    sources = {f.start_line: f.properties.get("source") for f in findings}
+    # The taint follows assignments: reply -> expression, msg -> text -> cleaned.
+    assert sources[18] == "expression"
+    assert sources[30] == "cleaned"
+    assert sources[40] == "model()"
+
+
+def test_literal_eval_method_eval_and_shadowed_eval_are_not_reported() -> None:
+    assert scan_fixture("eval_safe.py") == []
+
+
+def test_project_specific_llm_names_come_from_options(tmp_path: Path) -> None:
+    src = tmp_path / "bot.py"
+    src.write_text("def handle(q):\n    plan = summon_oracle(q)\n    return eval(plan)\n")
+    (default,) = scan(src)
+    assert default.rule_id == "code/eval-dynamic-input"
+    (configured,) = scan(src, options={"llm_call_names": ["oracle"]})
+    assert (configured.rule_id, configured.severity.label) == ("code/eval-model-output", "critical")
+
+
+def test_llm_module_from_options(tmp_path: Path) -> None:
+    src = tmp_path / "bot.py"
+    src.write_text("from acme.brains import think\n\ndef handle(q):\n    return exec(think(q))\n")
+    assert [f.rule_id for f in scan(src)] == ["code/eval-dynamic-input"]
+    assert [f.rule_id for f in scan(src, options={"llm_modules": ["acme.brains"]})] == ["code/eval-model-output"]
+
+
+def test_exec_of_a_fixed_project_file_is_not_reported_but_a_variable_path_is(tmp_path: Path) -> None:
+    src = tmp_path / "setup.py"
+    src.write_text(
+        "from pathlib import Path\n"
+        "exec(open('pkg/version.py').read())\n"
+        "exec(Path('pkg/about.py').read_text())\n"
+        "def hook(cfg):\n"
+        "    exec(Path(cfg.plugin).read_text())\n"
+    )
+    assert [(f.start_line, f.rule_id) for f in scan(src)] == [(5, "code/eval-dynamic-input")]
