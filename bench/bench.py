@@ -239,10 +239,9 @@ def time_command(cmd: list[str], runs: int, cwd: Path | None = None) -> tuple[fl
 
 
 def scanner_names() -> list[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "aisec_ci", "rules", "--format", "json"], capture_output=True, text=True, check=True
-    )
-    return sorted({r["id"].split("/")[0] for r in json.loads(out.stdout)} - {"core"})
+    from aisec_ci.scanners.registry import all_scanners
+
+    return list(all_scanners())
 
 
 def main() -> int:
