@@ -390,4 +390,3 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     merged = merge_results(results, names=names, fail_on=fail_on, fail_on_set=bool(args.fail_on))
     _write_reports(merged, outputs, args)
     return EXIT_PASSED if merged.passed else EXIT_FAILED
-

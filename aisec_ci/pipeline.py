@@ -258,4 +258,3 @@ def _relpath(path: Path | None, root: Path) -> str | None:
 def root_rel(root: Path, value: str) -> Path:
     p = Path(value)
     return p if p.is_absolute() else root / p
-
