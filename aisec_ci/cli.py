@@ -255,9 +255,10 @@ def _pair_outputs(formats: list[str] | None, outputs: list[str] | None) -> list[
 def _render(fmt: str, result: ScanResult, args: argparse.Namespace, stream: TextIO | None) -> str:
     from aisec_ci.scanners.registry import catalog
 
-    cat = catalog()
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    # Built after the JSON branch: the catalog imports every scanner package.
+    cat = catalog()
     if fmt == "sarif":
         from aisec_ci.report.sarif import render_sarif
 

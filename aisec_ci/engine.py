@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,10 +63,10 @@ class FileTask:
 
 # Worker-process state, built once per process by _init_worker.
 _WORKER_SCANNERS: list[Scanner] = []
-_WORKER_RULE_IDS: frozenset[str] = frozenset()
+_WORKER_RULE_IDS: Collection[str] = frozenset()
 
 
-def _init_worker(specs: Sequence[tuple[type[Scanner], ScanContext]], rule_ids: frozenset[str]) -> None:
+def _init_worker(specs: Sequence[tuple[type[Scanner], ScanContext]], rule_ids: Collection[str]) -> None:
     global _WORKER_SCANNERS, _WORKER_RULE_IDS
     _WORKER_SCANNERS = [cls(ctx) for cls, ctx in specs]
     _WORKER_RULE_IDS = rule_ids
@@ -91,7 +91,7 @@ def safe_error_text(exc: BaseException) -> str:
     return text[:300]
 
 
-def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: frozenset[str]) -> EngineOutput:
+def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[str]) -> EngineOutput:
     """Run every scanner that wants this file; never raises."""
     out = EngineOutput()
     sf = SourceFile(path=task.path, abspath=Path(task.abspath), kind=task.kind, size=task.size)
@@ -140,7 +140,7 @@ def _own(f: Finding, scanner: str) -> Finding:
     return replace(f, scanner=scanner)
 
 
-def _finish(sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: frozenset[str]) -> None:
+def _finish(sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: Collection[str]) -> None:
     """Fingerprint, line-hash and apply inline suppressions while the text is at hand."""
     is_text = sf.kind not in (FileKind.MODEL, FileKind.BINARY)
     lines = sf.lines if is_text else None
@@ -186,7 +186,7 @@ def run_scanners(
     files: Sequence[SourceFile],
     specs: Sequence[tuple[type[Scanner], ScanContext]],
     *,
-    rule_ids: frozenset[str],
+    rule_ids: Collection[str],
     jobs: int,
 ) -> EngineOutput:
     """Scan `files` with the given scanners; results are in no particular order."""

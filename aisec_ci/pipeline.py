@@ -20,7 +20,7 @@ from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner
-from aisec_ci.scanners.registry import all_scanners, catalog
+from aisec_ci.scanners.registry import KnownRuleIds, all_scanners, catalog, catalog_of, scanners_named
 from aisec_ci.severity import Severity
 from aisec_ci.suppress.apply import apply_suppressions
 from aisec_ci.suppress.baseline import load_baseline
@@ -66,9 +66,12 @@ def shard_of(path: str, count: int) -> int:
 
 
 def select_scanners(requested: Sequence[str] | None) -> list[type[Scanner]]:
-    available = all_scanners()
     if requested is None:
-        return list(available.values())
+        return list(all_scanners().values())
+    chosen = scanners_named(requested)
+    if len(chosen) == len(set(requested)):
+        return list(chosen.values())
+    available = all_scanners()
     unknown = [n for n in requested if n not in available]
     if unknown:
         raise UsageError(
@@ -116,8 +119,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         if cls.name == "deps" and opts.sbom is not None:
             options["sbom"] = str(opts.sbom.resolve())
         specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
-    cat = catalog()
-    out = run_scanners(files, specs, rule_ids=frozenset(r.id for r in cat), jobs=opts.jobs or default_jobs())
+    # Suppression settings only ever meet rules of the scanners that ran (and the core's).
+    cat = catalog() if scanner_names is None else catalog_of(scanner_classes)
+    out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs())
     findings = out.findings
     notes: list[str] = []
     if first_shard:

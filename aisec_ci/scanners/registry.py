@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from functools import cache, lru_cache
 from importlib.metadata import entry_points
+from typing import cast
 
 import aisec_ci.scanners as _pkg
 from aisec_ci.core_rules import CORE_RULES
@@ -25,17 +28,48 @@ class RegistryError(Exception):
 def all_scanners() -> dict[str, type[Scanner]]:
     """Scanner classes by name, sorted by name. Cached: discovery imports modules."""
     found: dict[str, type[Scanner]] = {}
-    for info in pkgutil.iter_modules(_pkg.__path__):
-        if not info.ispkg:
-            continue
-        module = importlib.import_module(f"{_pkg.__name__}.{info.name}")
-        cls = getattr(module, "SCANNER", None)
-        if cls is None:
-            continue
-        _register(found, cls, f"{_pkg.__name__}.{info.name}")
+    for package in _builtin_packages():
+        cls = _builtin(package)
+        if cls is not None:
+            _register(found, cls, f"{_pkg.__name__}.{package}")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _register(found, ep.load(), f"entry point {ep.name}")
     return dict(sorted(found.items()))
+
+
+@lru_cache(maxsize=1)
+def _builtin_packages() -> tuple[str, ...]:
+    """Names of the scanner subpackages, listed without importing any of them."""
+    return tuple(sorted(info.name for info in pkgutil.iter_modules(_pkg.__path__) if info.ispkg))
+
+
+@cache
+def _builtin(package: str) -> type[Scanner] | None:
+    module = importlib.import_module(f"{_pkg.__name__}.{package}")
+    cls = getattr(module, "SCANNER", None)
+    if cls is None:
+        return None
+    _register({}, cls, f"{_pkg.__name__}.{package}")
+    return cast("type[Scanner]", cls)
+
+
+def scanners_named(names: Iterable[str]) -> dict[str, type[Scanner]]:
+    """The classes of `names` (sorted by name), leaving out names nobody registered.
+
+    Importing every scanner package costs more start-up than a small scan of
+    one kind of file takes, so a built-in scanner asked for by the name of its
+    package is imported alone; any other name (a plugin) needs full discovery.
+    """
+    wanted = sorted(set(names))
+    packages = set(_builtin_packages())
+    found: dict[str, type[Scanner]] = {}
+    for name in wanted:
+        cls = _builtin(name) if name in packages else None
+        if cls is None or cls.name != name:
+            available = all_scanners()
+            return {n: available[n] for n in wanted if n in available}
+        found[name] = cls
+    return found
 
 
 def _register(found: dict[str, type[Scanner]], cls: object, origin: str) -> None:
@@ -53,8 +87,40 @@ def scanner_names() -> list[str]:
 @lru_cache(maxsize=1)
 def catalog() -> RuleCatalog:
     """Every rule: the core's and each scanner's."""
+    return catalog_of(all_scanners().values())
+
+
+def catalog_of(scanners: Iterable[type[Scanner]]) -> RuleCatalog:
+    """The core's rules and those of `scanners` only."""
     cat = RuleCatalog()
     cat.extend(CORE_RULES)
-    for cls in all_scanners().values():
+    for cls in scanners:
         cat.extend(cls.rules)
     return cat
+
+
+class KnownRuleIds(AbstractSet[str]):
+    """Every registered rule id, discovered on first use.
+
+    Only a file carrying an inline suppression needs the full set (to report
+    a directive that names no rule), so a scan that meets none never imports
+    the scanners it was not asked to run.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids())
+
+    def __len__(self) -> int:
+        return len(self._ids())
+
+    @staticmethod
+    def _ids() -> frozenset[str]:
+        return _rule_ids()
+
+
+@lru_cache(maxsize=1)
+def _rule_ids() -> frozenset[str]:
+    return frozenset(rule.id for rule in catalog())

@@ -20,7 +20,7 @@ from aisec_ci.scanners.cloud import (
     servecommands,
     terraform,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.kubernetes.manifests import Context, redact
 from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YMap, load_documents
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -82,11 +82,10 @@ class CloudScanner(Scanner):
         ctx = Context(file)
         kind = file.kind
         path = file.path
-        if kind is FileKind.TERRAFORM or path.endswith(".tf"):
-            if path.endswith(".tf.json"):
-                self._structured(file, ctx)
-            else:
-                terraform.scan(file.text, ctx)
+        if path.endswith(".tf.json"):
+            terraform.scan_root(terraform.root_from_json(policies.load_document(file.text, is_json=True)), ctx)
+        elif kind is FileKind.TERRAFORM or path.endswith(".tf"):
+            terraform.scan(file.text, ctx)
         elif kind is FileKind.NGINX or (path.endswith(".conf") and kind is FileKind.TEXT):
             nginx.check(file.text, ctx)
         elif is_htpasswd(path):
@@ -172,6 +171,7 @@ class CloudScanner(Scanner):
                     exp.rule,
                     line,
                     exp.message,
-                    key=f"{exp.slug}:{' '.join(command.split())[:120]}",
+                    # The command may carry a store password: the key is reported too.
+                    key=f"{exp.slug}:{redact(' '.join(command.split()))[:120]}",
                     severity=exp.severity,
                 )

@@ -86,12 +86,47 @@ TENSORBOARD_PUBLIC = Rule(
     precision="high",
 )
 
-RULES: tuple[Rule, ...] = (MLFLOW_PUBLIC, JUPYTER_NO_TOKEN, RAY_DASHBOARD_PUBLIC, TENSORBOARD_PUBLIC)
+MLFLOW_STORE = Rule(
+    id="exposure/mlflow-unsafe-store-options",
+    name="MLflow server with credentials, clear-text artifact store or unlimited workers on its command line",
+    short_description="`mlflow server` carries a store password, an http:// artifact root, or gunicorn "
+    "options that remove its limits.",
+    severity=Severity.MEDIUM,
+    what="Reports `mlflow server` commands whose `--backend-store-uri`, `--registry-store-uri`, "
+    "`--default-artifact-root` or `--artifacts-destination` embeds a password (`postgresql://user:pass@db`, "
+    "high), whose artifact location is plain `http://` or `ftp://` to a non-local host, and whose "
+    "`--gunicorn-opts`/`--uvicorn-opts` set `--timeout 0` or a `--limit-request-*` of 0, which disable the "
+    "limits (E2). The password is never printed.",
+    why="A command line is stored in the image history, the compose file and `ps` output, so a database "
+    "password there gives whoever reads it the whole tracking store (every run, metric and model version). "
+    "An artifact store over clear text lets the network path swap model files, and with the worker limits "
+    "removed one slow client ties up the server.",
+    example="CMD mlflow server --backend-store-uri postgresql://mlflow:s3cret@db/mlflow --host 127.0.0.1",
+    example_language="dockerfile",
+    fix="Pass the store URI from a secret (`MLFLOW_BACKEND_STORE_URI` from a Secret or a file), use https:// "
+    "or s3:// artifact locations, and keep gunicorn's default timeout and request limits.",
+    tags=("CWE-214", "CWE-319", "CWE-400"),
+    precision="high",
+)
+
+RULES: tuple[Rule, ...] = (MLFLOW_PUBLIC, MLFLOW_STORE, JUPYTER_NO_TOKEN, RAY_DASHBOARD_PUBLIC, TENSORBOARD_PUBLIC)
 
 _ANY_HOST = r"['\"]?(?:0\.0\.0\.0|::|\[::\]|\*)['\"]?(?=[\s,\]'\"]|$)"
 _MLFLOW_RE = re.compile(r"\bmlflow['\"]?[\s,]+['\"]?(?:server|ui)\b")
 _MLFLOW_HOST_RE = re.compile(r"(?:--host|(?<![\w-])-h)(?:=|['\"]?[\s,]+['\"]?)" + _ANY_HOST)
 _MLFLOW_AUTH_RE = re.compile(r"--app-name(?:=|['\"]?[\s,]+['\"]?)['\"]?basic-auth")
+_STORE_FLAG = r"--(?:backend-store-uri|registry-store-uri|default-artifact-root|artifacts-destination)"
+_MLFLOW_STORE_PASSWORD_RE = re.compile(
+    _STORE_FLAG + r"(?:=|['\"]?[\s,]+['\"]?)['\"]?[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:(?![$<{])[^@\s'\"]+@"
+)
+_MLFLOW_PLAIN_ARTIFACTS_RE = re.compile(
+    r"--(?:default-artifact-root|artifacts-destination)(?:=|['\"]?[\s,]+['\"]?)['\"]?(?:http|ftp)://"
+    r"(?!localhost[:/'\"\s]|127\.0\.0\.1[:/'\"\s])"
+)
+_MLFLOW_WORKER_OPTS_RE = re.compile(
+    r"--(?:gunicorn|uvicorn)-opts(?:=|['\"]?[\s,]+)['\"]?([^'\"]*(?:--timeout[= ]0\b|--limit-request-"
+    r"(?:line|fields|field_size)[= ]0\b)[^'\"]*)"
+)
 _JUPYTER_RE = re.compile(
     r"\bjupyter(?:-|['\"]?[\s,]+['\"]?)(?:notebook|lab|server)\b|start-notebook\.(?:sh|py)|jupyterhub-singleuser"
     r"|\bjupyter-lab\b"
@@ -126,6 +161,8 @@ def analyse(command: str, *, ray_auth: bool = False) -> Iterator[Exposure]:
             MLFLOW_PUBLIC.severity,
             "mlflow",
         )
+    if _MLFLOW_RE.search(command):
+        yield from _mlflow_store(command)
     if _JUPYTER_RE.search(command):
         if _JUPYTER_EMPTY_TOKEN_RE.search(command):
             yield Exposure(
@@ -155,6 +192,31 @@ def analyse(command: str, *, ray_auth: bool = False) -> Iterator[Exposure]:
     if _TENSORBOARD_RE.search(command) and _TENSORBOARD_BIND_RE.search(command):
         yield Exposure(
             TENSORBOARD_PUBLIC, "TensorBoard listens on all interfaces", TENSORBOARD_PUBLIC.severity, "tensorboard"
+        )
+
+
+def _mlflow_store(command: str) -> Iterator[Exposure]:
+    if _MLFLOW_STORE_PASSWORD_RE.search(command):
+        yield Exposure(
+            MLFLOW_STORE,
+            "MLflow server command line embeds a store password in a URI",
+            Severity.HIGH,
+            "mlflow-store-password",
+        )
+    plain = _MLFLOW_PLAIN_ARTIFACTS_RE.search(command)
+    if plain:
+        yield Exposure(
+            MLFLOW_STORE,
+            "MLflow artifact location is reached over clear text (http:// or ftp://)",
+            MLFLOW_STORE.severity,
+            "mlflow-plain-artifacts",
+        )
+    if _MLFLOW_WORKER_OPTS_RE.search(command):
+        yield Exposure(
+            MLFLOW_STORE,
+            "MLflow server worker options disable the request timeout or size limits",
+            MLFLOW_STORE.severity,
+            "mlflow-worker-limits",
         )
 
 

@@ -1,12 +1,13 @@
 """IAM and bucket policies in Terraform: `jsonencode(...)`, heredoc JSON, and
-`data "aws_iam_policy_document"` blocks referenced by `.json`."""
+`data "aws_iam_policy_document"` blocks referenced by `.json`; HCL (`.tf`) and
+Terraform's JSON syntax (`.tf.json`) alike."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from aisec_ci.scanners.cloud import hcl
+from aisec_ci.scanners.cloud import hcl, sagemaker
 from aisec_ci.scanners.cloud.policies import (
     POLICY_IDENTITY,
     POLICY_RESOURCE,
@@ -129,7 +130,69 @@ def policy_from_document(block: hcl.Block) -> YMap:
 
 
 def scan(text: str, ctx: Context) -> None:
-    root = hcl.parse(text)
+    scan_root(hcl.parse(text), ctx)
+
+
+# In the JSON syntax, a nested block is an object (or a list of objects) under its type name;
+# only the block types the policy checks read need telling apart from object-valued attributes.
+_NESTED_BLOCKS = frozenset({"statement", "principals", "not_principals", "condition", "inline_policy"})
+_LABELS = {"resource": 2, "data": 2, "module": 1, "provider": 1, "variable": 1, "output": 1}
+
+
+def _json_body(type_: str, labels: list[str], body: Any, line: int) -> list[hcl.Block]:
+    """Blocks of one JSON body: a list body means the same block written several times."""
+    bodies = body if isinstance(body, YList) else [body]
+    out: list[hcl.Block] = []
+    for item in bodies:
+        if not isinstance(item, YMap):
+            continue
+        attrs = YMap(item.line, item.column)
+        block = hcl.Block(type_, labels, item.line if item.line else line, attrs)
+        for key, value in item.items():
+            if key in _NESTED_BLOCKS and isinstance(value, (YMap, YList)):
+                block.blocks.extend(_json_body(key, [], value, item.line_of(key)))
+            else:
+                attrs[key] = _json_value(value)
+                attrs.key_lines[key] = item.line_of(key)
+        out.append(block)
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    """`"${...}"` strings are expressions; a bare reference keeps the HCL reader's spelling."""
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        inner = value[2:-1].strip()
+        if inner.startswith("jsonencode(") or "(" in inner:
+            return hcl.OPAQUE
+        return "${" + inner + "}"
+    return value
+
+
+def root_from_json(doc: Any) -> hcl.Block:
+    """The root block of a `.tf.json` document, shaped like the HCL reader's."""
+    root = hcl.Block("", [], 1, YMap())
+    if not isinstance(doc, YMap):
+        return root
+    for top, content in doc.items():
+        depth = _LABELS.get(top, 0)
+        if depth == 0:
+            root.blocks.extend(_json_body(top, [], content, doc.line_of(top)))
+            continue
+
+        def walk(value: Any, labels: list[str], line: int, top: str = top, depth: int = depth) -> None:
+            if len(labels) == depth:
+                root.blocks.extend(_json_body(top, labels, value, line))
+                return
+            for item in value if isinstance(value, YList) else [value]:
+                if isinstance(item, YMap):
+                    for label, inner in item.items():
+                        walk(inner, [*labels, label], item.line_of(label))
+
+        walk(content, [], doc.line_of(top))
+    return root
+
+
+def scan_root(root: hcl.Block, ctx: Context) -> None:
     documents: dict[str, YMap] = {}
     for b in root.blocks_of("data"):
         if len(b.labels) == 2 and b.labels[0] == "aws_iam_policy_document":
@@ -183,3 +246,4 @@ def scan(text: str, ctx: Context) -> None:
                 key=f"data.aws_iam_policy_document.{name}",
                 line=doc.line,
             )
+    sagemaker.check_terraform(root, ctx, lambda value, line: _policy_value(value, line, documents))

@@ -45,7 +45,12 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "Offline OSV database: a directory of OSV JSON files or a PyPI all.zip "
             "(env AISEC_OSV_DB; default: the `aisec-ci db update` cache).",
         },
-        "cache_dir": {"type": "string", "minLength": 1, "description": "Cache for OSV advisory details."},
+        "cache_dir": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Cache for OSV advisory details, kept between runs (default $AISEC_CACHE_DIR, "
+            "else $XDG_CACHE_HOME/aisec-ci or ~/.cache/aisec-ci).",
+        },
         "timeout": {"type": "number", "minimum": 1, "maximum": 600, "description": "Seconds per request (15)."},
         "retries": {"type": "integer", "minimum": 0, "maximum": 5, "description": "Retries per request (2)."},
         "safety_db": {"type": "string", "minLength": 1, "description": "Safety schema-2.0.0 database directory."},

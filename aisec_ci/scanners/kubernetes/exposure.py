@@ -22,7 +22,8 @@ EXPOSED_SERVICE = Rule(
     what="Reports Services of type LoadBalancer or NodePort (or with `externalIPs`), and KubeRay "
     "`headGroupSpec.serviceType`, whose ports are those of the Ray dashboard/GCS/client (8265, 6379, 10001), "
     "Jupyter (8888), TensorBoard (6006), MLflow (5000), TorchServe management/metrics (8081/8082) or Triton "
-    "(8000-8002), recognised by number and by the service's names (K25, E3, E6).",
+    "(8000-8002), recognised by number and by the service's names, or by the image and command of the pods "
+    "it selects anywhere in the repository (K25, E3, E6).",
     why="None of these speak authentication by default. The Ray Jobs API and Jupyter are remote code "
     "execution for whoever reaches them (ShadowRay), TorchServe's management API registers models from any "
     "URL (CVE-2023-43654), and MLflow serves every artifact.",
@@ -346,7 +347,8 @@ MODEL_SERVER_NO_KEY = Rule(
     severity=Severity.HIGH,
     what="Reports vLLM (`vllm serve`, `vllm.entrypoints.openai.api_server`, `vllm/vllm-openai` images) and "
     "Text Generation Inference containers without `--api-key`/`VLLM_API_KEY` (vLLM) or `--api-key`/`API_KEY` "
-    "(TGI) whose pods are selected by a LoadBalancer or NodePort Service in the same file (E6).",
+    "(TGI) whose pods are selected by a LoadBalancer or NodePort Service in the same file or in any other "
+    "manifest of the repository (E6).",
     why="The OpenAI-compatible endpoint then serves anyone on the network: free GPU time, prompt and data "
     "extraction through the model, and denial of service by long generations.",
     example="kind: Service\nspec:\n  type: LoadBalancer\n  selector: {app: llm}\n---\n"
@@ -370,7 +372,8 @@ def _labels(pod: PodSpec) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-def _command_text(c: Any) -> str:
+def command_text(c: Any) -> str:
+    """Image, command, args and env var names of a container, as one string for hint matching."""
     parts = [str(c.image)]
     for field in ("command", "args"):
         value = c.doc.get(field)
@@ -384,9 +387,8 @@ def _command_text(c: Any) -> str:
     return " ".join(parts)
 
 
-def check_model_servers(manifests: list[Manifest], pods: list[PodSpec], ctx: Context) -> None:
-    """vLLM/TGI pods without an API key behind an external Service of the same file."""
-    external: list[tuple[Manifest, dict[str, str]]] = []
+def _external_selectors(manifests: list[Manifest]) -> list[tuple[Manifest, dict[str, str]]]:
+    out: list[tuple[Manifest, dict[str, str]]] = []
     for m in manifests:
         spec = m.spec
         if m.kind != "Service" or spec is None:
@@ -395,16 +397,35 @@ def check_model_servers(manifests: list[Manifest], pods: list[PodSpec], ctx: Con
             continue
         selector = spec.get("selector")
         if isinstance(selector, dict) and selector:
-            external.append((m, {str(k): str(v) for k, v in selector.items()}))
+            out.append((m, {str(k): str(v) for k, v in selector.items()}))
+    return out
+
+
+def check_model_servers(manifests: list[Manifest], pods: list[PodSpec], ctx: Context) -> None:
+    """vLLM/TGI pods without an API key behind an external Service of the same file."""
+    external = _external_selectors(manifests)
     if not external:
         return
     for pod in pods:
         labels = _labels(pod)
         service = next((s for s, sel in external if all(labels.get(k) == v for k, v in sel.items())), None)
-        if service is None:
-            continue
+        if service is not None:
+            check_model_servers_of(service, [pod], ctx)
+
+
+def selected_by_external_service(manifests: list[Manifest], pod: PodSpec) -> bool:
+    labels = _labels(pod)
+    return any(all(labels.get(k) == v for k, v in sel.items()) for _, sel in _external_selectors(manifests))
+
+
+def check_model_servers_of(service: Manifest, pods: list[PodSpec], ctx: Context, where: str = "") -> None:
+    """vLLM/TGI containers of `pods` (already known to be selected by `service`) without an API key;
+    `where` names the Service's file when it is not the pods' file."""
+    stype = service.spec.get("type") if service.spec else ""
+    origin = f" in {where}" if where else ""
+    for pod in pods:
         for c in pod.containers:
-            text = _command_text(c)
+            text = command_text(c)
             lowered = text.lower()
             if any(h in lowered for h in _VLLM_HINTS):
                 product, keyed = "vLLM", "--api-key" in text or "env:VLLM_API_KEY" in text
@@ -417,9 +438,54 @@ def check_model_servers(manifests: list[Manifest], pods: list[PodSpec], ctx: Con
             ctx.report(
                 MODEL_SERVER_NO_KEY,
                 c.doc.line_of("name"),
-                f"{product} container {c.name} has no API key and is exposed by {service.kind} {service.name} "
-                f"({service.spec.get('type') if service.spec else ''})",
+                f"{product} container {c.name} has no API key and is exposed by {service.kind} {service.name}"
+                f"{origin} ({stype})",
                 key=f"{pod.path}/{c.name}:api-key",
                 manifest=pod.manifest,
                 image=c.image,
             )
+
+
+# Image or command hints that identify a server behind an ambiguous port number.
+_PORT_PRODUCT_HINTS: dict[int, tuple[str, ...]] = {
+    6379: ("rayproject/ray", "ray start"),
+    8888: ("jupyter", "notebook"),
+    5000: ("mlflow",),
+    8081: ("torchserve",),
+    8082: ("torchserve",),
+    8000: ("tritonserver", "triton"),
+    8001: ("tritonserver", "triton"),
+    8002: ("tritonserver", "triton"),
+}
+
+
+def check_service_ports_by_pods(service: Manifest, pod: PodSpec, ctx: Context) -> None:
+    """E6 by what the selected pods run: port 8000 is anything, until the pod behind it is Triton.
+    Only ports the Service's own names did not already identify are reported."""
+    spec = service.spec
+    ports = spec.get("ports") if spec is not None else None
+    if spec is None or not isinstance(ports, YList):
+        return
+    names = _names(service, spec)
+    stype = str(spec.get("type", "ClusterIP"))
+    via = stype if stype in ("LoadBalancer", "NodePort") else "externalIPs"
+    runs = " ".join(command_text(c) for c in pod.containers).lower()
+    for port in ports:
+        if not isinstance(port, YMap) or _exposed_port(port, names) is not None:
+            continue
+        for field in ("targetPort", "port"):
+            number = port.get(field)
+            if not isinstance(number, int) or isinstance(number, bool) or number not in _PORT_PRODUCT_HINTS:
+                continue
+            if not any(h in runs for h in _PORT_PRODUCT_HINTS[number]):
+                continue
+            product = ML_PORTS[number][0]
+            ctx.report(
+                EXPOSED_SERVICE,
+                port.line_of("port"),
+                f"{product} ({number}) of {pod.manifest.label} is published through a {via} Service",
+                key=f"service-port:{port.get('port')}",
+                manifest=service,
+                severity=Severity.HIGH if via != "NodePort" else Severity.MEDIUM,
+            )
+            break

@@ -12,7 +12,15 @@ from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
 from aisec_ci.scanners.cloud import servecommands
-from aisec_ci.scanners.kubernetes import containers, exposure, objects, podsecurity, volumes
+from aisec_ci.scanners.kubernetes import (
+    containers,
+    exposure,
+    objects,
+    placement,
+    podsecurity,
+    repository,
+    volumes,
+)
 from aisec_ci.scanners.kubernetes.manifests import Context, kustomize_patches, parse_allowlist, parse_manifests
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
 from aisec_ci.workspace.files import SourceFile
@@ -66,6 +74,8 @@ class KubernetesScanner(Scanner):
         *objects.RULES,
         *exposure.RULES,
         *servecommands.RULES,
+        *placement.RULES,
+        *repository.RULES,
     )
     kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.KUBERNETES, FileKind.HELM_TEMPLATE})
     options_schema: ClassVar[Mapping[str, Any]] = OPTIONS_SCHEMA
@@ -103,6 +113,9 @@ class KubernetesScanner(Scanner):
                 containers.check(pod, ctx)
                 objects.check_pod_token(pod, ctx)
                 exposure.check_commands(pod, ctx)
+                placement.check_probes(pod, ctx)
+                placement.check_gpu(pod, ctx)
+            placement.check_namespace_field(m, ctx)
             kind = m.kind
             if kind == "Secret":
                 objects.check_secret(m, ctx)
@@ -122,3 +135,7 @@ class KubernetesScanner(Scanner):
                 exposure.check_ray_cluster(m, ctx)
         exposure.check_model_servers(manifests, all_pods, ctx)
         return sorted(ctx.findings, key=lambda f: (f.start_line, f.rule_id, f.key))
+
+    def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
+        partial = {f.path for f in files if f.kind is FileKind.KUBERNETES and self._is_patch(f)}
+        return repository.scan(files, self._allowlist, self._model_paths, partial)

@@ -15,6 +15,15 @@ if _HERE not in sys.path:
 from deps_support import OSV_DATA, FakeOsv  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The OSV detail cache defaults to the user's cache directory; tests must not touch the real one."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("AISEC_CACHE_DIR", raising=False)
+    return home
+
+
 @pytest.fixture(scope="module")
 def osv_server() -> Iterator[FakeOsv]:
     if not OSV_DATA.is_dir():

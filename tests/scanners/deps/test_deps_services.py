@@ -17,6 +17,7 @@ from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
 from aisec_ci.scanners.deps.services.osv_api import OsvApiService
 from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
 from aisec_ci.scanners.deps.services.safety import SafetyService
+from aisec_ci.scanners.deps.services.snapshot import snapshot_record
 
 P = PackageVersion
 SAMPLE = [P("urllib3", "1.26.4"), P("pyyaml", "5.3"), P("requests", "2.32.3"), P("jinja2", "2.10")]
@@ -26,6 +27,10 @@ def thousand_pins(server: FakeOsv) -> list[PackageVersion]:
     names = sorted(server.index.by_package)
     pins = [P(name, v) for name in names for v in ("0.0.1", "99.0")]
     return pins[:1000]
+
+
+def detail_hits(server: FakeOsv) -> list[str]:
+    return sorted(path for path, n in server.hits.items() for _ in range(n) if path.startswith("/v1/vulns/"))
 
 
 def ids(answer_advisories: list[Advisory]) -> list[str]:
@@ -46,6 +51,41 @@ def test_osv_api_batches_1000_pins_in_one_query_request(osv: FakeOsv, tmp_path: 
     again = OsvApiService(osv.url, cache_dir=tmp_path).audit(pins)
     assert sum(osv.hits.values()) == 1
     assert {pv: ids(v) for pv, v in again.advisories.items()} == expected
+
+
+def test_osv_api_reuses_snapshot_records_at_the_same_revision(osv: FakeOsv, tmp_path: Path) -> None:
+    # The local server answers from the data the snapshot was built from, so every matched
+    # advisory is held at the same `modified` stamp: 1,000 pins cost one request in all.
+    pins = thousand_pins(osv)
+    service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record)
+    answer = service.audit(pins)
+    assert dict(osv.hits) == {"/v1/querybatch": 1}
+    expected = {pv: sorted(r["id"] for r in osv.matches(pv.name, pv.version)) for pv in pins}
+    assert {pv: ids(v) for pv, v in answer.advisories.items()} == expected
+    assert service.details_fetched == 0 and service.details_reused > 100
+    # the compact snapshot copy yields the same advisories as the full records fetched over HTTP
+    sample = [pv for pv in pins if expected[pv]][:40]
+    fetched = OsvApiService(osv.url).audit(sample).advisories
+    reused = OsvApiService(osv.url, known=snapshot_record).audit(sample).advisories
+    assert fetched == reused
+
+
+def test_osv_api_fetches_a_record_whose_revision_changed(osv: FakeOsv, tmp_path: Path) -> None:
+    record = osv.records["PYSEC-2019-217"]
+    old = record["modified"]
+    record["modified"] = "2099-01-01T00:00:00Z"
+    try:
+        service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record)
+        answer = service.audit([P("jinja2", "2.10")])
+        assert detail_hits(osv) == ["/v1/vulns/PYSEC-2019-217"]  # only the changed record; PYSEC-2021-66 came from the snapshot
+        assert ids(answer.advisories[P("jinja2", "2.10")]) == ["PYSEC-2019-217", "PYSEC-2021-66"]
+        assert service.details_fetched == 1 and service.details_reused == 1
+        # fetched once, then served from the disk cache at its new revision
+        osv.reset()
+        OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record).audit([P("jinja2", "2.10")])
+        assert dict(osv.hits) == {"/v1/querybatch": 1}
+    finally:
+        record["modified"] = old
 
 
 def test_osv_api_details_and_fixes(osv: FakeOsv) -> None:

@@ -16,6 +16,7 @@ class RecordIndex:
 
     def __init__(self, records: Iterable[Mapping[str, Any]] = ()) -> None:
         self.by_package: dict[str, list[Mapping[str, Any]]] = {}
+        self.by_id: dict[str, Mapping[str, Any]] = {}
         self.count = 0
         for record in records:
             self.add(record)
@@ -32,6 +33,12 @@ class RecordIndex:
             self.by_package.setdefault(name, []).append(record)
         if names:
             self.count += 1
+            self.by_id[record["id"]] = record
+
+    def record(self, vid: str, modified: str) -> Mapping[str, Any] | None:
+        """The record with this id if it is the same revision (`modified` stamp) as asked for."""
+        rec = self.by_id.get(vid)
+        return rec if rec is not None and modified and rec.get("modified") == modified else None
 
     def audit(self, source: str, packages: Sequence[PackageVersion]) -> AuditAnswer:
         answer = AuditAnswer(source=source)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -28,6 +28,18 @@ def load_snapshot() -> tuple[RecordIndex, dict[str, Any]]:
         raise ServiceUnavailable(f"the embedded advisory snapshot cannot be read ({exc})") from None
     meta = data.get("meta") or {}
     return RecordIndex(data.get("records") or ()), dict(meta)
+
+
+def snapshot_record(vid: str, modified: str) -> Mapping[str, Any] | None:
+    """The snapshot's copy of an advisory when it is the revision the OSV API names, else None.
+
+    OSV bumps `modified` on every change, so an equal stamp means the same content; the OSV
+    source then needs no detail request for it."""
+    try:
+        index, _meta = load_snapshot()
+    except ServiceUnavailable:
+        return None
+    return index.record(vid, modified)
 
 
 class SnapshotService:
