@@ -16,8 +16,9 @@ AUDIT_INCOMPLETE = Rule(
     severity=Severity.MEDIUM,
     what="Reports a pinned dependency that no configured source (OSV API, offline database, pip-audit, "
     "safety, embedded snapshot) could check, with each source's reason; a manifest line or include that "
-    "could not be read (`-r` outside the repository, an include loop, an invalid requirement); and, at low "
-    "severity, the conda packages of an environment file, which PyPI advisory data does not cover.",
+    "could not be read (`-r` outside the repository, an include loop, an invalid requirement); with "
+    "`check_pypi: true`, a pin PyPI does not list (advisory sources call an unknown package clean); and, "
+    "at low severity, the conda packages of an environment file, which PyPI advisory data does not cover.",
     why="An audit tool that cannot reach its database and then reports 'no known vulnerabilities' "
     "fails open: the gate passes while nothing was checked. This finding keeps the gap visible.",
     example="-r ../../shared/requirements.txt\nintel-openmp==2024.0.2  # when the OSV API is unreachable",
@@ -99,4 +100,18 @@ def snapshot_only(path: str, deps: Sequence[Dependency], date: str, reasons: Seq
         snippet=deps[0].snippet,
         key="snapshot-only",
         properties={"packages": names, "snapshot_date": date, "reasons": why},
+    )
+
+
+def not_on_index(dep: Dependency, reason: str) -> Iterator[Finding]:
+    yield Finding(
+        rule_id=AUDIT_INCOMPLETE.id,
+        severity=AUDIT_INCOMPLETE.severity,
+        message=f"{dep.name} {dep.version} is not a release on PyPI, so no advisory source can vouch for it "
+        "(a typo, a made-up version, or a private name a public upload could shadow).",
+        path=dep.path,
+        start_line=dep.line,
+        snippet=dep.snippet,
+        key=f"not-on-index:{dep.canonical}=={dep.version}",
+        properties={"package": dep.canonical, "version": dep.version, "reason": reason, "manifest": dep.origin},
     )

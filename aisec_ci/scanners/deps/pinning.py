@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
@@ -17,7 +17,10 @@ UNPINNED_REQUIREMENT = Rule(
     severity=Severity.LOW,
     what="Reports a dependency given as a bare name or a version range (`fastapi`, `uvicorn>=0.20`, "
     "`^1.2`) in a requirements file, notebook `%pip install`, Pipfile, setup.cfg, conda `pip:` list or "
-    "pyproject.toml, unless a lock or pinned requirements file in the same directory pins it.",
+    "pyproject.toml, unless a lock or pinned requirements file in the same directory pins it. A "
+    "pyproject.toml with no lock file beside it (a library, whose ranges are deliberate) gets one "
+    "finding listing all its ranges instead of one per range (option `pyproject_ranges`: `summary`, "
+    "`each` or `off`).",
     why="What gets installed changes with every release, so the audit cannot say which version runs, "
     "builds are not reproducible, and a malicious or broken new release is picked up automatically.",
     example="fastapi\nuvicorn>=0.20",
@@ -58,6 +61,26 @@ def unpinned(dep: Dependency) -> Iterator[Finding]:
         snippet=dep.snippet,
         key=f"unpinned:{dep.canonical}:{dep.group}",
         properties=_props(dep),
+    )
+
+
+def unpinned_summary(path: str, deps: Sequence[Dependency]) -> Iterator[Finding]:
+    """One finding for the ranges of a pyproject.toml that has no lock file beside it."""
+    first = min(deps, key=lambda d: d.line)
+    names = sorted({d.canonical for d in deps})
+    shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    yield Finding(
+        rule_id=UNPINNED_REQUIREMENT.id,
+        severity=UNPINNED_REQUIREMENT.severity,
+        message=f"{len(names)} dependenc{'y is' if len(names) == 1 else 'ies are'} declared with a range and no "
+        f"lock file (uv.lock, poetry.lock, pdm.lock, pylock.toml) sits beside this pyproject.toml, so "
+        f"the audit cannot see which versions get installed: {shown}. Ranges are right for a library; "
+        "an application should commit its lock file.",
+        path=path,
+        start_line=first.line,
+        snippet=first.snippet,
+        key="unpinned:pyproject-without-lock",
+        properties={"packages": names, "count": len(names), "manifest": first.origin},
     )
 
 

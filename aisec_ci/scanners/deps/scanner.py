@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import Scanner, SkipFile
-from aisec_ci.scanners.deps import incomplete, pinning, vulnerable
-from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, run_audit
+from aisec_ci.scanners.deps import incomplete, locks, pinning, vulnerable
+from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, default_cache_dir, run_audit
 from aisec_ci.scanners.deps.collect import MANIFEST_KINDS, collect, is_manifest
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, PinKind, redact_credentials
-from aisec_ci.scanners.deps.sbom import write_sbom
 from aisec_ci.scanners.deps.services.interface import PackageVersion
+from aisec_ci.scanners.deps.services.pypi_index import DEFAULT_PYPI_URL, PypiIndex
 from aisec_ci.scanners.deps.sources import format_of, parse_manifest
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
 from aisec_ci.workspace.files import SourceFile
@@ -64,6 +64,23 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "Check packages no source could audit against the embedded snapshot (true).",
         },
         "report_unpinned": {"type": "boolean", "description": "Report deps/unpinned-requirement (true)."},
+        "check_pypi": {
+            "type": "boolean",
+            "description": "Ask PyPI's JSON API whether each pin without advisories is a real release, and "
+            "report the ones it does not list as deps/audit-incomplete (false: one request per pin, "
+            "remembered in the cache; never with --offline).",
+        },
+        "pypi_url": {
+            "type": "string",
+            "pattern": "^https?://",
+            "description": "PyPI base URL for `check_pypi` (default https://pypi.org; env AISEC_PYPI_URL).",
+        },
+        "pyproject_ranges": {
+            "enum": ["summary", "each", "off"],
+            "description": "Ranges in a pyproject.toml with no lock file beside it (a library): one "
+            "deps/unpinned-requirement finding per file (`summary`, the default), one per range (`each`), "
+            "or none (`off`).",
+        },
         "sbom": {
             "type": "string",
             "minLength": 1,
@@ -113,6 +130,9 @@ class DepsScanner(Scanner):
         if sbom_target:
             target = Path(str(sbom_target)).expanduser()
             target = target if target.is_absolute() else self.context.root / target
+            # Imported here: the CycloneDX library costs start-up time on every run without --sbom.
+            from aisec_ci.scanners.deps.sbom import write_sbom
+
             try:
                 write_sbom(target, self.context.root.name, inv.dependencies)
             except OSError as exc:
@@ -121,6 +141,9 @@ class DepsScanner(Scanner):
         findings: list[Finding] = []
         for item in inv.problems:
             findings.extend(incomplete.problem(item))
+        # A manifest pin its lock restates is one installed package: report it at the lock line.
+        shadow = locks.shadowed(inv.dependencies)
+        also = locks.declared_in(shadow)
         pinned = [d for d in inv.dependencies if d.auditable]
         packages = sorted({PackageVersion(d.canonical, d.version or "") for d in pinned})
         options = self.context.options
@@ -133,32 +156,96 @@ class DepsScanner(Scanner):
             for dep in pinned:
                 pv = PackageVersion(dep.canonical, dep.version or "")
                 if pv in result.unaudited:
-                    findings.extend(incomplete.unaudited(dep, result.unaudited[pv]))
+                    if dep not in shadow:
+                        findings.extend(
+                            locks.mention(f, also.get(dep, ())) for f in incomplete.unaudited(dep, result.unaudited[pv])
+                        )
                     continue
-                findings.extend(vulnerable.findings(dep, result.advisories.get(pv, []), result.snapshot_date))
+                if dep not in shadow:
+                    found = vulnerable.findings(dep, result.advisories.get(pv, []), result.snapshot_date)
+                    findings.extend(locks.mention(f, also.get(dep, ())) for f in found)
                 if pv in result.snapshot_only:
                     snapshot_deps.setdefault(dep.path, []).append(dep)
+            findings.extend(self._not_on_index(pinned, result.advisories, result.unaudited, shadow, also))
             for path, deps in sorted(snapshot_deps.items()):
                 why = [result.fallback_reasons.get(PackageVersion(d.canonical, d.version or ""), "") for d in deps]
                 findings.extend(incomplete.snapshot_only(path, deps, result.snapshot_date, why))
-        findings.extend(self._hygiene(inv.dependencies, options))
+        findings.extend(self._hygiene(inv.dependencies, options, shadow, also))
         for f in findings:
             yield _redacted(f)
 
-    def _hygiene(self, deps: list[Dependency], options: Any) -> Iterator[Finding]:
+    def _not_on_index(
+        self,
+        pinned: list[Dependency],
+        advisories: Mapping[PackageVersion, list[Any]],
+        unaudited: Mapping[PackageVersion, str],
+        shadow: dict[Dependency, Dependency],
+        also: dict[Dependency, list[Dependency]],
+    ) -> Iterator[Finding]:
+        """Pins every source called clean that PyPI does not list: their "clean" means nothing."""
+        options, env = self.context.options, self.context.env
+        if not options.get("check_pypi", False):
+            return
+        if self.context.offline:
+            self.notes.append("deps: --offline: skipped the PyPI release check (check_pypi)")
+            return
+        clean = sorted(
+            {PackageVersion(d.canonical, d.version or "") for d in pinned}
+            - set(unaudited)
+            - {pv for pv, found in advisories.items() if found}
+        )
+        cache = options.get("cache_dir")
+        index = PypiIndex(
+            str(options.get("pypi_url") or env.get("AISEC_PYPI_URL") or DEFAULT_PYPI_URL),
+            timeout=float(options.get("timeout", 15)),
+            cache_dir=_under(self.context.root, str(cache)) if cache else default_cache_dir(env),
+        )
+        absent, notes = index.missing(clean)
+        self.notes.extend(f"deps: {n}" for n in notes)
+        for dep in pinned:
+            pv = PackageVersion(dep.canonical, dep.version or "")
+            if pv in absent and dep not in shadow:
+                yield from (locks.mention(f, also.get(dep, ())) for f in incomplete.not_on_index(dep, absent[pv]))
+
+    def _hygiene(
+        self,
+        deps: list[Dependency],
+        options: Any,
+        shadow: dict[Dependency, Dependency],
+        also: dict[Dependency, list[Dependency]],
+    ) -> Iterator[Finding]:
         pinned_here = {(posixpath.dirname(d.path), d.canonical) for d in deps if d.kind is PinKind.PINNED}
+        ranges_mode = str(options.get("pyproject_ranges", "summary"))
         conda: dict[str, list[Dependency]] = {}
+        library_ranges: dict[str, list[Dependency]] = {}
+        lock_beside: dict[str, bool] = {}
         for dep in deps:
             if dep.kind is PinKind.RANGE:
                 locked = (posixpath.dirname(dep.path), dep.canonical) in pinned_here
-                if options.get("report_unpinned", True) and not locked and dep.group != CONSTRAINTS_GROUP:
-                    yield from pinning.unpinned(dep)
+                if not options.get("report_unpinned", True) or locked or dep.group == CONSTRAINTS_GROUP:
+                    continue
+                if dep.origin == "pyproject" and ranges_mode != "each":
+                    if dep.path not in lock_beside:
+                        lock_beside[dep.path] = locks.has_lock_beside(self.context.root, dep.path, deps)
+                    if not lock_beside[dep.path]:
+                        library_ranges.setdefault(dep.path, []).append(dep)
+                        continue
+                yield from pinning.unpinned(dep)
             elif dep.kind in (PinKind.URL, PinKind.VCS, PinKind.LOCAL):
-                yield from pinning.unverifiable(dep)
+                if dep not in shadow:
+                    yield from (locks.mention(f, also.get(dep, ())) for f in pinning.unverifiable(dep))
             elif dep.kind is PinKind.CONDA and dep.canonical not in ("python", "pip"):
                 conda.setdefault(dep.path, []).append(dep)
+        if ranges_mode == "summary":
+            for path, items in sorted(library_ranges.items()):
+                yield from pinning.unpinned_summary(path, items)
         for path, items in sorted(conda.items()):
             yield from incomplete.conda_packages(path, items)
+
+
+def _under(root: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
 
 
 def _redacted(f: Finding) -> Finding:

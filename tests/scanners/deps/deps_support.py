@@ -44,6 +44,8 @@ class FakeOsv:
         self.hits: Counter[str] = Counter()
         self.fail_next = 0
         self.delay = 0.0
+        self.releases: set[str] = set()
+        """`name==version` pins the fake PyPI JSON API lists."""
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -51,13 +53,14 @@ class FakeOsv:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def reset(self) -> None:
         self.hits.clear()
         self.fail_next = 0
         self.delay = 0.0
+        self.releases = set()
 
     def matches(self, name: str, version: str) -> list[dict[str, Any]]:
         return [
@@ -98,7 +101,14 @@ class FakeOsv:
             def do_GET(self) -> None:
                 if not self._gate():
                     return
-                if self.path.startswith("/v1/vulns/"):
+                if self.path.startswith("/pypi/"):
+                    # PyPI JSON API: /pypi/<name>/<version>/json, listed when in `releases`
+                    parts = self.path.split("/")
+                    listed = len(parts) == 5 and f"{parts[2]}=={parts[3]}" in owner.releases
+                    self._send(
+                        200 if listed else 404, {"info": {"name": parts[2]}} if listed else {"message": "Not Found"}
+                    )
+                elif self.path.startswith("/v1/vulns/"):
                     rec = owner.records.get(self.path.rsplit("/", 1)[-1])
                     self._send(200 if rec else 404, rec or {"message": "Bug not found."})
                 elif self.path == "/.well-known/openid-configuration":

@@ -34,21 +34,20 @@ def test_every_format_end_to_end(osv: FakeOsv, tmp_path: Path) -> None:
     code, data, err = run_scan(FIXTURES / "repo", tmp_path / "out.json", {"AISEC_OSV_URL": osv.url})
     assert code == 0, err
     vulnerable_paths = {f["path"] for f in data["findings"] if f["rule_id"] == "deps/vulnerable-package"}
+    # pins a lock file restates (agent/, training/, pipenv-app/) are reported at the lock line only
     assert vulnerable_paths == {
-        "agent/pyproject.toml",
         "agent/uv.lock",
         "common/constraints.txt",
         "common/requirements-base.txt",
         "conda/environment.yml",
         "legacy/setup.cfg",
+        "library/pyproject.toml",
         "notebooks/finetune.ipynb",
         "pdm-app/pdm.lock",
-        "pipenv-app/Pipfile",
         "pipenv-app/Pipfile.lock",
         "pylock-app/pylock.toml",
         "serving/requirements.txt",
         "training/poetry.lock",
-        "training/pyproject.toml",
     }
     assert data["skipped"] == []
     assert osv.hits["/v1/querybatch"] == 1  # every manifest's pins in one batch
@@ -81,6 +80,16 @@ def test_example_app_offline_snapshot(tmp_path: Path) -> None:
     )
     unpinned = {f["properties"]["package"] for f in data["findings"] if f["rule_id"] == "deps/unpinned-requirement"}
     assert {"fastapi", "uvicorn"} <= unpinned
+    # requirements-dev.txt pulls requirements.txt in (its pins stay reported there, once) and adds its own
+    dev = {(f["start_line"], f["rule_id"]) for f in data["findings"] if f["path"] == "requirements-dev.txt"}
+    assert dev == {(3, "deps/vulnerable-package"), (5, "deps/unverifiable-source"), (3, "deps/stale-advisory-data")}
+    conda = sorted(
+        (f["start_line"], f["rule_id"], f["properties"].get("advisory_id", ""))
+        for f in data["findings"]
+        if f["path"] == "environment.yml"
+    )
+    assert conda[0] == (9, "deps/audit-incomplete", "")  # the conda packages, not auditable against PyPI data
+    assert (15, "deps/vulnerable-package", "PYSEC-2022-168") in conda  # pillow 9.0.0 in the pip: list
 
 
 def test_offline_flag_with_a_configured_database(osv: FakeOsv, tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_shipped_snapshot_rebuilds_identically_from_the_shared_data(tmp_path: Pa
         pytest.skip("shared advisory data is absent")
     sys.path.insert(0, str(REPO / "tools"))
     try:
-        import build_deps_snapshot
+        import build_deps_snapshot  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(REPO / "tools"))
     out = tmp_path / "snap.json.gz"

@@ -38,11 +38,12 @@ def test_vulnerable_package_points_at_every_format(osv: FakeOsv) -> None:
         ("common/constraints.txt", 2, "certifi"),
         ("serving/requirements.txt", 9, "jinja2"),
         ("training/poetry.lock", 26, "mlflow"),
-        ("training/pyproject.toml", 10, "scikit-learn"),
+        ("training/poetry.lock", 34, "scikit-learn"),  # also pinned in training/pyproject.toml:10
         ("agent/uv.lock", 11, "langchain"),
-        ("agent/pyproject.toml", 12, "streamlit"),
+        ("agent/uv.lock", 31, "streamlit"),  # also pinned in agent/pyproject.toml:12
         ("pipenv-app/Pipfile.lock", 28, "werkzeug"),
-        ("pipenv-app/Pipfile", 7, "flask"),
+        ("pipenv-app/Pipfile.lock", 19, "flask"),  # also pinned in pipenv-app/Pipfile:7
+        ("library/pyproject.toml", 15, "pyyaml"),  # no lock beside it: the manifest line is the pin
         ("pdm-app/pdm.lock", 11, "lxml"),
         ("pylock-app/pylock.toml", 7, "cryptography"),
         ("conda/environment.yml", 12, "sqlparse"),
@@ -99,7 +100,8 @@ def test_malicious_package_from_an_offline_database(tmp_path: Path) -> None:
 
 def test_unpinned_requirement(osv: FakeOsv) -> None:
     findings = scan_repo(REPO, env={"AISEC_OSV_URL": osv.url})
-    unpinned = {(f.path, f.start_line, f.properties["package"]) for f in by_rule(findings, "deps/unpinned-requirement")}
+    per_range = [f for f in by_rule(findings, "deps/unpinned-requirement") if "package" in f.properties]
+    unpinned = {(f.path, f.start_line, f.properties["package"]) for f in per_range}
     assert unpinned == {
         ("serving/requirements.txt", 10, "uvicorn"),
         ("serving/requirements.txt", 11, "gunicorn"),
@@ -109,6 +111,11 @@ def test_unpinned_requirement(osv: FakeOsv) -> None:
     }
     # ranges locked by a lock file beside them (poetry, uv, Pipfile, pdm) and constraint caps are quiet
     assert not any(p.startswith(("training/", "agent/", "pipenv-app/", "pdm-app/", "common/")) for p, _, _ in unpinned)
+    # the library's pyproject.toml (no lock beside it) gets one finding for all its ranges
+    (summary,) = [f for f in by_rule(findings, "deps/unpinned-requirement") if "package" not in f.properties]
+    assert (summary.path, summary.start_line, summary.severity) == ("library/pyproject.toml", 12, Severity.LOW)
+    assert summary.properties["packages"] == ["matplotlib", "numpy", "pillow", "scipy"]
+    assert summary.key == "unpinned:pyproject-without-lock"
     quiet = scan_repo(REPO, options={"report_unpinned": False}, env={"AISEC_OSV_URL": osv.url})
     assert by_rule(quiet, "deps/unpinned-requirement") == []
 

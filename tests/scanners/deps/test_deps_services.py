@@ -77,7 +77,9 @@ def test_osv_api_fetches_a_record_whose_revision_changed(osv: FakeOsv, tmp_path:
     try:
         service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record)
         answer = service.audit([P("jinja2", "2.10")])
-        assert detail_hits(osv) == ["/v1/vulns/PYSEC-2019-217"]  # only the changed record; PYSEC-2021-66 came from the snapshot
+        assert detail_hits(osv) == [
+            "/v1/vulns/PYSEC-2019-217"
+        ]  # only the changed record; PYSEC-2021-66 came from the snapshot
         assert ids(answer.advisories[P("jinja2", "2.10")]) == ["PYSEC-2019-217", "PYSEC-2021-66"]
         assert service.details_fetched == 1 and service.details_reused == 1
         # fetched once, then served from the disk cache at its new revision

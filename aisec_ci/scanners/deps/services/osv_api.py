@@ -40,7 +40,7 @@ class OsvApiService:
         timeout: float = 15.0,
         retries: int = 2,
         cache_dir: Path | None = None,
-        workers: int = 8,
+        workers: int = 16,
         known: KnownRecord | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -54,6 +54,10 @@ class OsvApiService:
         self.details_reused = 0
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "aisec-ci (deps scanner)"
+        # One kept-alive connection per detail worker (the default pool keeps 10 and drops the rest).
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, workers))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     # --- HTTP -----------------------------------------------------------
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
