@@ -3,8 +3,10 @@ their source lines, and a helper to build findings."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +19,8 @@ from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
 
 _NESTING = 3
+_HEALTHCHECK_CMD = re.compile(r"\s*CMD\b\s*", re.IGNORECASE)
+START_KEYWORDS = frozenset({"CMD", "ENTRYPOINT", "HEALTHCHECK"})
 """How deep `sh -c "$(...)"` nesting is followed."""
 SNIPPET_MAX = 200
 
@@ -76,6 +80,31 @@ def analyse_run(inst: Instruction) -> RunScript:
     return script
 
 
+def start_command(inst: Instruction) -> Instruction | None:
+    """The command a CMD, ENTRYPOINT or `HEALTHCHECK CMD` runs, shaped so `analyse_run` reads it.
+
+    Heredocs never belong to these instructions, and a health check's
+    command starts after its `CMD` word (`HEALTHCHECK NONE` runs nothing).
+    """
+    if inst.keyword in ("CMD", "ENTRYPOINT"):
+        return replace(inst, heredocs=())
+    if inst.keyword != "HEALTHCHECK":
+        return None
+    m = _HEALTHCHECK_CMD.match(inst.args)
+    if m is None:
+        return None
+    rest = inst.args[m.end() :]
+    json_args: list[str] | None = None
+    if rest.lstrip().startswith("["):
+        try:
+            decoded: object = json.loads(rest)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, list) and all(isinstance(v, str) for v in decoded):
+            json_args = decoded
+    return replace(inst, args=rest, args_offset=inst.args_offset + m.end(), json_args=json_args, heredocs=())
+
+
 def _add(script: RunScript, p: Pipeline, line: int, depth: int, inst: Instruction, pos: int | None = None) -> None:
     if pos is None:
         for k in range(len(p.commands)):
@@ -108,6 +137,24 @@ class DockerContext:
                 out.append(analyse_run(inst))
             elif inst.keyword == "ONBUILD" and inst.inner is not None and inst.inner.keyword == "RUN":
                 out.append(analyse_run(inst.inner))
+        return out
+
+    @cached_property
+    def start_scripts(self) -> list[RunScript]:
+        """What CMD, ENTRYPOINT and HEALTHCHECK run when a container starts, in file order.
+
+        Kept apart from `runs`: build-time rules (package pinning, caches) do not
+        apply to them, but a download piped into a shell or an unverified TLS
+        connection is as dangerous at start-up as during the build.
+        """
+        out: list[RunScript] = []
+        for inst in self.dockerfile.instructions:
+            target = inst.inner if inst.keyword == "ONBUILD" else inst
+            if target is None or target.keyword not in START_KEYWORDS:
+                continue
+            command = start_command(target)
+            if command is not None:
+                out.append(analyse_run(command))
         return out
 
     @cached_property

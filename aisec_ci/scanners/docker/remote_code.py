@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.docker.analysis import DockerContext, RunCommand
+from aisec_ci.scanners.docker.analysis import DockerContext, RunCommand, RunScript
 from aisec_ci.scanners.docker.parser import Instruction, split_words, unquote
 from aisec_ci.scanners.docker.redaction import redact_url
 from aisec_ci.scanners.docker.shell import SHELLS, Command
@@ -16,15 +16,17 @@ from aisec_ci.severity import Severity
 CURL_PIPE_SHELL = Rule(
     id="docker/curl-pipe-shell",
     name="Remote script piped into a shell",
-    short_description="A RUN step downloads a script and executes it directly (`curl ... | sh`).",
+    short_description="A RUN, CMD, ENTRYPOINT or HEALTHCHECK downloads a script and executes it directly "
+    "(`curl ... | sh`).",
     severity=Severity.HIGH,
     what="Reports RUN commands that pipe `curl` or `wget -O-` output into a shell or interpreter "
     '(`sh`, `bash`, `python -`), or run a downloaded script through `sh -c "$(curl ...)"`, '
-    '`bash <(curl ...)` or `eval "$(curl ...)"`. Heredoc RUN bodies and nested `sh -c` scripts are checked too.',
-    why="Whatever the server returns at build time runs as root in your image, with no review and no "
-    "integrity check: a compromised download host, CDN or DNS entry (or plain HTTP on the way) turns "
-    "into code execution in the image that serves your model. Installers for CUDA tools, conda and "
-    "language runtimes are a common target.",
+    '`bash <(curl ...)` or `eval "$(curl ...)"`. Heredoc RUN bodies, nested `sh -c` scripts and what '
+    "`CMD`, `ENTRYPOINT` and `HEALTHCHECK` run (shell and exec form) are checked too.",
+    why="Whatever the server returns runs in your image (as root during the build, or at every container "
+    "start), with no review and no integrity check: a compromised download host, CDN or DNS entry (or "
+    "plain HTTP on the way) turns into code execution in the image that serves your model. Installers "
+    "for CUDA tools, conda and language runtimes are a common target.",
     example="RUN curl -fsSL https://example.com/install.sh | bash",
     example_language="dockerfile",
     fix="Download the script to a file, verify it against a pinned checksum or signature, then run it:\n\n"
@@ -94,23 +96,19 @@ _ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".t
 _MODEL_SUFFIXES = (".bin", ".safetensors", ".pt", ".pth", ".ckpt", ".onnx", ".gguf", ".h5", ".pkl", ".pb", ".keras")
 
 
+# When a start-up command runs, for the message.
+_WHEN = {
+    "CMD": " when the container starts",
+    "ENTRYPOINT": " when the container starts",
+    "HEALTHCHECK": " on every health check",
+}
+
+
 def check(ctx: DockerContext) -> Iterator[Finding]:
+    for script in ctx.start_scripts:
+        yield from _piped_scripts(ctx, script)
     for script in ctx.runs:
-        seen: set[int] = set()
-        for rc in script.commands:
-            url = _piped_fetch(rc) or _substituted_fetch(rc.cmd)
-            if url is None or rc.line in seen:
-                continue
-            seen.add(rc.line)
-            url = redact_url(url)
-            shown = url or "a remote script"
-            yield ctx.finding(
-                CURL_PIPE_SHELL,
-                rc.line,
-                f"A script downloaded from {shown} is executed directly by `{rc.cmd.name}` without verification.",
-                key=f"pipe:{url}:{rc.cmd.name}",
-                properties={"url": url, "interpreter": rc.cmd.name},
-            )
+        yield from _piped_scripts(ctx, script)
         for rc in script.commands:
             if rc.cmd.name not in ("curl", "wget") or rc.depth > 0:
                 continue
@@ -128,6 +126,29 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
         target = inst.inner if inst.keyword == "ONBUILD" else inst
         if target is not None and target.keyword == "ADD":
             yield from _check_add(ctx, target)
+
+
+def _piped_scripts(ctx: DockerContext, script: RunScript) -> Iterator[Finding]:
+    keyword = script.instruction.keyword
+    # RUN keys stay as they were first published, so existing baselines keep matching.
+    prefix = "pipe" if keyword == "RUN" else f"{keyword.lower()}-pipe"
+    seen: set[int] = set()
+    for rc in script.commands:
+        url = _piped_fetch(rc) or _substituted_fetch(rc.cmd)
+        if url is None or rc.line in seen:
+            continue
+        seen.add(rc.line)
+        url = redact_url(url)
+        shown = url or "a remote script"
+        yield ctx.finding(
+            CURL_PIPE_SHELL,
+            rc.line,
+            f"A script downloaded from {shown} is executed directly by `{rc.cmd.name}`{_WHEN.get(keyword, '')} "
+            "without verification.",
+            key=f"{prefix}:{url}:{rc.cmd.name}",
+            properties={"url": url, "interpreter": rc.cmd.name}
+            | ({} if keyword == "RUN" else {"instruction": keyword}),
+        )
 
 
 def _is_plain_http(word: str) -> bool:

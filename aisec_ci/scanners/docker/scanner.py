@@ -14,10 +14,12 @@ from aisec_ci.scanners.docker import (
     base_image,
     build_tools,
     compose_exposure,
+    compose_extends,
     compose_runtime,
     compose_secrets,
     context_copy,
     metadata,
+    packages,
     passwords,
     pip,
     remote_code,
@@ -33,6 +35,7 @@ from aisec_ci.scanners.docker import (
 from aisec_ci.scanners.docker.analysis import DockerContext
 from aisec_ci.scanners.docker.compose_model import ComposeContext, load_compose
 from aisec_ci.scanners.docker.parser import parse
+from aisec_ci.workspace.classify import kind_by_name
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -46,6 +49,7 @@ _DOCKERFILE_CHECKS: tuple[Callable[[DockerContext], Iterable[Finding]], ...] = (
     signatures.check,
     apt.check,
     pip.check,
+    packages.check,
     sudo.check,
     workdir.check,
     build_tools.check,
@@ -117,6 +121,7 @@ def _all_rules() -> tuple[Rule, ...]:
         signatures,
         apt,
         pip,
+        packages,
         sudo,
         workdir,
         build_tools,
@@ -187,3 +192,5 @@ class DockerScanner(Scanner):
         ctx = load_compose(file, self.context.options)
         for check in _COMPOSE_CHECKS:
             yield from check(ctx)
+        root = self.context.root if str(self.context.root) not in ("", ".") else None
+        yield from compose_extends.inherited(ctx, root, _COMPOSE_CHECKS, kind_by_name)

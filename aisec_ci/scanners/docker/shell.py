@@ -23,6 +23,9 @@ _WRAPPER_VALUE_OPTS = {
     "env": frozenset({"-u", "-C", "-S"}),
     "nice": frozenset({"-n"}),
 }
+# `conda run -n env CMD` runs CMD inside an environment: the command proper follows.
+_ENV_RUNNERS = frozenset({"conda", "mamba", "micromamba"})
+_ENV_RUNNER_VALUE_OPTS = frozenset({"-n", "--name", "-p", "--prefix", "--cwd", "-r", "--root-prefix", "-a", "--attach"})
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh", "mksh", "busybox"})
 _PLAIN = re.compile(r"[^\s'\"\\`$<>;&|()#]+")
 MAX_SCRIPT = 512 * 1024
@@ -117,6 +120,17 @@ def _make_command(words: list[_Word]) -> Command | None:
                 opt = words[i].text
                 i += 1
                 if opt in value_opts and i < n:
+                    i += 1
+            if i < n and words[i].text == "--":
+                i += 1
+            continue
+        if base in _ENV_RUNNERS and i + 1 < n and words[i + 1].text == "run":
+            wrappers.append(f"{base} run")
+            i += 2
+            while i < n and words[i].text.startswith("-") and words[i].text != "--":
+                opt = words[i].text
+                i += 1
+                if opt in _ENV_RUNNER_VALUE_OPTS and i < n:
                     i += 1
             if i < n and words[i].text == "--":
                 i += 1

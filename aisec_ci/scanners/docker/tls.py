@@ -21,7 +21,8 @@ TLS_DISABLED = Rule(
     "`npm config set strict-ssl false`, `conda config --set ssl_verify false`, yum/dnf `sslverify=0`, apt "
     "`Verify-Peer false`, and `ENV`/`ARG`/inline settings of `PYTHONHTTPSVERIFY=0`, "
     "`NODE_TLS_REJECT_UNAUTHORIZED=0`, `GIT_SSL_NO_VERIFY`, `NPM_CONFIG_STRICT_SSL=false` and "
-    "`CONDA_SSL_VERIFY=false`.",
+    "`CONDA_SSL_VERIFY=false`. The commands of `CMD`, `ENTRYPOINT` and `HEALTHCHECK` are checked too, "
+    "unless every URL they fetch is the container itself (`localhost`).",
     why="Without certificate checks anyone on the network path (a proxy, a hostile Wi-Fi, a compromised "
     "CI network) can answer in the server's place and hand the build a modified package, script or model. "
     "Set in `ENV`, the setting also weakens every request the running service makes.",
@@ -52,13 +53,21 @@ _ENV_SETTINGS: dict[str, frozenset[str] | None] = {
 _CURL_VALUE_LETTERS = frozenset("AbcCdDeEFHhKmoOPQrtTuUwxXyYz")
 # yum/dnf/zypper repo option; git's `http.sslVerify` is matched separately.
 _SSLVERIFY_OFF = re.compile(r"(?<![.\w])sslverify\s*=\s*(?:0|false|no)\b", re.IGNORECASE)
+_URL_HOST = re.compile(r"\bhttps?://(?:[^/@\s]*@)?(\[[^\]]*\]|[^/:\s'\"]+)", re.IGNORECASE)
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "0.0.0.0"})
 _VERIFY_PEER_OFF = re.compile(r"verify-(?:peer|host)\W+\"?false", re.IGNORECASE)
 
 
 def check(ctx: DockerContext) -> Iterator[Finding]:
-    for script in ctx.runs:
+    for script in ctx.runs + ctx.start_scripts:
+        keyword = script.instruction.keyword
+        at_start = keyword != "RUN"
         seen: set[tuple[int, str]] = set()
         for rc in script.commands:
+            # A health check or entrypoint talking to the container itself over a
+            # self-signed certificate crosses no network: nothing to intercept.
+            if at_start and _only_local_urls(rc.cmd):
+                continue
             for what in _command_problems(rc.cmd):
                 if (rc.line, what) in seen:
                     continue
@@ -66,8 +75,10 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     TLS_DISABLED,
                     rc.line,
-                    f"{what} disables TLS certificate verification.",
-                    key=f"run:{what}",
+                    f"{what} in {keyword} disables TLS certificate verification."
+                    if at_start
+                    else f"{what} disables TLS certificate verification.",
+                    key=f"{keyword.lower()}:{what}",
                     properties={"setting": what},
                 )
     for inst in ctx.dockerfile.instructions:
@@ -82,6 +93,11 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     key=f"env:{name}",
                     properties={"setting": name},
                 )
+
+
+def _only_local_urls(cmd: Command) -> bool:
+    hosts = [m.group(1).lower() for w in cmd.args for m in _URL_HOST.finditer(w)]
+    return bool(hosts) and all(h in _LOCAL_HOSTS or h.startswith("$") for h in hosts)
 
 
 def _env_disables(name: str, value: str) -> bool:

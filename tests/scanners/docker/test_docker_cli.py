@@ -50,3 +50,26 @@ def test_cli_scan(tmp_path: Path) -> None:
     assert "services/api/Dockerfile.gpu.dockerignore" not in skipped
     secrets = ("not-a-real-key-0000", "mlflow123", "hf_placeholder_not_real")
     assert not any(s in out.read_text() for s in secrets)
+
+
+def test_cli_follows_extends_and_checks_start_commands(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(COMPOSE / "extends", repo / "deploy")
+    shutil.copy(RULES / "start-commands.Dockerfile", repo / "Dockerfile.serve")
+    shutil.copy(RULES / "packages.Dockerfile", repo / "tools.Dockerfile")
+    out = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "aisec_ci", "scan", str(repo), "--scanners", "docker", "--no-git", "--quiet"]
+    cmd += ["--format", "json", "--output", str(out), "--fail-on", "none"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    found = {(f["path"], f["rule_id"], f["start_line"]) for f in report["findings"]}
+    assert ("deploy/docker-compose.yml", "compose/docker-socket-mount", 3) in found
+    assert ("Dockerfile.serve", "docker/curl-pipe-shell", 8) in found
+    assert ("Dockerfile.serve", "docker/tls-verification-disabled", 7) in found
+    assert ("tools.Dockerfile", "docker/package-unpinned", 13) in found
+    # The base file is read through the service that extends it, never reported under its own name.
+    assert not [f for f in found if f[0] == "deploy/common-services.yml"]
+    # Inherited findings keep distinct fingerprints per base problem.
+    inherited = [f for f in report["findings"] if f["path"] == "deploy/docker-compose.yml"]
+    assert len({f["fingerprint"] for f in inherited}) == len(inherited) == 4

@@ -74,3 +74,11 @@ def test_long_scripts_are_bounded() -> None:
     text = "echo x && " * 200_000
     cmds = list(iter_commands(parse_script(text)))
     assert 0 < len(cmds) < 200_000
+
+
+def test_conda_run_is_peeled_like_a_wrapper() -> None:
+    (cmd,) = list(iter_commands(parse_script("micromamba run -n serve --cwd /srv python -m pip install torch")))
+    assert cmd.words == ["python", "-m", "pip", "install", "torch"]
+    assert cmd.wrappers == ["micromamba run"]
+    # `conda install` is the command itself, not a runner.
+    assert _words("conda install -y numpy") == [["conda", "install", "-y", "numpy"]]
