@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ EXAMPLE = REPO / "examples" / "vulnerable-ai-app"
 # is replaced by a port nothing listens on, so unconfigured scans fall back to the embedded
 # advisory snapshot at once. Tests that need an OSV API start their own on 127.0.0.1.
 os.environ.setdefault("AISEC_OSV_URL", "http://127.0.0.1:9")
+# Nor may it write to the user's cache (the deps scanner keeps advisory details there).
+os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="aisec-test-cache-"))
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
