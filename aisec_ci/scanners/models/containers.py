@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.models.gguf_template import GGUF_TEMPLATE_INJECTION, GgufError, read_templates, template_gadgets
-from aisec_ci.scanners.models.keras_config import config_issues, h5_model_configs, parse_config
+from aisec_ci.scanners.models.keras_config import (
+    KERAS_METADATA_NAME,
+    config_issues,
+    h5_model_configs,
+    parse_config,
+    saved_metadata_configs,
+)
 from aisec_ci.scanners.models.numpy_formats import NpyError, joblib_build_hook, read_npy_header
 from aisec_ci.scanners.models.onnx_graph import onnx_issues
 from aisec_ci.scanners.models.pickle_machine import Budget, Global, PickleResult, analyse_stream
@@ -124,6 +130,8 @@ class FileReport:
     formats: list[str] = field(default_factory=list)
     unscanned: list[str] = field(default_factory=list)
     """Content outside model paths that could not be scanned (reported as a skip reason)."""
+    external_data: list[tuple[str, str]] = field(default_factory=list)
+    """(member, location) of every ONNX external-data reference, for the on-disk symlink check."""
 
     def problem(self, rule: Rule, member: str, subject: str, message: str, fmt: str = "") -> None:
         self.problems.append(Problem(rule, member, subject, message, fmt))
@@ -169,6 +177,8 @@ class Walker:
             lower = name.lower()
             if lower.endswith(".onnx"):
                 self.protobuf("onnx", blob, member)
+            elif lower.rsplit("/", 1)[-1] == KERAS_METADATA_NAME:
+                self.keras_metadata(blob, member)
             elif lower.endswith(".pb"):
                 self.protobuf("tensorflow", blob, member)
             elif looks_like_text_pickle(head):
@@ -235,12 +245,28 @@ class Walker:
         for issue in config_issues(config, self.policy):
             self.report.problem(issue.rule, member, issue.subject, f"Keras {issue.message}", fmt)
 
+    def keras_metadata(self, blob: Blob, member: str) -> None:
+        self.report.note_format("keras-savedmodel")
+        try:
+            for config in saved_metadata_configs(blob):
+                self.keras(config, member, "keras-savedmodel")
+        except WireError as exc:
+            self.report.problem(
+                MALFORMED_MODEL,
+                member,
+                "keras-metadata",
+                f"is not a readable Keras SavedModel metadata protobuf: {exc}",
+                "keras-savedmodel",
+            )
+
     def protobuf(self, kind: str, blob: Blob, member: str) -> None:
         self.report.note_format(kind)
         try:
             if kind == "onnx":
-                for o in onnx_issues(blob):
+                locations: list[str] = []
+                for o in onnx_issues(blob, locations):
                     self.report.problem(o.rule, member, o.subject, o.message, kind)
+                self.report.external_data.extend((member, loc) for loc in locations)
             else:
                 for t in graph_issues(blob):
                     self.report.problem(t.rule, member, t.subject, t.message, kind)
@@ -410,21 +436,34 @@ class Walker:
         if kind == "pickle" or (kind is None and is_pickle_name(entry.name) and head):
             self.pickle_stream(stream, child, inner_fmt, confident=True)
         elif kind is None:
-            if looks_like_text_pickle(head):
+            # Protobuf models first: their first byte can pass for a text-pickle opcode.
+            if entry.name.lower().endswith((".onnx", ".pb")):
+                if entry.method != 0 and entry.uncompressed_size > self.limits.max_materialise:
+                    # Large zipped graphs are common; holding one in memory is not worth a gate failure.
+                    self.report.unscanned.append(
+                        f"{child}: compressed protobuf larger than max_inflate_mb, not checked"
+                    )
+                    return
+                self.nested(blob, entry, stream, child, depth, fmt)
+            elif looks_like_text_pickle(head):
                 self.pickle_stream(stream, child, inner_fmt, confident=False)
         elif kind == "npy":
             self.npy(stream, child, _fmt(fmt, "npy") if fmt != "npz" else "npz")
         elif kind in ("gzip", "bzip2", "xz", "zlib", "lzma", "joblib-zfile"):
             self.compressed(kind, stream, member=child, name=entry.name, depth=depth, wrapper=fmt)
         else:
-            if depth + 1 > self.limits.max_depth:
-                self._too_deep(child, fmt)
-                return
-            if entry.method == 0:
-                sub: Blob = blob.slice(entry.data_offset, entry.compressed_size)
-            else:
-                sub = BytesBlob(read_all(stream, self.limits.max_materialise))
-            self.content(sub, member=child, name=entry.name, depth=depth + 1, wrapper=fmt, model_path=True)
+            self.nested(blob, entry, stream, child, depth, fmt)
+
+    def nested(self, blob: Blob, entry: ZipEntry, stream: ByteStream, child: str, depth: int, fmt: str) -> None:
+        """Scan a zip member as content of its own (an archive, or a model format found by name)."""
+        if depth + 1 > self.limits.max_depth:
+            self._too_deep(child, fmt)
+            return
+        if entry.method == 0 and entry.data_offset is not None:
+            sub: Blob = blob.slice(entry.data_offset, entry.compressed_size)
+        else:
+            sub = BytesBlob(read_all(stream, self.limits.max_materialise))
+        self.content(sub, member=child, name=entry.name, depth=depth + 1, wrapper=fmt, model_path=True)
 
     # -- tar -----------------------------------------------------------------------------
     def tar(self, blob: Blob, member: str, depth: int, wrapper: str) -> None:

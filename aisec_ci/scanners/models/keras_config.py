@@ -2,7 +2,8 @@
 
 A `.keras` file is a zip whose `config.json` names every layer's module and
 class; legacy `.h5` files keep the same JSON in the root group's
-`model_config` attribute. Deserialising either imports those modules and,
+`model_config` attribute, and Keras 2 SavedModels keep one JSON document per
+layer and model in `keras_metadata.pb`. Deserialising either imports those modules and,
 for Lambda layers, runs marshalled bytecode. The JSON is read without
 TensorFlow, Keras or h5py.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.models.pickle_policy import Policy, Verdict
+from aisec_ci.scanners.models.protobuf_wire import fields
 from aisec_ci.scanners.models.stream import Blob
 from aisec_ci.severity import Severity
 
@@ -25,8 +27,8 @@ KERAS_LAMBDA_LAYER = Rule(
     short_description="A Keras model config holds a Lambda layer, which runs serialized Python code when loaded.",
     severity=Severity.HIGH,
     what=(
-        "Finds `Lambda` layers in `.keras` `config.json` and HDF5 `model_config`, and notes whether the function "
-        "is marshalled bytecode (`__lambda__`)."
+        "Finds `Lambda` layers in `.keras` `config.json`, HDF5 `model_config` and Keras 2 SavedModel "
+        "`keras_metadata.pb`, and notes whether the function is marshalled bytecode (`__lambda__`)."
     ),
     why=(
         "A Lambda layer's function is Python bytecode or a reference to any importable function; loading the "
@@ -185,3 +187,33 @@ def h5_model_configs(blob: Blob) -> Iterator[Any]:
         found += 1
         yield value
         pos += max(used, 1)
+
+
+KERAS_METADATA_NAME = "keras_metadata.pb"
+MAX_METADATA_FIELDS = 2_000_000
+
+
+def saved_metadata_configs(blob: Blob) -> Iterator[Any]:
+    """The JSON documents of a Keras SavedModel's `keras_metadata.pb`.
+
+    The file is a `SavedMetadata` message: repeated `SavedObject nodes = 1`,
+    each holding its layer's or model's config as JSON text in field 5
+    (`metadata`). tf.keras deserialises these configs when the SavedModel is
+    loaded with `tf.keras.models.load_model`, so Lambda layers and foreign
+    modules in them matter exactly as in `config.json`.
+    """
+    budget = [MAX_METADATA_FIELDS]
+    for node in fields(blob, 0, blob.size(), budget):
+        if node.number != 1 or node.wire_type != 2:
+            continue
+        for f in fields(blob, node.offset, node.offset + node.value, budget):
+            if f.number == 5 and f.wire_type == 2 and 0 < f.value <= MAX_CONFIG:
+                raw = blob.read_at(f.offset, f.value)
+                if raw.lstrip()[:1] != b"{":
+                    continue
+                try:
+                    yield parse_config(raw)
+                except ValueError:
+                    # One unreadable document must not hide the others; the model-level
+                    # node repeats every layer's config anyway.
+                    continue

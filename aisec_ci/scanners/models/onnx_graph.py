@@ -8,7 +8,9 @@ its weights. Nodes in non-standard domains need a native custom-op library.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,7 +24,11 @@ ONNX_EXTERNAL_DATA_PATH = Rule(
     name="ONNX external data points outside the model directory",
     short_description="An ONNX initializer loads its data from an absolute path or through `..`.",
     severity=Severity.HIGH,
-    what="Parses the ONNX protobuf and checks every tensor's `external_data` `location` (graphs and subgraphs).",
+    what=(
+        "Parses the ONNX protobuf and checks every tensor's `external_data` `location` (graphs and subgraphs); "
+        "for a model on disk, also whether a relative location passes through a symlink that leaves the model "
+        "directory."
+    ),
     why=(
         "Loaders join the location to the model's directory; absolute or `..` paths read any file the process "
         "can reach (keys, credentials) into the model's weights (CVE-2022-25882, CVE-2024-27318, CVE-2026-27489)."
@@ -62,6 +68,7 @@ STANDARD_DOMAINS = frozenset(
     }
 )
 MAX_DEPTH = 16
+MAX_LOCATIONS = 10_000
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -86,7 +93,10 @@ def unsafe_location(location: str) -> str:
     return ""
 
 
-def onnx_issues(blob: Blob) -> Iterator[OnnxIssue]:
+def onnx_issues(blob: Blob, locations: list[str] | None = None) -> Iterator[OnnxIssue]:
+    """Issues in the model; every external-data location seen is appended to `locations`
+    (the caller checks the safe-looking ones against the file system)."""
+    found = locations if locations is not None else []
     budget = [5_000_000]
     size = blob.size()
     model = list(fields(blob, 0, size, budget))
@@ -99,9 +109,9 @@ def onnx_issues(blob: Blob) -> Iterator[OnnxIssue]:
     seen: set[str] = set()
     for f in model:
         if f.number == 7 and f.wire_type == 2:
-            issues = _graph(blob, f, budget, local_domains, 0)
+            issues = _graph(blob, f, budget, local_domains, 0, found)
         elif f.number == 25 and f.wire_type == 2:
-            issues = _nodes_of(blob, f, 7, budget, local_domains, 0)
+            issues = _nodes_of(blob, f, 7, budget, local_domains, 0, found)
         else:
             continue
         for issue in issues:
@@ -110,31 +120,35 @@ def onnx_issues(blob: Blob) -> Iterator[OnnxIssue]:
                 yield issue
 
 
-def _graph(blob: Blob, graph: Field, budget: list[int], local: set[str], depth: int) -> Iterator[OnnxIssue]:
+def _graph(
+    blob: Blob, graph: Field, budget: list[int], local: set[str], depth: int, found: list[str]
+) -> Iterator[OnnxIssue]:
     if depth > MAX_DEPTH:
         return
     for f in fields(blob, graph.offset, graph.offset + graph.value, budget):
         if f.wire_type != 2:
             continue
         if f.number == 1:
-            yield from _node(blob, f, budget, local, depth)
+            yield from _node(blob, f, budget, local, depth, found)
         elif f.number == 5:
-            yield from _tensor(blob, f, budget)
+            yield from _tensor(blob, f, budget, found)
         elif f.number == 15:  # SparseTensorProto: values and indices are tensors
             for g in fields(blob, f.offset, f.offset + f.value, budget):
                 if g.number in (1, 2) and g.wire_type == 2:
-                    yield from _tensor(blob, g, budget)
+                    yield from _tensor(blob, g, budget, found)
 
 
 def _nodes_of(
-    blob: Blob, msg: Field, number: int, budget: list[int], local: set[str], depth: int
+    blob: Blob, msg: Field, number: int, budget: list[int], local: set[str], depth: int, found: list[str]
 ) -> Iterator[OnnxIssue]:
     for f in fields(blob, msg.offset, msg.offset + msg.value, budget):
         if f.number == number and f.wire_type == 2:
-            yield from _node(blob, f, budget, local, depth)
+            yield from _node(blob, f, budget, local, depth, found)
 
 
-def _node(blob: Blob, node: Field, budget: list[int], local: set[str], depth: int) -> Iterator[OnnxIssue]:
+def _node(
+    blob: Blob, node: Field, budget: list[int], local: set[str], depth: int, found: list[str]
+) -> Iterator[OnnxIssue]:
     op_type = ""
     domain = ""
     for f in fields(blob, node.offset, node.offset + node.value, budget):
@@ -145,7 +159,7 @@ def _node(blob: Blob, node: Field, budget: list[int], local: set[str], depth: in
         elif f.number == 7:
             domain = text(blob, f, 256)
         elif f.number == 5:
-            yield from _attribute(blob, f, budget, local, depth)
+            yield from _attribute(blob, f, budget, local, depth, found)
     if domain not in STANDARD_DOMAINS and domain not in local:
         yield OnnxIssue(
             ONNX_CUSTOM_OP,
@@ -154,17 +168,19 @@ def _node(blob: Blob, node: Field, budget: list[int], local: set[str], depth: in
         )
 
 
-def _attribute(blob: Blob, attr: Field, budget: list[int], local: set[str], depth: int) -> Iterator[OnnxIssue]:
+def _attribute(
+    blob: Blob, attr: Field, budget: list[int], local: set[str], depth: int, found: list[str]
+) -> Iterator[OnnxIssue]:
     for f in fields(blob, attr.offset, attr.offset + attr.value, budget):
         if f.wire_type != 2:
             continue
         if f.number in (5, 10):
-            yield from _tensor(blob, f, budget)
+            yield from _tensor(blob, f, budget, found)
         elif f.number in (6, 11):
-            yield from _graph(blob, f, budget, local, depth + 1)
+            yield from _graph(blob, f, budget, local, depth + 1, found)
 
 
-def _tensor(blob: Blob, tensor: Field, budget: list[int]) -> Iterator[OnnxIssue]:
+def _tensor(blob: Blob, tensor: Field, budget: list[int], found: list[str]) -> Iterator[OnnxIssue]:
     name = ""
     for f in fields(blob, tensor.offset, tensor.offset + tensor.value, budget):
         if f.wire_type != 2:
@@ -178,6 +194,8 @@ def _tensor(blob: Blob, tensor: Field, budget: list[int]) -> Iterator[OnnxIssue]
                     key = text(blob, g, 64)
                 elif g.wire_type == 2 and g.number == 2:
                     value = text(blob, g)
+            if key == "location" and len(found) < MAX_LOCATIONS:
+                found.append(value)
             why = unsafe_location(value) if key == "location" else ""
             if why:
                 yield OnnxIssue(
@@ -185,3 +203,36 @@ def _tensor(blob: Blob, tensor: Field, budget: list[int]) -> Iterator[OnnxIssue]
                     f"location:{value}",
                     f"initializer {name!r} loads external data from {value[:120]!r}, which {why}",
                 )
+
+
+def symlink_escape(model_dir: str, location: str) -> str:
+    """Why the relative `location` leaves `model_dir` through a symlink on disk, or ''.
+
+    Loaders that reject absolute and `..` locations still follow a committed
+    symlink such as `weights.bin -> /home/user/.ssh/id_rsa` (CVE-2026-27489's
+    incomplete fix). Only link metadata is read, never the target's contents.
+    """
+    if unsafe_location(location):
+        return ""
+    base = os.path.realpath(model_dir)
+    current = model_dir
+    walked: list[str] = []
+    for part in location.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        current = os.path.join(current, part)
+        walked.append(part)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(current).st_mode)
+        except (OSError, ValueError):
+            return ""  # missing data files are the loader's error, not a path escape
+        if not is_link:
+            continue
+        resolved = os.path.realpath(current)
+        if os.path.commonpath([base, resolved]) != base:
+            try:
+                target = os.readlink(current)
+            except OSError:
+                target = resolved
+            return f"`{'/'.join(walked)}` is a symlink to {target[:120]!r}, outside the model directory"
+    return ""

@@ -19,7 +19,7 @@ from aisec_ci.scanners.models.containers import (
 )
 from aisec_ci.scanners.models.gguf_template import GGUF_TEMPLATE_INJECTION
 from aisec_ci.scanners.models.keras_config import KERAS_CUSTOM_OBJECT, KERAS_LAMBDA_LAYER, KERAS_UNSAFE_MODULE
-from aisec_ci.scanners.models.onnx_graph import ONNX_CUSTOM_OP, ONNX_EXTERNAL_DATA_PATH
+from aisec_ci.scanners.models.onnx_graph import ONNX_CUSTOM_OP, ONNX_EXTERNAL_DATA_PATH, symlink_escape
 from aisec_ci.scanners.models.pickle_machine import PickleResult
 from aisec_ci.scanners.models.pickle_policy import (
     PICKLE_CODE_EXECUTION,
@@ -115,10 +115,26 @@ class ModelsScanner(Scanner):
             policy = self._policy()
             walker = Walker(self._limits(), policy)
             report = walker.scan(FileBlob(handle, size), os.path.basename(file.path), model_path=model_path)
+        _check_external_data_links(report, str(file.abspath))
         findings = list(report_findings(report, file.path, policy))
         if not findings and report.unscanned:
             raise SkipFile("; ".join(report.unscanned[:3]))
         return findings
+
+
+def _check_external_data_links(report: FileReport, abspath: str) -> None:
+    """ONNX external data of a file on disk (not an archive member) that escapes through a symlink."""
+    model_dir = os.path.dirname(abspath)
+    for location in sorted({loc for member, loc in report.external_data if not member}):
+        why = symlink_escape(model_dir, location)
+        if why:
+            report.problem(
+                ONNX_EXTERNAL_DATA_PATH,
+                "",
+                f"location:{location}",
+                f"external data {location[:120]!r} resolves outside the model directory: {why}",
+                "onnx",
+            )
 
 
 def report_findings(report: FileReport, path: str, policy: Policy) -> Iterator[Finding]:

@@ -56,7 +56,8 @@ def assert_matches_markers(name: str) -> list[Finding]:
     got = observed(findings)
     assert got == want, f"missing: {sorted(want - got)}; unexpected: {sorted(got - want)}"
     # One finding per marker (two markers on a line need two findings).
-    markers = sum(len(_EXPECT.search(ln).group(1).split(",")) for ln in _lines(name) if _EXPECT.search(ln))
+    hits = [m for m in (_EXPECT.search(ln) for ln in _lines(name)) if m is not None]
+    markers = sum(len(m.group(1).split(",")) for m in hits)
     assert len(findings) == markers
     return findings
 

@@ -68,7 +68,7 @@ def test_cli_config_options_and_inline_suppression(tmp_path: Path) -> None:
         "    plan = consult_oracle(q)\n"
         "    return eval(plan)\n"
     )
-    cell = {
+    cell: dict[str, object] = {
         "cell_type": "code",
         "metadata": {},
         "outputs": [],

@@ -6,7 +6,8 @@ numpy really write, or with `pickle.dumps` of plain data. Each malicious
 sample names the bypass family it exercises (see shared/docs/models-notes.md).
 
 Run `python tests/scanners/models/model_corpus.py OUTDIR` to write the corpus
-to disk (for the benchmark against other scanners).
+to disk (for the benchmark against other scanners), or
+`... --example examples/vulnerable-ai-app/models` to regenerate the example app's models.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import struct
 import sys
 import tarfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -483,7 +484,7 @@ SSTI_TEMPLATE = (
 )
 
 
-def keras_config(layers: Sequence[dict[str, object]]) -> bytes:
+def keras_config(layers: Sequence[Mapping[str, object]]) -> bytes:
     import json
 
     return json.dumps(
@@ -500,7 +501,35 @@ KERAS_LAMBDA = {
 KERAS_OS = {"module": "os", "class_name": "function", "config": "system", "registered_name": "function"}
 
 
-def keras_file(layers: Sequence[dict[str, object]]) -> bytes:
+KERAS2_DENSE = {"class_name": "Dense", "config": {"name": "dense", "trainable": True, "units": 4, "activation": "relu"}}
+KERAS2_LAMBDA = {
+    "class_name": "Lambda",
+    "config": {
+        "name": "lambda",
+        "trainable": True,
+        "function": ["4wEAAAAAAAAAAAAAAAAAAAAEAAAAEwAAAHMEAAAAfABTAKkBTg==", None, None],
+        "function_type": "lambda",
+        "module": "keras.layers",
+        "output_shape": None,
+        "arguments": {},
+    },
+}
+
+
+def keras_saved_metadata(layers: Sequence[Mapping[str, object]]) -> bytes:
+    """keras_metadata.pb as tf.keras 2.x writes it: one SavedObject (field 1) per model and layer,
+    each with node_id (2), node_path (3), identifier (4) and the config JSON as metadata (5)."""
+    import json
+
+    model = {"class_name": "Sequential", "config": {"name": "sequential", "layers": list(layers)}}
+    nodes = [pb(1, pb(2, 0) + pb(3, "root") + pb(4, "_tf_keras_sequential") + pb(5, json.dumps(model)))]
+    for i, layer in enumerate(layers):
+        meta = json.dumps({"name": f"layer{i}", **layer})
+        nodes.append(pb(1, pb(2, i + 1) + pb(3, f"root.layer-{i}") + pb(4, "_tf_keras_layer") + pb(5, meta)))
+    return b"".join(nodes)
+
+
+def keras_file(layers: Sequence[Mapping[str, object]]) -> bytes:
     return build_zip(
         [
             Member("metadata.json", b'{"keras_version": "3.5.0"}'),
@@ -510,7 +539,7 @@ def keras_file(layers: Sequence[dict[str, object]]) -> bytes:
     )
 
 
-def h5_with_config(layers: Sequence[dict[str, object]]) -> bytes:
+def h5_with_config(layers: Sequence[Mapping[str, object]]) -> bytes:
     return b"\x89HDF\r\n\x1a\n" + b"\x00" * 200 + b"model_config\x00" + keras_config(layers) + b"\x00" * 64
 
 
@@ -977,6 +1006,13 @@ def malicious() -> list[Sample]:
     add("os_function.keras", keras_file([DENSE, KERAS_OS]), "keras", rules=("models/keras-unsafe-module",))
     add("lambda.h5", h5_with_config([KERAS_LAMBDA]), "keras", rules=("models/keras-lambda-layer",))
     add(
+        "keras_metadata.pb",
+        keras_saved_metadata([KERAS2_DENSE, KERAS2_LAMBDA]),
+        "keras",
+        "Keras 2 SavedModel: tf.keras rebuilds layers from keras_metadata.pb",
+        rules=("models/keras-lambda-layer",),
+    )
+    add(
         "traversal.onnx",
         onnx_model(location="../../../../etc/passwd"),
         "onnx",
@@ -1053,6 +1089,7 @@ def benign() -> list[Sample]:
     add("chat.gguf", gguf_file(SAFE_TEMPLATE), "gguf")
     add("dense.keras", keras_file([DENSE]), "keras")
     add("dense.h5", h5_with_config([DENSE]), "keras")
+    add("keras_metadata.pb", keras_saved_metadata([KERAS2_DENSE]), "keras")
     add("model.onnx", onnx_model(), "onnx")
     add("external.onnx", onnx_model(location="weights/model.onnx.data"), "onnx")
     add("ms_domain.onnx", onnx_model(domain="com.microsoft"), "onnx")
@@ -1064,6 +1101,22 @@ def benign() -> list[Sample]:
     return s
 
 
+EXAMPLE_COMMAND = "echo aisec-ci example payload"
+"""Harmless even if someone loads the example models by mistake."""
+
+
+def example_models() -> dict[str, bytes]:
+    """The model files of examples/vulnerable-ai-app/models (two payloads and the safe alternative)."""
+    payload = call(glob("os", "system"), bu(EXAMPLE_COMMAND))
+    # The state dict is built first, then os.system runs as a dict value: torch.load executes it.
+    state = torch_state_dict_pickle(2)[:-1] + bu("_hook") + payload + SETITEM + STOP
+    return {
+        "classifier.pt": torch_zip(state, prefix="classifier"),
+        "pipeline.joblib": joblib_file(2, tail=su("_hook") + call(sglob("os", "system"), su(EXAMPLE_COMMAND))),
+        "weights.safetensors": safetensors_file(),
+    }
+
+
 def write_corpus(out: Path) -> None:
     for sub, samples in (("malicious", malicious()), ("benign", benign())):
         target = out / sub
@@ -1073,4 +1126,10 @@ def write_corpus(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    write_corpus(Path(sys.argv[1] if len(sys.argv) > 1 else "model-corpus"))
+    if sys.argv[1:2] == ["--example"]:
+        target = Path(sys.argv[2])
+        target.mkdir(parents=True, exist_ok=True)
+        for name, blob in example_models().items():
+            (target / name).write_bytes(blob)
+    else:
+        write_corpus(Path(sys.argv[1] if len(sys.argv) > 1 else "model-corpus"))

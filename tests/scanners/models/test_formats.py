@@ -11,8 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import model_corpus as mc
-from model_scan import rule_ids, scan_bytes
+from model_scan import rule_ids, scan_bytes, scan_path
 
+from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.models.gguf_template import template_gadgets
 from aisec_ci.scanners.models.onnx_graph import unsafe_location
 from aisec_ci.severity import Severity
@@ -101,7 +102,107 @@ def test_h5_lambda_found_in_model_config_attribute(tmp_path: Path) -> None:
     assert rule_ids(scan_bytes(tmp_path, "m.h5", data)) == {"models/keras-lambda-layer"}
 
 
+def test_keras_savedmodel_metadata_lambda_is_found(tmp_path: Path) -> None:
+    data = mc.keras_saved_metadata([mc.KERAS2_DENSE, mc.KERAS2_LAMBDA])
+    findings = scan_bytes(tmp_path, "my_model/keras_metadata.pb", data)
+    assert [(f.rule_id, f.severity) for f in findings] == [("models/keras-lambda-layer", Severity.HIGH)]
+    assert "'lambda'" in findings[0].message and "bytecode" in findings[0].message
+
+
+def test_keras_savedmodel_metadata_foreign_module_and_clean_model(tmp_path: Path) -> None:
+    clean = mc.keras_saved_metadata([mc.KERAS2_DENSE])
+    assert scan_bytes(tmp_path, "a/keras_metadata.pb", clean) == []
+    evil = mc.keras_saved_metadata([mc.KERAS2_DENSE, mc.KERAS_OS])
+    findings = scan_bytes(tmp_path, "b/keras_metadata.pb", evil)
+    assert rule_ids(findings) == {"models/keras-unsafe-module"}
+    assert "os.system" in findings[0].message
+
+
+def test_keras_savedmodel_metadata_truncated_is_malformed(tmp_path: Path) -> None:
+    data = mc.keras_saved_metadata([mc.KERAS2_LAMBDA])
+    findings = scan_bytes(tmp_path, "keras_metadata.pb", data[: len(data) - 40])
+    # The model-level node before the break is complete: its Lambda layer is still reported.
+    assert rule_ids(findings) == {MALFORMED, "models/keras-lambda-layer"}
+    assert any("Keras SavedModel metadata" in f.message for f in findings if f.rule_id == MALFORMED)
+
+
+def test_keras_metadata_inside_a_zipped_savedmodel(tmp_path: Path) -> None:
+    data = mc.build_zip(
+        [
+            mc.Member("export/saved_model.pb", mc.tf_saved_model(["Placeholder"])),
+            mc.Member("export/keras_metadata.pb", mc.keras_saved_metadata([mc.KERAS2_LAMBDA]), method=8),
+        ]
+    )
+    findings = scan_bytes(tmp_path, "export.zip", data)
+    assert rule_ids(findings) == {"models/keras-lambda-layer"}
+    assert findings[0].properties["member"] == "export/keras_metadata.pb"
+
+
+def test_protobuf_models_inside_archives_are_scanned(tmp_path: Path) -> None:
+    data = mc.build_zip(
+        [
+            mc.Member("export/saved_model.pb", mc.tf_saved_model(["Placeholder", "ReadFile"]), method=8),
+            mc.Member("onnx/model.onnx", mc.onnx_model(location="../../etc/shadow")),
+            mc.Member("onnx/ok.onnx", mc.onnx_model(location="ok.bin")),
+        ]
+    )
+    findings = scan_bytes(tmp_path, "bundle.zip", data)
+    assert {(f.rule_id, f.properties["member"]) for f in findings} == {
+        ("models/tf-dangerous-op", "export/saved_model.pb"),
+        ("models/onnx-external-data-path", "onnx/model.onnx"),
+    }
+
+
+def test_large_compressed_protobuf_member_is_a_skip_reason_not_a_finding(tmp_path: Path) -> None:
+    big = mc.onnx_model(location="../../etc/shadow") + mc.pb(20, b"\x00" * (3 << 20))
+    data = mc.build_zip([mc.Member("bundle/model.onnx", big, method=8)])
+    with pytest.raises(SkipFile, match="larger than max_inflate_mb"):
+        scan_bytes(tmp_path, "bundle.zip", data, options={"max_inflate_mb": 1})
+    # Within the limit the same member is inflated and checked.
+    assert rule_ids(scan_bytes(tmp_path, "bundle2.zip", data)) == {"models/onnx-external-data-path"}
+
+
 # --- ONNX ------------------------------------------------------------------------------------
+
+
+def _onnx_dir(tmp_path: Path, location: str, name: str = "model") -> Path:
+    model_dir = tmp_path / name
+    model_dir.mkdir()
+    (model_dir / "model.onnx").write_bytes(mc.onnx_model(location=location))
+    return model_dir / "model.onnx"
+
+
+def test_external_data_symlink_leaving_the_model_directory(tmp_path: Path) -> None:
+    secret = tmp_path / "home" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("not really a key\n")
+    model = _onnx_dir(tmp_path, "weights.bin")
+    (model.parent / "weights.bin").symlink_to(secret)
+    findings = scan_path(model)
+    assert [(f.rule_id, f.severity) for f in findings] == [("models/onnx-external-data-path", Severity.HIGH)]
+    assert "symlink" in findings[0].message and "weights.bin" in findings[0].message
+    assert "not really a key" not in findings[0].message
+
+
+def test_external_data_through_a_symlinked_directory(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    model = _onnx_dir(tmp_path, "data/w.bin")
+    (model.parent / "data").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    findings = scan_path(model)
+    assert rule_ids(findings) == {"models/onnx-external-data-path"}
+    assert "`data`" in findings[0].message
+
+
+def test_external_data_symlink_inside_the_model_directory_is_fine(tmp_path: Path) -> None:
+    model = _onnx_dir(tmp_path, "weights.bin")
+    (model.parent / "shards").mkdir()
+    (model.parent / "shards" / "w0.bin").write_bytes(b"\x00" * 8)
+    (model.parent / "weights.bin").symlink_to(model.parent / "shards" / "w0.bin")
+    assert scan_path(model) == []
+    plain = _onnx_dir(tmp_path, "weights.bin", name="plain")
+    (plain.parent / "weights.bin").write_bytes(b"\x00" * 8)
+    assert scan_path(plain) == []
+    assert scan_path(_onnx_dir(tmp_path, "gone.bin", name="missing")) == []
 
 
 @pytest.mark.parametrize(

@@ -117,3 +117,23 @@ def test_cli_scan_of_a_repository_with_models(tmp_path: Path) -> None:
     medium_or_more = [f for f in report["findings"] if f["severity"] not in ("info", "critical")]
     assert medium_or_more == []
     assert all(f["start_line"] == 1 and f["fingerprint"] for f in report["findings"])
+
+
+EXAMPLE_MODELS = Path(__file__).resolve().parents[3] / "examples" / "vulnerable-ai-app" / "models"
+
+
+@pytest.mark.skipif(not EXAMPLE_MODELS.is_dir(), reason="example app not present")
+def test_example_app_models_are_the_generated_ones_and_are_found() -> None:
+    expected = {
+        "classifier.pt": {"models/pickle-code-execution", "models/pickle-format"},
+        "pipeline.joblib": {"models/pickle-code-execution", "models/pickle-format"},
+        "weights.safetensors": set(),
+    }
+    for name, blob in mc.example_models().items():
+        path = EXAMPLE_MODELS / name
+        assert path.read_bytes() == blob, f"{name} differs from model_corpus.example_models(): regenerate it"
+        findings = scan_path(path, rel=f"models/{name}")
+        assert {f.rule_id for f in findings} == expected[name], name
+        for f in findings:
+            if f.rule_id == "models/pickle-code-execution":
+                assert "os.system" in f.message and mc.EXAMPLE_COMMAND in f.message
