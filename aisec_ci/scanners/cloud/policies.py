@@ -41,6 +41,10 @@ def analyse_policy(
         trust=kind == POLICY_TRUST,
         resource_policy=kind == POLICY_RESOURCE,
     )
+    if kind == POLICY_IDENTITY and any(s.has_principal for s in sts):
+        # A policy mixing principal-less and principal statements is read as an identity
+        # policy, but its public grants are still grants: judge those statements too.
+        resource_policies.check_resource_policy([s for s in sts if s.has_principal], ctx, where=where, key=key)
     if kind == POLICY_TRUST:
         resource_policies.check_trust_policy(sts, ctx, where=where, key=key)
     elif kind == POLICY_RESOURCE:

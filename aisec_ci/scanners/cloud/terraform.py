@@ -147,7 +147,8 @@ def _json_body(type_: str, labels: list[str], body: Any, line: int) -> list[hcl.
         if not isinstance(item, YMap):
             continue
         attrs = YMap(item.line, item.column)
-        block = hcl.Block(type_, labels, item.line if item.line else line, attrs)
+        # A single body is named by its key's line, as `condition {` is in HCL; list items by their own.
+        block = hcl.Block(type_, labels, item.line if isinstance(body, YList) else line, attrs)
         for key, value in item.items():
             if key in _NESTED_BLOCKS and isinstance(value, (YMap, YList)):
                 block.blocks.extend(_json_body(key, [], value, item.line_of(key)))

@@ -21,6 +21,9 @@ def test_cli_scans_policies_terraform_nginx_and_commands(tmp_path: Path) -> None
     shutil.copy(FIXTURES / "policy-invoke-endpoint-safe.json", repo / "policies" / "invoke-policy.json")
     shutil.copy(FIXTURES / "nginx-mlflow-unsafe.conf", repo / "nginx" / "nginx.conf")
     shutil.copy(FIXTURES / "Dockerfile.mlflow", repo / "Dockerfile")
+    shutil.copy(FIXTURES / "iam-unsafe.tf.json", repo / "infra" / "generated.tf.json")
+    shutil.copy(FIXTURES / "iam-safe.tf.json", repo / "infra" / "generated-safe.tf.json")
+    shutil.copy(FIXTURES / "sagemaker-notebook-unsafe.tf", repo / "infra" / "notebook.tf")
     out = tmp_path / "report.json"
     proc = subprocess.run(
         [
@@ -50,4 +53,6 @@ def test_cli_scans_policies_terraform_nginx_and_commands(tmp_path: Path) -> None
     assert ("policies/bucket-policy.json", "iam/public-principal") in got
     assert ("nginx/nginx.conf", "exposure/nginx-proxy-without-auth") in got
     assert ("Dockerfile", "exposure/mlflow-without-auth") in got
-    assert not {p for p, _ in got} & {"infra/safe.tf", "policies/invoke-policy.json"}
+    assert ("infra/generated.tf.json", "iam/open-trust-policy") in got
+    assert ("infra/notebook.tf", "iam/sagemaker-notebook-overprivileged") in got
+    assert not {p for p, _ in got} & {"infra/safe.tf", "policies/invoke-policy.json", "infra/generated-safe.tf.json"}

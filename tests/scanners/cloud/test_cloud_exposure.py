@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from aisec_ci.scanners.cloud import nginx
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.kinds import FileKind
@@ -74,7 +76,10 @@ def test_compose_services() -> None:
         ("exposure/mlflow-without-auth", line_of(path, "command: mlflow server")),
         ("exposure/jupyter-without-auth", line_of(path, "command: start-notebook.py")),
         ("exposure/ray-dashboard-public", line_of(path, "command:", nth=3)),
+        ("exposure/mlflow-unsafe-store-options", line_of(path, "command: mlflow server")),
     }
+    # The store password on that command line reaches no part of any finding.
+    assert not any("mlflowpass" in repr(f) for f in fs)
 
 
 def test_htpasswd_hashes_never_printed() -> None:
@@ -107,3 +112,39 @@ def test_credentials_on_the_offending_line_are_masked() -> None:
 
 def test_compose_service_behind_auth_proxy_is_not_reported() -> None:
     assert scan("docker-compose-proxied.yml", FileKind.COMPOSE) == []
+
+
+def test_mlflow_store_options() -> None:
+    path = "Dockerfile.mlflow-store"
+    fs = by_rule(scan(path, FileKind.DOCKERFILE), "exposure/mlflow-unsafe-store-options")
+    assert sorted(f.message for f in fs) == [
+        "MLflow artifact location is reached over clear text (http:// or ftp://)",
+        "MLflow server worker options disable the request timeout or size limits",
+    ]
+    assert {f.start_line for f in fs} == {line_of(path, "CMD mlflow server")}
+    assert "exposure/mlflow-without-auth" not in {f.rule_id for f in scan(path, FileKind.DOCKERFILE)}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mlflow server --backend-store-uri postgresql://mlflow:${MLFLOW_DB_PASSWORD}@db/mlflow",
+        "mlflow server --default-artifact-root https://minio.example.com/mlflow",
+        "mlflow server --artifacts-destination http://localhost:9000/mlflow",
+        "mlflow server --default-artifact-root s3://models/mlflow --gunicorn-opts '--timeout 120'",
+        "echo --backend-store-uri postgresql://u:hunter22@db/x",
+    ],
+)
+def test_mlflow_store_options_negatives(tmp_path: Path, command: str) -> None:
+    p = tmp_path / "start.sh"
+    p.write_text(command + "\n")
+    assert scan(p, FileKind.TEXT) == []
+
+
+def test_mlflow_store_password_never_reported(tmp_path: Path) -> None:
+    p = tmp_path / "start.sh"
+    p.write_text("mlflow server --host 0.0.0.0 --backend-store-uri postgresql://mlflow:hunter22@db/mlflow\n")
+    fs = scan(p, FileKind.TEXT)
+    assert {f.rule_id for f in fs} == {"exposure/mlflow-without-auth", "exposure/mlflow-unsafe-store-options"}
+    assert next(f for f in fs if f.rule_id.endswith("store-options")).severity is Severity.HIGH
+    assert not any("hunter22" in repr(f) for f in fs)

@@ -101,3 +101,15 @@ def test_sagemaker_notebook_role_and_settings() -> None:
     }
     assert "AmazonSageMakerFullAccess" in next(f.message for f in fs if f.severity is Severity.HIGH)
     assert scan("sagemaker-notebook-safe.yaml", FileKind.CLOUDFORMATION) == []
+
+
+def test_public_statement_inside_a_mixed_policy_is_reported(tmp_path: Path) -> None:
+    p = tmp_path / "mixed.json"
+    p.write_text(
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*"},\n'
+        '  {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],\n'
+        '   "Resource": "arn:aws:s3:::models/*"}\n]}\n'
+    )
+    public = [f for f in scan(p) if f.rule_id == "iam/public-principal"]
+    assert [(f.start_line, f.severity) for f in public] == [(3, Severity.HIGH)]

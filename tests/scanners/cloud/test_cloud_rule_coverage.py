@@ -40,6 +40,11 @@ def _all() -> dict[Path, list[Finding]]:
             out[p] = list(k8s.scan_file(SourceFile(p.name, p, FileKind.KUBERNETES, p.stat().st_size)))
         except SkipFile:
             out[p] = []
+    # Whole-tree checks see the cross-file fixture repository as one tree.
+    tree = sorted((FIXTURES / "kubernetes" / "crossfile").rglob("*.yaml"))
+    repo_files = [SourceFile(p.name, p, FileKind.KUBERNETES, p.stat().st_size) for p in tree]
+    for f in k8s.scan_repository(repo_files):
+        out.setdefault(FIXTURES / "kubernetes" / "crossfile" / f.path, []).append(f)
     cloud = CLOUD(ScanContext(root=FIXTURES))
     for p in sorted((FIXTURES / "cloud").iterdir()):
         if p.is_file() and p.name != "realworld-snapshot.json":

@@ -54,3 +54,44 @@ def test_cli_scans_manifests_and_reports_helm_skip(tmp_path: Path) -> None:
     assert len({f["fingerprint"] for f in findings}) == len(findings)
     skipped = {s["path"]: s["reason"] for s in report["skipped"]}
     assert "helm template" in skipped["charts/app/templates/deployment.yaml"].lower()
+
+
+def test_cli_cross_file_findings_reported_once(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "crossfile", repo / "deploy")
+    shutil.copy(FIXTURES / "placement-unsafe.yaml", repo / "deploy" / "placement.yaml")
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aisec_ci",
+            "scan",
+            str(repo),
+            "--scanners",
+            "kubernetes",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            "--fail-on",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    findings = json.loads(out.read_text())["findings"]
+    pairs = [(f["rule_id"], f["path"]) for f in findings]
+    assert pairs.count(("exposure/model-server-without-api-key", "deploy/vllm-deployment.yaml")) == 1
+    assert pairs.count(("exposure/ml-service-exposed", "deploy/services.yaml")) == 3
+    assert ("k8s/ml-server-without-network-policy", "deploy/vllm-deployment.yaml") in pairs
+    assert ("k8s/ml-server-without-network-policy", "deploy/triton-deployment.yaml") not in pairs
+    # placement.yaml's vLLM Deployment sits in `default`, where no policy applies either.
+    assert ("k8s/ml-server-without-network-policy", "deploy/placement.yaml") in pairs
+    assert ("k8s/default-namespace", "deploy/placement.yaml") in pairs
+    # Opt-in rule: not reported unless enabled in the config.
+    assert not any(rule == "k8s/probes-missing" for rule, _ in pairs)
+    assert len({f["fingerprint"] for f in findings}) == len(findings)

@@ -52,3 +52,30 @@ def test_realworld_ml_files_are_reached() -> None:
     fs = scan(sample)
     assert any(f.rule_id == "k8s/run-as-non-root-missing" and "ray-head" in f.message for f in fs)
     assert any(f.rule_id == "k8s/run-as-non-root-missing" and "ray-worker" in f.message for f in fs)
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="shared real-world data not present")
+def test_realworld_tree_repository_pass() -> None:
+    """The whole-tree pass over the real-world manifests as one repository (reviewed by hand:
+    none of these projects ships a NetworkPolicy, and no external Service selects pods of
+    another file)."""
+    from aisec_ci.scanners.base import ScanContext
+    from aisec_ci.scanners.kubernetes import SCANNER
+    from aisec_ci.workspace.classify import classify
+    from aisec_ci.workspace.files import SourceFile
+
+    files = []
+    for path in _files():
+        rel = path.relative_to(REALWORLD).as_posix()
+        files.append(SourceFile(rel, path, classify(rel, path.read_bytes()[:4096]), path.stat().st_size))
+    got = sorted((f.path, f.rule_id, f.start_line) for f in SCANNER(ScanContext(root=REALWORLD)).scan_repository(files))
+    rule = "k8s/ml-server-without-network-policy"
+    samples = "ray-project__kuberay/ray-operator/config/samples/"
+    assert got == [
+        ("kubernetes__examples/AI/model-serving-tensorflow/deployment.yaml", rule, 2),
+        ("kubernetes__examples/AI/vllm-deployment/vllm-deployment.yaml", rule, 2),
+        (samples + "ray-cluster.auth.yaml", rule, 2),
+        (samples + "ray-cluster.autoscaler.yaml", rule, 2),
+        (samples + "ray-cluster.complete.yaml", rule, 6),
+        (samples + "ray-service.high-throughput-gemma4.yaml", rule, 12),
+    ]
