@@ -125,7 +125,7 @@ def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[s
         if examined:
             out.scanned.append(task.path)
         if raw:
-            _finish(sf, raw, out, rule_ids)
+            finish_findings(sf, raw, out, rule_ids, report_invalid=True)
     except OSError as exc:
         # The file vanished or became unreadable between discovery and scanning.
         out = EngineOutput(skipped=[SkippedFile(task.path, f"unreadable: {exc.strerror or exc}")])
@@ -140,8 +140,15 @@ def _own(f: Finding, scanner: str) -> Finding:
     return replace(f, scanner=scanner)
 
 
-def _finish(sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: Collection[str]) -> None:
-    """Fingerprint, line-hash and apply inline suppressions while the text is at hand."""
+def finish_findings(
+    sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: Collection[str], *, report_invalid: bool
+) -> None:
+    """Fingerprint, line-hash and apply inline suppressions while the text is at hand.
+
+    Also used by the pipeline for findings of a scanner's whole-tree pass, with
+    `report_invalid=False`: the per-file pass already reported the file's
+    invalid directives once.
+    """
     is_text = sf.kind not in (FileKind.MODEL, FileKind.BINARY)
     lines = sf.lines if is_text else None
     findings = assign_fingerprints(raw, lines)
@@ -158,7 +165,7 @@ def _finish(sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: Col
             out.suppressed.append(Suppressed(f, "inline", reason or "(no reason given)"))
         else:
             out.findings.append(f)
-    if directives:
+    if directives and report_invalid:
         out.findings.extend(assign_fingerprints(invalid_directives(sf.path, directives, rule_ids), lines))
 
 

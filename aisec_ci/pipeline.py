@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aisec_ci.config.loader import Config, load_config
 from aisec_ci.core_rules import SCAN_ERROR
-from aisec_ci.engine import default_jobs, run_scanners, safe_error_text
+from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners, safe_error_text
 from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.result import ScanResult, Suppressed
@@ -124,10 +124,12 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs())
     findings = out.findings
     notes: list[str] = []
+    repo_suppressed: list[Suppressed] = []
     if first_shard:
         for cls, ctx in specs:
-            repo_findings, repo_notes = _repository_findings(cls, ctx, ws)
-            findings.extend(repo_findings)
+            repo_out, repo_notes = _repository_findings(cls, ctx, ws)
+            findings.extend(repo_out.findings)
+            repo_suppressed.extend(repo_out.suppressed)
             notes.extend(repo_notes)
     scanned = set(out.scanned)
     skipped.extend(out.skipped)
@@ -154,7 +156,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     kept = outcome.kept
     if first_shard:
         kept.extend(outcome.extra_findings)
-    suppressed = list(out.suppressed) + list(outcome.suppressed)
+    suppressed = list(out.suppressed) + repo_suppressed + list(outcome.suppressed)
     expired = [f for f in outcome.extra_findings if f.rule_id == "core/expired-ignore"]
     if expired and first_shard:
         entries = "1 ignore entry has" if len(expired) == 1 else f"{len(expired)} ignore entries have"
@@ -182,8 +184,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     )
 
 
-def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> tuple[list[Finding], list[str]]:
-    """Run one scanner's whole-tree pass; returns its findings and its notes."""
+def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> tuple[EngineOutput, list[str]]:
+    """Run one scanner's whole-tree pass; returns its findings (finished like the
+    per-file pass: fingerprints, line hashes, inline suppressions) and its notes."""
     scanner = cls(ctx)
     try:
         raw = [replace(f, scanner=cls.name) for f in scanner.scan_repository(ws.files)]
@@ -198,14 +201,28 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
                 scanner=cls.name,
             )
         ]
-    # Repository-level findings are grouped per path for fingerprint counters.
     by_path: dict[str, list[Finding]] = {}
     for f in raw:
         by_path.setdefault(f.path, []).append(f)
-    done: list[Finding] = []
-    for group in by_path.values():
-        done.extend(assign_fingerprints(group, None))
-    return done, list(scanner.notes)
+    files = {f.path: f for f in ws.files}
+    out = EngineOutput()
+    for path, group in sorted(by_path.items()):
+        # Findings from git history (they name a commit) are about old blobs:
+        # today's text of the file says nothing about them.
+        current = [f for f in group if "commit" not in f.properties]
+        historic = [f for f in group if "commit" in f.properties]
+        sf = files.get(path)
+        if sf is not None and current:
+            try:
+                finish_findings(sf, current, out, KnownRuleIds(), report_invalid=False)
+            except OSError:
+                out.findings.extend(assign_fingerprints(current, None))
+            finally:
+                sf.release()
+        else:
+            out.findings.extend(assign_fingerprints(current, None))
+        out.findings.extend(assign_fingerprints(historic, None))
+    return out, list(scanner.notes)
 
 
 def _select_new(opts: ScanOptions, kept: list[Finding], config: Config) -> tuple[list[Finding], list[Suppressed]]:

@@ -135,3 +135,21 @@ def test_new_only_against_base_revision(tmp_path: Path) -> None:
     assert git(repo, "worktree", "list").count("\n") == 0
     proc = run_cli("scan", repo, "--scanners", "testkit", "--new-only", "--base", "no-such-ref")
     assert proc.returncode == 2 and "no-such-ref" in proc.stderr
+
+
+def test_inline_ignore_applies_to_repository_level_findings(tmp_path: Path) -> None:
+    repo = tmp_path / "app"
+    make_repo(
+        repo,
+        {
+            "svc.yaml": "# aisec: ignore[testkit/marker] reviewed: internal only\nkind: Service  # REPO-MARK\n",
+            "other.yaml": "kind: Service  # REPO-MARK\n",
+        },
+    )
+    code, report = scan(repo)
+    assert code == 1
+    assert [(f["path"], f["start_line"]) for f in report["findings"]] == [("other.yaml", 1)]
+    assert report["findings"][0]["line_hash"]  # finished like per-file findings
+    assert [(s["path"], s["suppression"]["reason"]) for s in report["suppressed"]] == [
+        ("svc.yaml", "reviewed: internal only")
+    ]
