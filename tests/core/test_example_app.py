@@ -28,21 +28,56 @@ EXPECTED = {
         ("compose/docker-socket-mount", "docker-compose.yml"),
     ],
     "kubernetes": [
+        ("exposure/ml-service-exposed", "k8s/raycluster.yaml"),
+        ("k8s/ml-server-without-network-policy", "k8s/raycluster.yaml"),
+        ("k8s/gpu-pod-placement", "k8s/raycluster.yaml"),
         ("k8s/privileged-container", "k8s/deployment.yaml"),
         ("k8s/host-namespaces", "k8s/deployment.yaml"),
         ("k8s/writable-model-host-path", "k8s/deployment.yaml"),
         ("k8s/nvidia-visible-devices-all", "k8s/deployment.yaml"),
     ],
-    "cloud": [("iam/full-admin", "iam/model-bucket-policy.json")],
+    "cloud": [
+        ("iam/full-admin", "iam/model-bucket-policy.json"),
+        ("iam/public-principal", "iam/model-bucket-policy.json"),
+        ("iam/open-trust-policy", "iam/github-oidc-trust.json"),
+        ("exposure/nginx-proxy-without-auth", "nginx/mlflow.conf"),
+        ("exposure/nginx-no-tls-redirect", "nginx/mlflow.conf"),
+    ],
     "workflows": [
         ("workflows/untrusted-checkout", ".github/workflows/pr-eval.yml"),
         ("workflows/template-injection", ".github/workflows/pr-eval.yml"),
         ("workflows/unpinned-action", ".github/workflows/pr-eval.yml"),
+        ("workflows/self-hosted-runner", ".github/workflows/release.yml"),
+        ("workflows/cache-poisoning", ".github/workflows/release.yml"),
+        ("workflows/use-trusted-publishing", ".github/workflows/release.yml"),
+        ("workflows/curl-pipe-shell", ".github/actions/fetch-model/action.yml"),
+        ("workflows/template-injection", ".github/actions/fetch-model/action.yml"),
     ],
-    "models": [("models/pickle-code-execution", "models/classifier.pkl")],
+    "models": [
+        ("models/pickle-code-execution", "models/classifier.pkl"),
+        ("models/pickle-code-execution", "models/classifier.pt"),
+        ("models/pickle-code-execution", "models/pipeline.joblib"),
+    ],
+    "code": [
+        ("code/yaml-unsafe-load", "app/serve.py"),
+        ("code/torch-load-unsafe", "app/serve.py"),
+        ("code/pickle-load", "app/serve.py"),
+        ("code/trust-remote-code", "app/serve.py"),
+        ("code/eval-model-output", "app/serve.py"),
+        ("code/gradio-public-without-auth", "app/serve.py"),
+        ("code/torch-load-unsafe", "notebooks/explore.ipynb"),
+        ("code/langchain-python-repl", "app/agent.py"),
+        ("code/shell-injection", "app/agent.py"),
+        ("code/tls-verify-disabled", "app/agent.py"),
+        ("code/numpy-allow-pickle", "app/agent.py"),
+    ],
     "deps": [
         ("deps/vulnerable-package", "requirements.txt"),
         ("deps/unpinned-requirement", "requirements.txt"),
+        ("deps/vulnerable-package", "requirements-dev.txt"),
+        ("deps/unverifiable-source", "requirements-dev.txt"),
+        ("deps/vulnerable-package", "environment.yml"),
+        ("deps/audit-incomplete", "environment.yml"),
     ],
 }
 
@@ -92,6 +127,12 @@ def test_each_scanner_finds_its_planted_problems(example_run: tuple[Path, int, s
     found = {(f["rule_id"], f["path"]) for f in report["findings"]}
     missing = [pair for pair in EXPECTED[scanner] if pair not in found]
     assert not missing, f"{scanner} missed {missing}"
+
+
+def test_the_safe_model_has_no_finding(example_run: tuple[Path, int, str, str]) -> None:
+    out, _, _, _ = example_run
+    report = load_json(out / "r.json")
+    assert not [f for f in report["findings"] if f["path"] == "models/weights.safetensors"]
 
 
 def test_no_planted_secret_in_any_output(example_run: tuple[Path, int, str, str], sarif_validate) -> None:
