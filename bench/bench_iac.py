@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from harness import Tool, alternate, count_aisec, find_peer, machine
 
 REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld"
 # kubeflow/pipelines ships about 25 Dockerfiles and 45 workflows.
@@ -94,47 +92,11 @@ def build_tree(root: Path, scale: int) -> Tree:
     return tree
 
 
-@dataclass
-class Tool:
-    name: str
-    cmd: list[str]
-    count: Callable[[subprocess.CompletedProcess[bytes]], int]
-    times: list[float] = field(default_factory=list)
-    findings: int | None = None
-    failed: str | None = None
-
-
-def _run(tool: Tool, cwd: Path) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(tool.cmd, cwd=cwd, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
-    try:
-        tool.findings = tool.count(proc)
-    except (ValueError, KeyError, TypeError) as exc:
-        tool.failed = f"exit {proc.returncode}: {exc}; stderr: {proc.stderr[-300:].decode(errors='replace')}"
-    return elapsed
-
-
-def _count_ours(out: Path) -> Callable[[subprocess.CompletedProcess[bytes]], int]:
-    def count(proc: subprocess.CompletedProcess[bytes]) -> int:
-        if proc.returncode not in (0, 1):
-            raise ValueError(proc.stderr.decode(errors="replace")[-300:])
-        return len(json.loads(out.read_text(encoding="utf-8"))["findings"])
-
-    return count
-
-
 def _count_json_list(proc: subprocess.CompletedProcess[bytes]) -> int:
     data = json.loads(proc.stdout or b"[]")
     if not isinstance(data, list):
         raise TypeError("expected a JSON list of findings")
     return len(data)
-
-
-def find_peer(name: str, peer_bin: Path | None) -> str | None:
-    if peer_bin is not None and (peer_bin / name).exists():
-        return str(peer_bin / name)
-    return shutil.which(name)
 
 
 def bench_tree(tree: Tree, runs: int, peer_bin: Path | None, jobs: int) -> list[str]:
@@ -143,7 +105,7 @@ def bench_tree(tree: Tree, runs: int, peer_bin: Path | None, jobs: int) -> list[
     ours_cmd += ["--format", "json", "--output", str(out), "--fail-on", "none", "--quiet"]
     if jobs:
         ours_cmd += ["--jobs", str(jobs)]
-    tools = [Tool("aisec-ci (docker+workflows)", ours_cmd, _count_ours(out))]
+    tools = [Tool("aisec-ci (docker+workflows)", ours_cmd, count_aisec(out))]
     hadolint = find_peer("hadolint", peer_bin)
     zizmor = find_peer("zizmor", peer_bin)
     missing = [n for n, p in (("hadolint", hadolint), ("zizmor", zizmor)) if p is None]
@@ -155,11 +117,7 @@ def bench_tree(tree: Tree, runs: int, peer_bin: Path | None, jobs: int) -> list[
         cmd = [zizmor, "--offline", "--no-exit-codes", "--no-progress", "--format", "json", "."]
         tools.append(Tool("zizmor --offline (workflows)", cmd, _count_json_list))
 
-    for tool in tools:  # warm-up: page cache, first-run compilation
-        _run(tool, tree.root)
-    for _ in range(runs):
-        for tool in tools:
-            tool.times.append(_run(tool, tree.root))
+    alternate(tools, runs, tree.root)
 
     mb = tree.size / 1e6
     lines = [
@@ -194,11 +152,6 @@ def bench_tree(tree: Tree, runs: int, peer_bin: Path | None, jobs: int) -> list[
         if tool.failed:
             lines.append(f"{tool.name} failed: {tool.failed}")
     return lines
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def main() -> int:

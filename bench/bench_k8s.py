@@ -27,19 +27,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from harness import Tool, alternate, count_aisec, find_peer, machine
 
 REPO = Path(__file__).resolve().parents[1]
 REALWORLD = REPO.parent / "shared" / "data" / "realworld"
@@ -77,37 +75,6 @@ def build_tree(root: Path, copies: int) -> Tree:
     return tree
 
 
-@dataclass
-class Tool:
-    name: str
-    cmd: list[str]
-    count: Callable[[subprocess.CompletedProcess[bytes]], int]
-    times: list[float] = field(default_factory=list)
-    findings: int | None = None
-    failed: str | None = None
-
-
-def _run(tool: Tool, cwd: Path) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(tool.cmd, cwd=cwd, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
-    try:
-        tool.findings = tool.count(proc)
-        tool.failed = None
-    except (ValueError, KeyError, TypeError) as exc:
-        tool.failed = f"exit {proc.returncode}: {exc}; stderr: {proc.stderr[-300:].decode(errors='replace')}"
-    return elapsed
-
-
-def _count_ours(out: Path) -> Callable[[subprocess.CompletedProcess[bytes]], int]:
-    def count(proc: subprocess.CompletedProcess[bytes]) -> int:
-        if proc.returncode not in (0, 1):
-            raise ValueError(proc.stderr.decode(errors="replace")[-300:])
-        return len(json.loads(out.read_text(encoding="utf-8"))["findings"])
-
-    return count
-
-
 def _count_checkov(proc: subprocess.CompletedProcess[bytes]) -> int:
     """checkov prints one report object per framework (a list when several ran)."""
     text = proc.stdout.decode(errors="replace").strip()
@@ -126,28 +93,18 @@ def _count_checkov(proc: subprocess.CompletedProcess[bytes]) -> int:
     return total
 
 
-def find_peer(name: str, peer_bin: Path | None) -> str | None:
-    if peer_bin is not None and (peer_bin / name).exists():
-        return str(peer_bin / name)
-    return shutil.which(name)
-
-
 def bench(tree: Tree, runs: int, peer_bin: Path | None) -> list[str]:
     out = tree.root.parent / "aisec.json"
     ours_cmd = [sys.executable, "-m", "aisec_ci", "scan", str(tree.root), "--scanners", "kubernetes,cloud"]
     ours_cmd += ["--format", "json", "--output", str(out), "--fail-on", "none", "--quiet"]
-    tools = [Tool("aisec-ci (kubernetes+cloud)", ours_cmd, _count_ours(out))]
+    tools = [Tool("aisec-ci (kubernetes+cloud)", ours_cmd, count_aisec(out))]
     checkov = find_peer("checkov", peer_bin)
     if checkov:
         cmd = [checkov, "-d", str(tree.root), "--framework", "kubernetes,cloudformation,terraform"]
         cmd += ["--skip-download", "--quiet", "-o", "json"]
         tools.append(Tool("checkov (k8s+cfn+terraform)", cmd, _count_checkov))
 
-    for tool in tools:  # warm-up: page cache, bytecode
-        _run(tool, tree.root)
-    for _ in range(runs):
-        for tool in tools:
-            tool.times.append(_run(tool, tree.root))
+    alternate(tools, runs, tree.root)
 
     mb = tree.size / 1e6
     lines = [
@@ -172,11 +129,6 @@ def bench(tree: Tree, runs: int, peer_bin: Path | None) -> list[str]:
         lines += ["", "checkov not on PATH or in --peer-bin: no comparison"]
     lines += [f"{t.name} failed: {t.failed}" for t in tools if t.failed]
     return lines
-
-
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def main() -> int:
