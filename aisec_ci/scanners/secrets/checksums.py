@@ -31,6 +31,31 @@ def has_crc32_suffix(body: str) -> bool:
     return crc32_base62(body[:30]) == body[30:]
 
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36_encode(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, rem = divmod(number, 36)
+        digits.append(_BASE36[rem])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def gitlab_routable_checksum(token: str) -> bool | None:
+    """GitLab routable tokens (`glpat-<base64url payload>.<2 base36: payload length><7 base36: CRC32>`,
+    the CRC32 taken over everything before it, prefix included). True when the
+    checksum holds, False when the token has this layout but a wrong checksum,
+    None when it is not in this layout (legacy 20-character tokens)."""
+    head, dot, tail = token.rpartition(".")
+    if not dot or len(tail) != 9 or not all(c in _BASE36 for c in tail):
+        return None
+    payload = head.split("-", 1)[1] if "-" in head else ""
+    if not payload or int(tail[:2], 36) != len(payload):
+        return None
+    return base36_encode(zlib.crc32(f"{head}.{tail[:2]}".encode("ascii")), 7) == tail[2:]
+
+
 def b64url_decode(text: str) -> bytes | None:
     """Decode unpadded base64url; None when it is not valid base64url."""
     try:

@@ -7,7 +7,7 @@ test fixture or a typo, and is not reported as that provider's key.
 
 from __future__ import annotations
 
-from aisec_ci.scanners.secrets.checksums import has_crc32_suffix, pypi_macaroon_location
+from aisec_ci.scanners.secrets.checksums import gitlab_routable_checksum, has_crc32_suffix, pypi_macaroon_location
 from aisec_ci.scanners.secrets.detector import CHECKSUM, SHAPED, STRUCTURE, RegexDetector, Verdict, provider_rule
 from aisec_ci.severity import Severity
 
@@ -28,7 +28,9 @@ GITHUB = provider_rule(
 GITLAB = provider_rule(
     "gitlab-token",
     "GitLab",
-    "personal, deploy, runner, CI-build, trigger, agent, OAuth and feed tokens (`glpat-`, `gldt-`, `glrt-` …).",
+    "personal, deploy, runner, CI-build, trigger, agent, OAuth and feed tokens (`glpat-`, `gldt-`, `glrt-` …). "
+    "Routable tokens (`glpat-<payload>.<length><crc>`, newer GitLab releases) have their CRC32 verified offline; one "
+    "with a wrong checksum is not reported.",
     'gl = gitlab.Gitlab(url, private_token="glpat-…")',
     "Use a CI/CD variable (masked, protected).",
 )
@@ -57,6 +59,13 @@ _CHECKSUMMED = Verdict(Severity.CRITICAL, CHECKSUM)
 def _crc_after_prefix(secret: str, _line: str) -> Verdict | None:
     body = secret.split("_", 1)[1]
     return _CHECKSUMMED if has_crc32_suffix(body) else None
+
+
+def _gitlab(secret: str, _line: str) -> Verdict | None:
+    checked = gitlab_routable_checksum(secret)
+    if checked is None:
+        return SHAPED  # legacy random tokens carry no checksum
+    return _CHECKSUMMED if checked else None
 
 
 def _pypi(secret: str, _line: str) -> Verdict | None:
@@ -91,6 +100,7 @@ DETECTORS = (
         + r"(?P<secret>gl(?:pat|dt|rt|cbt|ptt|imt|agent|oas|ft|soat)-[A-Za-z0-9_\-]{20,300}"
         + r"(?:\.[A-Za-z0-9_\-.]{2,64})?)"
         + r"(?![A-Za-z0-9_\-.])",
+        _gitlab,
     ),
     RegexDetector(NPM, "npm token", ("npm_",), _B + r"(?P<secret>npm_[A-Za-z0-9]{36})" + _E, _crc_after_prefix),
     RegexDetector(

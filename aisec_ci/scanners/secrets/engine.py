@@ -147,6 +147,15 @@ def _lower(text: str) -> str:
     return low
 
 
+def prefilter_hits(text: str, prefilter: Prefilter, generic_enabled: bool = True) -> bool:
+    """Whether scan_text would run any detector on `text` (it may still confirm nothing)."""
+    for m in prefilter.pattern.finditer(_lower(text)):
+        dets = prefilter.detectors_for(m.group())
+        if dets if generic_enabled else any(not d.generic for d in dets):
+            return True
+    return bool(generic_enabled and prefilter.entropy_detectors and _ENTROPY_PREFILTER.search(text))
+
+
 def scan_text(
     text: str,
     path: str,
@@ -158,11 +167,15 @@ def scan_text(
 ) -> list[Hit]:
     """All confirmed candidates in `text`. `raw_line(i)` maps a 0-based line index of
     `text` to the 1-based line of the file (identity + 1 when None)."""
-    index = LineIndex(text, newline_only)
+    # Built on the first prefilter hit: most files have none, and the index scans the text for separators.
+    index: LineIndex | None = None
     # line index -> (start, end, {detector: [hit positions]})
     lines: dict[int, tuple[int, int, dict[Detector, list[int]]]] = {}
 
     def note(pos: int, detectors: Iterable[Detector]) -> None:
+        nonlocal index
+        if index is None:
+            index = LineIndex(text, newline_only)
         idx, start, end = index.locate(pos)
         entry = lines.get(idx)
         if entry is None:
@@ -182,6 +195,8 @@ def scan_text(
             note(m.start(), prefilter.entropy_detectors)
 
     hits: list[Hit] = []
+    if index is None:
+        return hits
     for idx in sorted(lines):
         start, end, wanted = lines[idx]
         line = text[start:end]

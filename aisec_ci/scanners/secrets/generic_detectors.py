@@ -17,6 +17,7 @@ from typing import Any
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
 from detect_secrets.plugins.base import BasePlugin
 from detect_secrets.plugins.cloudant import CloudantDetector
+from detect_secrets.plugins.discord import DiscordBotTokenDetector
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
 from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector
 from detect_secrets.plugins.keyword import (
@@ -28,6 +29,8 @@ from detect_secrets.plugins.mailchimp import MailchimpDetector
 from detect_secrets.plugins.sendgrid import SendGridDetector
 from detect_secrets.plugins.softlayer import SoftlayerDetector
 from detect_secrets.plugins.square_oauth import SquareOAuthDetector
+from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
+from detect_secrets.plugins.twilio import TwilioKeyDetector
 from detect_secrets.util.filetype import determine_file_type
 
 from aisec_ci.rules import Rule
@@ -71,7 +74,10 @@ OTHER_PROVIDER = Rule(
     short_description="A token of a service covered by detect-secrets' plugins is hard-coded.",
     severity=Severity.HIGH,
     what="detect-secrets' provider plugins without a dedicated aisec-ci detector: SendGrid, Square, "
-    "Artifactory, Mailchimp, IBM Cloud IAM, SoftLayer and Cloudant.",
+    "Artifactory, Mailchimp, IBM Cloud IAM, SoftLayer and Cloudant; Twilio, Discord and Telegram bot tokens "
+    'when the service is named on the same line (`TWILIO_API_KEY = "SK…"`, `api.telegram.org/bot…`), '
+    "because their bare shapes (`SK` + 32 characters, `digits:35 characters`) are too common to search for "
+    "alone.",
     why="Service tokens give the holder the account's access and are harvested from public repositories.",
     example='SENDGRID_API_KEY = "SG.…"',
     example_language="python",
@@ -177,6 +183,10 @@ DETECTORS: tuple[Detector, ...] = (
     PluginDetector(IbmCloudIamDetector(), ("ibm",)),
     PluginDetector(SoftlayerDetector(), ("softlayer",)),
     PluginDetector(CloudantDetector(), ("cloudant",)),
+    # Keyed on the service name: a prefilter on `sk`/`ac` or on digits would wake on most lines of code.
+    PluginDetector(TwilioKeyDetector(), ("twilio",)),
+    PluginDetector(DiscordBotTokenDetector(), ("discord",)),
+    PluginDetector(TelegramBotTokenDetector(), ("telegram",)),
 )
 ENTROPY_DETECTORS: tuple[Detector, ...] = (
     EntropyDetector(Base64HighEntropyString(limit=4.5), "Base64 high-entropy string"),

@@ -33,6 +33,7 @@ class JsonPositionError(ValueError):
         line = text.count("\n", 0, offset) + 1
         super().__init__(f"invalid JSON at line {line}: {message}")
         self.line = line
+        self.reason = message
 
 
 def iter_strings(text: str) -> Iterator[JsonString]:

@@ -16,6 +16,7 @@ from aisec_ci.scanners.secrets import (
     credential_urls,
     generic_detectors,
     jwt_tokens,
+    notebooks,
     private_keys,
 )
 from aisec_ci.scanners.secrets.detector import Detector
@@ -29,10 +30,11 @@ from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import TEXT_KINDS, FileKind
 
 _MODULES = (ai_providers, code_hosts, cloud_credentials, private_keys, jwt_tokens, credential_urls, generic_detectors)
-ALL_RULES: tuple[Rule, ...] = tuple(r for m in _MODULES for r in m.RULES)
+ALL_RULES: tuple[Rule, ...] = tuple(r for m in _MODULES for r in m.RULES) + notebooks.RULES
 SPECIFIC_DETECTORS: tuple[Detector, ...] = tuple(d for m in _MODULES for d in m.DETECTORS)
 
 HIGH_ENTROPY_ID = generic_detectors.HIGH_ENTROPY.id
+_ENCODED_DUPLICATES = frozenset({HIGH_ENTROPY_ID, generic_detectors.GENERIC_SECRET.id})
 _YAML_KINDS = frozenset({FileKind.KUBERNETES, FileKind.YAML, FileKind.HELM_TEMPLATE, FileKind.COMPOSE})
 
 
@@ -106,23 +108,7 @@ class SecretsScanner(Scanner):
         pf = prefilter(self._opt("entropy") and generic)
         findings: list[Finding] = []
         if kind is FileKind.NOTEBOOK or path.endswith(".ipynb"):
-            try:
-                segments = notebook_segments(text)
-            except JsonPositionError:
-                segments = []
-                # A malformed notebook is still scanned, as raw text, so nothing hides in it.
-                findings.extend(self._findings(path, text, scan_text(text, path, pf, generic_enabled=generic)))
-            for seg in segments:
-                seg_hits = scan_text(
-                    seg.text,
-                    path + (".py" if seg.region == "source" else ".txt"),
-                    pf,
-                    raw_line=seg.raw_line,
-                    newline_only=True,
-                    generic_enabled=generic,
-                )
-                findings.extend(self._findings(path, seg.text, seg_hits, seg))
-            return findings
+            return self._scan_notebook(path, text, pf, generic)
         hits = scan_text(text, path, pf, generic_enabled=generic)
         findings.extend(self._findings(path, text, hits))
         if self._opt("decode"):
@@ -130,11 +116,37 @@ class SecretsScanner(Scanner):
             for seg in self._decoded_segments(path, text, kind, lines):
                 seg_hits = scan_text(seg.text, "decoded.py", pf, raw_line=seg.raw_line, newline_only=True)
                 decoded.extend(self._findings(path, seg.text, seg_hits, seg))
-            # The encoded form of a decoded secret is the same secret: keep the decoded finding.
+            # The encoded form of a decoded secret is the same secret: keep the decoded finding, which
+            # names the provider, over the entropy or keyword hit on the base64 text.
             lines_done = {f.start_line for f in decoded}
             findings = [
-                f for f in findings if not (f.rule_id == HIGH_ENTROPY_ID and f.start_line in lines_done)
+                f for f in findings if not (f.rule_id in _ENCODED_DUPLICATES and f.start_line in lines_done)
             ] + decoded
+        return findings
+
+    def _scan_notebook(self, path: str, text: str, pf: Prefilter, generic: bool) -> list[Finding]:
+        if not notebooks.may_hold_secrets(text, pf, generic):
+            # Most notebooks: nothing to find, so only validity needs checking (C-speed parse).
+            error = notebooks.json_error(text)
+            return [] if error is None else [notebooks.unparsed_finding(path, *error)]
+        try:
+            segments = notebook_segments(text)
+        except JsonPositionError as exc:
+            # A malformed notebook is still scanned, as raw text, so nothing hides in it; the note says so.
+            findings = [notebooks.unparsed_finding(path, exc.line, exc.reason)]
+            findings.extend(self._findings(path, text, scan_text(text, path, pf, generic_enabled=generic)))
+            return findings
+        findings = []
+        for seg in segments:
+            seg_hits = scan_text(
+                seg.text,
+                path + (".py" if seg.region == "source" else ".txt"),
+                pf,
+                raw_line=seg.raw_line,
+                newline_only=True,
+                generic_enabled=generic,
+            )
+            findings.extend(self._findings(path, seg.text, seg_hits, seg))
         return findings
 
     def _decoded_segments(self, path: str, text: str, kind: FileKind, lines: list[str] | None) -> list[Segment]:

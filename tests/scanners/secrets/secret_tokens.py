@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 from aisec_ci.scanners.base import ScanContext
-from aisec_ci.scanners.secrets.checksums import base62_encode
+from aisec_ci.scanners.secrets.checksums import base36_encode, base62_encode
 from aisec_ci.scanners.secrets.scanner import SecretsScanner
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -81,6 +81,16 @@ class TokenFactory:
 
     def gitlab(self) -> str:
         return "glpat-" + self.chars(ALNUM + "_-", 20)
+
+    def gitlab_routable(self, org: int = 24, checksum_ok: bool = True) -> str:
+        """GitLab's routable layout: base64url(routing lines + 16 random bytes + their count),
+        `.`, the payload length in 2 base36 digits, then the CRC32 of all that in 7 base36 digits."""
+        random_bytes = self.rng.randbytes(16)
+        raw = f"c:1\no:{org:x}".encode() + random_bytes + bytes([len(random_bytes)])
+        payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        head = f"glpat-{payload}.{base36_encode(len(payload), 2)}"
+        crc = zlib.crc32(head.encode()) ^ (0 if checksum_ok else 1)
+        return head + base36_encode(crc, 7)
 
     def aws_key_id(self) -> str:
         return "AKIA" + self.chars(string.ascii_uppercase + "234567", 16)

@@ -92,4 +92,6 @@ def test_line_numbers_follow_splitlines(tmp_path: Path) -> None:
 def test_deeply_nested_notebook_does_not_crash(tmp_path: Path) -> None:
     p = tmp_path / "deep.ipynb"
     p.write_text("[" * 5000 + "]" * 5000)
-    assert scan_path(p, FileKind.NOTEBOOK) == []
+    # Too deep to walk: reported as an unparsed notebook (a note), with no secret findings and no crash.
+    [f] = scan_path(p, FileKind.NOTEBOOK)
+    assert (f.rule_id, f.severity.label, f.start_line) == ("secrets/unparsed-notebook", "info", 1)

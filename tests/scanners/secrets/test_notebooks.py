@@ -70,8 +70,22 @@ def test_segments_map_lines() -> None:
 def test_malformed_notebook_is_scanned_as_text(tmp_path: Path, tokens: dict[str, str]) -> None:
     p = tmp_path / "broken.ipynb"
     p.write_text('{"cells": [ {"source": ["k = \\"' + tokens["REPLICATE"] + '\\"\\n"\n')  # truncated JSON
-    [f] = scan_path(p, FileKind.NOTEBOOK)
+    note, f = sorted(scan_path(p, FileKind.NOTEBOOK), key=lambda x: x.rule_id, reverse=True)
     assert f.rule_id == "secrets/replicate-api-token" and f.start_line == 1
+    # The weaker scan is said, at the line where the JSON breaks, as a note that never fails the gate.
+    assert (note.rule_id, note.severity.label, note.start_line) == ("secrets/unparsed-notebook", "info", 2)
+    assert "scanned for secrets as raw text" in note.message and tokens["REPLICATE"][:8] not in note.message
+
+
+def test_malformed_notebook_without_candidates_is_still_reported(tmp_path: Path) -> None:
+    """The fast path (no prefilter hit anywhere) must still say the notebook is broken."""
+    p = tmp_path / "cut.ipynb"
+    p.write_text('{\n "cells": [\n  {"cell_type": "code", "source": ["print(1)\\n"]}\n')
+    [note] = scan_path(p, FileKind.NOTEBOOK)
+    assert (note.rule_id, note.start_line) == ("secrets/unparsed-notebook", 4)
+    ok = tmp_path / "ok.ipynb"
+    ok.write_text('{"cells": [{"cell_type": "code", "source": ["print(1)\\n"]}], "metadata": {}}')
+    assert scan_path(ok, FileKind.NOTEBOOK) == []
 
 
 def test_crlf_notebook_lines(tmp_path: Path, tokens: dict[str, str]) -> None:

@@ -149,6 +149,8 @@ def test_keyed_encodings(tmp_path: Path, tokens: dict[str, str]) -> None:
     found = {(f.start_line, f.rule_id, f.properties.get("encoding")) for f in scan_path(k8s, FileKind.KUBERNETES)}
     assert (7, "secrets/openai-api-key", "base64") in found
     assert (8, "secrets/generic-secret", "base64") in found
+    # The base64 text itself is not reported again (as a keyword or entropy hit) beside its decoded finding.
+    assert {line for line, _, _ in found} == {7, 8} and len(found) == 2
     docker = render(FIXTURES / "positive" / "docker-config.json.tmpl", tmp_path / "config.json", tokens)
     [f] = scan_path(docker, FileKind.JSON)
     assert (f.start_line, f.rule_id, f.properties["encoding"]) == (4, "secrets/github-token", "base64")
@@ -184,3 +186,44 @@ def test_keyword_anchored_forms(tmp_path: Path) -> None:
 def test_uuid_without_provider_keyword_is_not_reported(tmp_path: Path) -> None:
     text = 'experiment_secret = "deb280e6-2c27-4105-9d3a-0123456789ab"\n'
     assert _scan_text(tmp_path, text) == []
+
+
+def test_gitlab_routable_token_checksum(tmp_path: Path) -> None:
+    t = TokenFactory(23)
+    good, bad, legacy = t.gitlab_routable(), t.gitlab_routable(checksum_ok=False), t.gitlab()
+    text = f'A = "{good}"\nB = "{bad}"\nC = "{legacy}"\n'
+    got = [(f.start_line, f.rule_id, f.severity, f.properties["validation"]) for f in _scan_text(tmp_path, text)]
+    gitlab = [g for g in got if g[1] == "secrets/gitlab-token"]
+    # The routable token's CRC32 is verified; the one with a broken checksum is not reported as GitLab's.
+    assert gitlab == [
+        (1, "secrets/gitlab-token", Severity.CRITICAL, "checksum"),
+        (3, "secrets/gitlab-token", Severity.HIGH, "format"),
+    ]
+
+
+def test_base36_matches_rubys_to_s_36() -> None:
+    """GitLab writes these digits with Ruby's Integer#to_s(36): lower-case, 0-9 then a-z, zero-padded here."""
+    from aisec_ci.scanners.secrets.checksums import base36_encode
+
+    assert base36_encode(35, 2) == "0z" and base36_encode(36, 2) == "10"
+    assert base36_encode(0xFFFFFFFF, 7) == "1z141z3"
+    for n in (0, 1, 12345, 2**31, 2**32 - 1):
+        assert int(base36_encode(n, 7), 36) == n
+
+
+def test_twilio_discord_telegram_when_named(tmp_path: Path) -> None:
+    t = TokenFactory(31)
+    twilio = "SK" + t.hex(32)
+    discord = "M" + t.alnum(23) + "." + t.alnum(6) + "." + t.alnum(27)
+    telegram = "12345678" + "9:" + t.alnum(35)
+    text = (
+        f'TWILIO_API_KEY = "{twilio}"\n'
+        f'DISCORD_BOT_TOKEN = "{discord}"\n'
+        f'url = f"https://api.telegram.org/bot{telegram}/sendMessage"\n'
+        f'sms_key = "{twilio}"\n'  # no service name on the line: not this rule
+    )
+    found = [(f.start_line, f.rule_id) for f in _scan_text(tmp_path, text) if f.rule_id.endswith("provider-token")]
+    assert found == [(1, "secrets/other-provider-token"), (2, "secrets/other-provider-token"),
+                     (3, "secrets/other-provider-token")]  # fmt: skip
+    types = {f.properties["secret_type"] for f in _scan_text(tmp_path, text) if f.start_line <= 3}
+    assert {"Twilio API Key", "Discord Bot Token", "Telegram Bot Token"} <= types

@@ -5,6 +5,7 @@ from __future__ import annotations
 from secret_tokens import scanner
 
 from aisec_ci.scanners.registry import all_scanners, catalog
+from aisec_ci.scanners.secrets.notebooks import UNPARSED_NOTEBOOK
 from aisec_ci.scanners.secrets.scanner import ALL_RULES, SPECIFIC_DETECTORS
 from aisec_ci.workspace.kinds import TEXT_KINDS, FileKind
 
@@ -17,8 +18,9 @@ def test_registered_with_every_rule() -> None:
     assert all(i.startswith("secrets/") and i in catalog() for i in ids)
     assert {d.rule.id for d in SPECIFIC_DETECTORS} <= ids
     for rule in ALL_RULES:
-        assert "CWE-798" in rule.tags or "CWE-321" in rule.tags
         assert rule.what and rule.why and rule.fix and rule.example
+        if rule is not UNPARSED_NOTEBOOK:  # a note about the scan itself, not a credential
+            assert "CWE-798" in rule.tags or "CWE-321" in rule.tags
 
 
 def test_rule_docs_are_not_findings() -> None:
