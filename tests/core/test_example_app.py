@@ -17,6 +17,12 @@ EXPECTED = {
         ("secrets/openai-api-key", "notebooks/explore.ipynb"),
         ("secrets/huggingface-token", "Dockerfile"),
         ("secrets/aws-secret-access-key", "docker-compose.yml"),
+        ("secrets/github-token", ".env"),
+        ("secrets/credential-url", ".env"),
+        ("secrets/kaggle-api-key", "kaggle.json"),
+        ("secrets/openai-api-key", "k8s/model-registry-secret.yaml"),
+        ("secrets/huggingface-token", "k8s/model-registry-secret.yaml"),
+        ("secrets/private-key", "deploy/ssh/id_ed25519"),
     ],
     "docker": [
         ("docker/root-user", "Dockerfile"),
