@@ -101,6 +101,7 @@ MLFLOW_STORE = Rule(
     "password there gives whoever reads it the whole tracking store (every run, metric and model version). "
     "An artifact store over clear text lets the network path swap model files, and with the worker limits "
     "removed one slow client ties up the server.",
+    # aisec: ignore[secrets/credential-url] the rule's documentation example, not a credential
     example="CMD mlflow server --backend-store-uri postgresql://mlflow:s3cret@db/mlflow --host 127.0.0.1",
     example_language="dockerfile",
     fix="Pass the store URI from a secret (`MLFLOW_BACKEND_STORE_URI` from a Secret or a file), use https:// "
