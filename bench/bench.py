@@ -261,7 +261,9 @@ def main() -> int:
         if not args.no_git:
             git_init(root)
         print(f"generated {files} files, {size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f}s at {root}")
-        base = [sys.executable, "-m", "aisec_ci", "scan", str(root), "--fail-on", "none", "-q"]
+        # --offline: the deps scanner answers from local advisory data, so no figure
+        # includes waiting on a network that may be slow or absent.
+        base = [sys.executable, "-m", "aisec_ci", "scan", str(root), "--fail-on", "none", "-q", "--offline"]
         out = tmp / "out.json"
         rows = []
         med, lo, hi, _ = time_command(
