@@ -14,14 +14,14 @@
 FROM python:3.12.12-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-COPY requirements/action.lock requirements/build.lock /tmp/build/requirements/
+COPY requirements/action.txt requirements/build.txt /tmp/build/requirements/
 # Wheels only: nothing is compiled, so the build stage needs no compiler either.
 RUN python -m venv /opt/aisec-ci \
     && /opt/aisec-ci/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: \
-        -r /tmp/build/requirements/action.lock \
+        -r /tmp/build/requirements/action.txt \
     && python -m venv /tmp/build/backend \
     && /tmp/build/backend/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: \
-        -r /tmp/build/requirements/build.lock
+        -r /tmp/build/requirements/build.txt
 COPY pyproject.toml README.md /tmp/build/src/
 COPY aisec_ci /tmp/build/src/aisec_ci
 # Our own package: no dependencies (all locked above), built with the locked backend.
