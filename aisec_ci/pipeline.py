@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from aisec_ci.config.loader import Config, load_config
+from aisec_ci.config.loader import load_config
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners, safe_error_text
 from aisec_ci.errors import UsageError
@@ -163,7 +163,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         notes.append(f"{entries} expired (see core/expired-ignore)")
 
     if opts.new_only_base:
-        kept, moved = _select_new(opts, kept, config)
+        kept, moved = _select_new(opts, kept)
         suppressed.extend(moved)
 
     scanned_files = [f for f in files if f.path in scanned and f.path not in skipped_paths]
@@ -225,7 +225,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
     return out, list(scanner.notes)
 
 
-def _select_new(opts: ScanOptions, kept: list[Finding], config: Config) -> tuple[list[Finding], list[Suppressed]]:
+def _select_new(opts: ScanOptions, kept: list[Finding]) -> tuple[list[Finding], list[Suppressed]]:
     """Keep findings whose fingerprints the base revision's scan does not have."""
     from aisec_ci.newonly import base_fingerprints
 

@@ -407,6 +407,13 @@ def check(pod: PodSpec, ctx: Context) -> None:
         _check_container(ctx, pod, c, pod_sc)
 
 
+# Profiles whose `type: Unconfined` switches a kernel confinement off (PSS baseline).
+_UNCONFINED_PROFILES = (
+    ("seccompProfile", SECCOMP_UNCONFINED, "seccomp", "seccomp"),
+    ("appArmorProfile", APPARMOR, "AppArmor", "apparmor"),
+)
+
+
 def _check_sc_common(ctx: Context, pod: PodSpec, sc: YMap, where: str, key: str, image: str) -> None:
     """Fields allowed at both pod and container level."""
     m = pod.manifest
@@ -420,26 +427,17 @@ def _check_sc_common(ctx: Context, pod: PodSpec, sc: YMap, where: str, key: str,
             manifest=m,
             image=image,
         )
-    seccomp = _map(sc.get("seccompProfile"))
-    if seccomp is not None and str(seccomp.get("type", "")).lower() == "unconfined":
-        ctx.report(
-            SECCOMP_UNCONFINED,
-            seccomp.line_of("type"),
-            f"{where} seccomp profile is Unconfined",
-            key=f"{key}:seccomp",
-            manifest=m,
-            image=image,
-        )
-    apparmor = _map(sc.get("appArmorProfile"))
-    if apparmor is not None and str(apparmor.get("type", "")).lower() == "unconfined":
-        ctx.report(
-            APPARMOR,
-            apparmor.line_of("type"),
-            f"{where} AppArmor profile is Unconfined",
-            key=f"{key}:apparmor",
-            manifest=m,
-            image=image,
-        )
+    for field, rule, label, suffix in _UNCONFINED_PROFILES:
+        profile = _map(sc.get(field))
+        if profile is not None and str(profile.get("type", "")).lower() == "unconfined":
+            ctx.report(
+                rule,
+                profile.line_of("type"),
+                f"{where} {label} profile is Unconfined",
+                key=f"{key}:{suffix}",
+                manifest=m,
+                image=image,
+            )
     selinux = _map(sc.get("seLinuxOptions"))
     if selinux is not None:
         sel_type = selinux.get("type")
