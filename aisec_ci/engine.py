@@ -9,12 +9,10 @@ small Finding records travel back to the parent.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -208,6 +206,10 @@ def run_scanners(
         for t in tasks:
             out.extend(scan_one(t, scanners, rule_ids))
         return out
+    # Imported here: a small scan never starts a pool and need not pay for these modules.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # fork keeps start-up cheap (no re-import); elsewhere fall back to spawn.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx = multiprocessing.get_context(method)

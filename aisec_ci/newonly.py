@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aisec_ci.config.loader import find_config
+from aisec_ci.config.model import find_config
 from aisec_ci.errors import UsageError
 from aisec_ci.workspace.gitdiff import resolve_revision
 

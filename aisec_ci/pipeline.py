@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from aisec_ci.config.loader import load_config
+from aisec_ci.config.model import Config, find_config
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners, safe_error_text
 from aisec_ci.errors import UsageError
@@ -65,6 +65,15 @@ def shard_of(path: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
+def _load_config(path: Path | None, root: Path) -> Config:
+    if path is None and find_config(root) is None:
+        return Config()
+    # Only a scan with a config file pays for importing the YAML and JSON Schema libraries.
+    from aisec_ci.config.loader import load_config
+
+    return load_config(path, root=root)
+
+
 def select_scanners(requested: Sequence[str] | None) -> list[type[Scanner]]:
     if requested is None:
         return list(all_scanners().values())
@@ -84,7 +93,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     root = opts.root.resolve() if opts.root.exists() else opts.root
     if not opts.root.exists():
         raise UsageError(f"{opts.root}: no such file or directory")
-    config = load_config(opts.config_path, root=root if root.is_dir() else root.parent)
+    config = _load_config(opts.config_path, root if root.is_dir() else root.parent)
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)
     names = {cls.name for cls in scanner_classes}

@@ -1,13 +1,5 @@
-"""Configuration: `.aisec.yml`, its shipped JSON Schema and the loader."""
+"""Configuration: `.aisec.yml` (`model`), its shipped JSON Schema and the validating `loader`.
 
-from aisec_ci.config.loader import (
-    Config,
-    IgnoreEntry,
-    RuleOverride,
-    config_json_schema,
-    find_config,
-    load_config,
-    parse_size,
-)
-
-__all__ = ["Config", "IgnoreEntry", "RuleOverride", "config_json_schema", "find_config", "load_config", "parse_size"]
+Nothing is imported here: the loader pulls in YAML and JSON Schema libraries,
+which a scan without a config file never needs.
+"""

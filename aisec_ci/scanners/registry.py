@@ -9,7 +9,6 @@ import pkgutil
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from functools import cache, lru_cache
-from importlib.metadata import entry_points
 from typing import cast
 
 import aisec_ci.scanners as _pkg
@@ -32,6 +31,9 @@ def all_scanners() -> dict[str, type[Scanner]]:
         cls = _builtin(package)
         if cls is not None:
             _register(found, cls, f"{_pkg.__name__}.{package}")
+    # Imported here: reading every installed distribution's metadata is only needed for full discovery.
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _register(found, ep.load(), f"entry point {ep.name}")
     return dict(sorted(found.items()))

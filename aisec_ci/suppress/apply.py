@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from aisec_ci.config.loader import Config
+from aisec_ci.config.model import Config
 from aisec_ci.findings import Finding
 from aisec_ci.result import Suppressed
 from aisec_ci.rules import RuleCatalog

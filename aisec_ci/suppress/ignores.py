@@ -12,12 +12,14 @@ import datetime as dt
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pathspec
-
-from aisec_ci.config.loader import IgnoreEntry
+from aisec_ci.config.model import IgnoreEntry
 from aisec_ci.core_rules import EXPIRED_IGNORE
 from aisec_ci.findings import Finding, assign_fingerprints
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 def is_expired(entry: IgnoreEntry, today: dt.date) -> bool:
@@ -49,7 +51,11 @@ class IgnoreMatcher:
             if is_expired(entry, today):
                 self.expired.append(entry)
                 continue
-            spec = pathspec.GitIgnoreSpec.from_lines([entry.path]) if entry.path is not None else None
+            spec = None
+            if entry.path is not None:
+                import pathspec  # only a config with path ignores needs it
+
+                spec = pathspec.GitIgnoreSpec.from_lines([entry.path])
             self.active.append(_CompiledIgnore(entry, spec))
 
     def match(self, finding: Finding) -> IgnoreEntry | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from aisec_ci.errors import UsageError
+
+if TYPE_CHECKING:
+    import pathspec
 
 VCS_DIR_NAMES = frozenset({".git", ".hg", ".svn"})
 CACHE_DIR_NAMES = frozenset(
@@ -56,6 +58,11 @@ class PatternSet:
 
     def __init__(self, patterns: Sequence[str], *, option: str = "pattern") -> None:
         self.patterns = [p.strip() for p in patterns if p.strip() and not p.strip().startswith("#")]
+        self._spec: pathspec.GitIgnoreSpec | None = None
+        if not self.patterns:
+            return  # most scans set no pattern: skip importing pathspec at all
+        import pathspec
+
         for pattern in self.patterns:
             # Compiled one at a time so the message names the offending pattern.
             try:
@@ -70,7 +77,7 @@ class PatternSet:
     def matching(self, relpath: str) -> str | None:
         """The pattern that selects `relpath`, or None when none does (or a
         later `!pattern` re-includes it)."""
-        if not self.patterns:
+        if self._spec is None:
             return None
         check = getattr(self._spec, "check_file", None)
         if check is None:
@@ -83,6 +90,9 @@ class PatternSet:
     def _matching_without_index(self, relpath: str) -> str | None:
         # pathspec releases before `check_file` say only whether a path matches;
         # name the last positive pattern that matches it on its own.
+        import pathspec
+
+        assert self._spec is not None
         if not self._spec.match_file(relpath):
             return None
         for pattern in reversed(self.patterns):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from cvss import CVSS2, CVSS3, CVSS4
-from cvss.exceptions import CVSSError
-
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.severity import Severity
 
@@ -19,6 +16,10 @@ _NAMED = {
 
 def base_score(vector: str) -> float | None:
     """CVSS base score of a vector string (v2, v3.x or v4), or None when it does not parse."""
+    # Imported on first use: many audits meet no advisory with a vector at all.
+    from cvss import CVSS2, CVSS3, CVSS4
+    from cvss.exceptions import CVSSError
+
     try:
         if vector.startswith("CVSS:4"):
             return float(CVSS4(vector).base_score)

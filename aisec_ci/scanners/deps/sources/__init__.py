@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
+
 from aisec_ci.scanners.deps.model import ManifestError, Parsed
-from aisec_ci.scanners.deps.sources import (
-    conda,
-    notebook,
-    pdm_lock,
-    pipfile,
-    poetry_lock,
-    pylock,
-    pyproject,
-    requirements,
-    setup_cfg,
-    uv_lock,
-)
 from aisec_ci.scanners.deps.sources.repofiles import RepoFiles
 from aisec_ci.workspace.kinds import FileKind
 
 __all__ = ["ManifestError", "Parsed", "RepoFiles", "format_of", "parse_manifest"]
+
+
+# format -> (module in this package, function, whether it follows includes through RepoFiles)
+_READERS: dict[str, tuple[str, str, bool]] = {
+    "requirements": ("requirements", "parse_requirements", True),
+    "pyproject": ("pyproject", "parse", False),
+    "poetry.lock": ("poetry_lock", "parse", False),
+    "uv.lock": ("uv_lock", "parse", False),
+    "pdm.lock": ("pdm_lock", "parse", False),
+    "pylock.toml": ("pylock", "parse", False),
+    "Pipfile": ("pipfile", "parse_pipfile", False),
+    "Pipfile.lock": ("pipfile", "parse_lock", False),
+    "setup.cfg": ("setup_cfg", "parse", False),
+    "conda": ("conda", "parse", True),
+    "notebook": ("notebook", "parse", True),
+}
 
 
 def format_of(path: str, kind: FileKind) -> str | None:
@@ -53,26 +59,12 @@ def parse_manifest(path: str, text: str, fmt: str, files: RepoFiles | None) -> P
     """Parse one manifest; raises ManifestError when the file cannot be read at all."""
     if "\x00" in text:
         raise ManifestError(f"{path}: binary content (NUL bytes), not a {fmt} file")
-    if fmt == "requirements":
-        return requirements.parse_requirements(path, text, files)
-    if fmt == "pyproject":
-        return pyproject.parse(path, text)
-    if fmt == "poetry.lock":
-        return poetry_lock.parse(path, text)
-    if fmt == "uv.lock":
-        return uv_lock.parse(path, text)
-    if fmt == "pdm.lock":
-        return pdm_lock.parse(path, text)
-    if fmt == "pylock.toml":
-        return pylock.parse(path, text)
-    if fmt == "Pipfile":
-        return pipfile.parse_pipfile(path, text)
-    if fmt == "Pipfile.lock":
-        return pipfile.parse_lock(path, text)
-    if fmt == "setup.cfg":
-        return setup_cfg.parse(path, text)
-    if fmt == "conda":
-        return conda.parse(path, text, files)
-    if fmt == "notebook":
-        return notebook.parse(path, text, files)
-    raise ManifestError(f"{path}: no reader for {fmt}")
+    reader = _READERS.get(fmt)
+    if reader is None:
+        raise ManifestError(f"{path}: no reader for {fmt}")
+    module_name, function, takes_files = reader
+    # Each reader is imported on first use: a repository with only requirements files never
+    # loads the TOML or YAML parsers.
+    parse = getattr(importlib.import_module(f"{__name__}.{module_name}"), function)
+    result: Parsed = parse(path, text, files) if takes_files else parse(path, text)
+    return result
