@@ -8,14 +8,15 @@ crash the walk: such a range is skipped and only exact list matches count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from aisec_ci.scanners.deps.advisory import Advisory
+from aisec_ci.scanners.deps.model import canonicalize_name
 
 _EVENT_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
 _ZERO = Version("0")
@@ -78,6 +79,27 @@ def _in_range(events: list[tuple[Version, str]], v: Version) -> bool:
     return affected
 
 
+# A normalized version string without the trailing zeros of its release (`1.2.0.0rc1` -> `1.2rc1`):
+# two versions are equal exactly when these keys are, and comparing strings is far cheaper than
+# comparing Version objects, which a walk over a long `versions` list would do thousands of times.
+_TRAILING_ZEROS_RE = re.compile(r"^((?:\d+!)?\d+(?:\.\d+)*?)(?:\.0)+(?=a|b|rc|\.post|\.dev|\+|$)")
+
+
+_PLAIN_RELEASE_RE = re.compile(r"^\d+(?:\.\d+)*$")
+
+
+@lru_cache(maxsize=65536)
+def _equality_key(text: str) -> str | None:
+    if _PLAIN_RELEASE_RE.match(text):
+        # Most listed versions are plain releases: normalize them without building a Version.
+        parts = [str(int(p)) for p in text.split(".")]
+        while len(parts) > 1 and parts[-1] == "0":
+            parts.pop()
+        return ".".join(parts)
+    v = parse_version(text)
+    return None if v is None else _TRAILING_ZEROS_RE.sub(r"\1", str(v))
+
+
 def is_affected(record: Mapping[str, Any], name: str, version: str) -> bool:
     """True when `name==version` is affected; withdrawn records affect nothing."""
     if record.get("withdrawn"):
@@ -91,14 +113,16 @@ def is_affected(record: Mapping[str, Any], name: str, version: str) -> bool:
             if any(parse_version(str(x)) is None and str(x).lower() == version.lower() for x in listed):
                 return True
             continue
-        if any(parse_version(str(x)) == v for x in listed):
-            return True
         for rng in entry.get("ranges") or ():
             if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
                 continue
             events = _sorted_events(rng.get("events") or ())
             if events is not None and _in_range(events, v):
                 return True
+        # Last, as it walks the whole list: a listed version spelled differently (`2.0` for `2.0.0`).
+        key = _equality_key(version)
+        if any(_equality_key(str(x)) == key for x in listed):
+            return True
     return False
 
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from packaging.utils import canonicalize_name
+_SEPARATORS_RE = re.compile(r"[-_.]+")
+
+
+@lru_cache(maxsize=65536)
+def canonicalize_name(name: str) -> str:
+    """The PEP 503 normalized form of a distribution name (`Foo.Bar_baz` -> `foo-bar-baz`).
+
+    Written out rather than imported from packaging.utils, whose import drags in
+    packaging.tags (logging, platform, sysconfig) for this one regular expression."""
+    return _SEPARATORS_RE.sub("-", name).lower()
 
 
 class PinKind(str, enum.Enum):

@@ -122,3 +122,29 @@ def test_advisory_from_osv_keeps_ids_fixes_and_vectors() -> None:
     assert adv.fixed == ("1.26.17", "2.0.6")
     assert adv.summary
     assert adv.sources == ("offline-db",)
+
+
+def test_a_listed_version_matches_however_it_is_spelled() -> None:
+    # Only the versions list names 3.0.0 (no range covers it): pins of equal versions in other
+    # spellings must still match, as pip would install the same release for them.
+    rec = record([{"introduced": "1.0"}, {"fixed": "2.0"}], versions=["3.0.0", "4.0rc1", "5.0.post1"])
+    for pin in ("3.0.0", "3", "3.0", "3.0.0.0", "v3.0", "03.0.0", "4.0.0rc1", "4.0c1", "5.0-1", "5.post1"):
+        assert is_affected(rec, "demo-pkg", pin), pin
+    for pin in ("3.0.1", "30", "3.0.0.1", "4.0", "5.0"):
+        assert not is_affected(rec, "demo-pkg", pin), pin
+
+
+def test_the_equality_key_agrees_with_pep440_equality() -> None:
+    import itertools
+
+    from packaging.version import Version
+
+    from aisec_ci.scanners.deps.matching import _equality_key
+
+    spellings = [
+        "0", "0.0", "00.0", "1", "1.0", "1.0.0", "1.0.0.0", "01.0", "v1.0", "1!1.0", "1!1", "1.10", "1.0.10",
+        "1.0a1", "1.0.0a1", "1a1", "1.0alpha1", "1.0.post1", "1.post1", "1.0-1", "1.0.dev1", "1.dev1",
+        "1.0+abc", "1+abc", "1.0.0+ABC", "1.0+abc.1", "2.0rc1", "2rc1", "2.0c1", "0.1", "0.1.0", "0.0.1",
+    ]  # fmt: skip
+    for a, b in itertools.product(spellings, spellings):
+        assert (Version(a) == Version(b)) == (_equality_key(a) == _equality_key(b)), (a, b)

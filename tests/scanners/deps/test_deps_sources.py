@@ -249,3 +249,31 @@ def test_huge_lock_files_parse_quickly() -> None:
     assert len(deps) == len(lock) == count
     assert (deps[-1].line, deps[-1].version) == (6 * (count - 1) + 2, f"1.{count - 1}")
     assert lock[-1].line == pipfile_lock.splitlines().index(f'        "pkg-{count - 1}": {{') + 1
+
+
+def test_the_fast_path_for_plain_pins_agrees_with_packaging() -> None:
+    import itertools
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from aisec_ci.scanners.deps.sources.requirements import _simple_pin, pinned_version
+
+    names = ["torch", "Foo_Bar", "a", "a.b-c", "x1", "-bad", "foo-", "zope.interface"]
+    versions = ["1.0", "v1.0", "1.0a1", "1.0.post1", "1.0+local.1", "1.0.dev0", "1!2.0", "1.0abc", "1.*", "1.0-1"]
+    taken = 0
+    for name, version, sep in itertools.product(names, versions, ("==", " == ", "  ==")):
+        body = f"{name}{sep}{version}"
+        fast = _simple_pin(body, "r.txt", 1, body, "requirements", "")
+        if fast is None:
+            continue  # left to packaging's full parser
+        taken += 1
+        try:
+            req = Requirement(body)
+        except InvalidRequirement:
+            pytest.fail(f"fast path accepted {body!r}, which packaging rejects")
+        assert (fast.name, fast.specifier, fast.version) == (
+            req.name,
+            str(req.specifier),
+            pinned_version(str(req.specifier)),
+        )
+    assert taken > 100  # the common shapes do take the fast path

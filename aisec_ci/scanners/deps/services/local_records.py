@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from aisec_ci.scanners.deps.matching import advisory_from_osv, is_affected
+from aisec_ci.scanners.deps.model import canonicalize_name
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion
 
 

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.model import canonicalize_name
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.subprocess_run import last_line, run_tool
 

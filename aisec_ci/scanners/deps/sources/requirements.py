@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
 
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, Parsed, PinKind, Problem
 from aisec_ci.scanners.deps.sources.repofiles import MAX_INCLUDE_DEPTH, IncludeError, RepoFiles
@@ -20,6 +20,8 @@ _OPTION_SPLIT_RE = re.compile(r"\s+(?=--?[A-Za-z])")
 _INCLUDE_RE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=^-r)|(?<=^-c))(\S.*)$")
 _EDITABLE_RE = re.compile(r"^(-e|--editable)(?:\s*=\s*|\s+)(\S.*)$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+# `name==version` and nothing else: most lines of pinned files and every line of a compiled lock.
+_SIMPLE_PIN_RE = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
 _EGG_RE = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _ARCHIVE_NAME_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*?)-(\d[^-]*?)(?:-|\.tar\.gz$|\.zip$|\.tar\.bz2$|\.whl$)")
 CONSTRAINTS_GROUP = "constraints"
@@ -62,6 +64,12 @@ def parse_requirement_text(
         return _direct_reference(body, path, line, snippet, origin, group)
     if body.startswith((".", "/", "~")) or (("/" in body or "\\" in body) and "@" not in body):
         return _direct_reference(body, path, line, snippet, origin, group)
+    simple = _simple_pin(body, path, line, snippet, origin, group)
+    if simple is not None:
+        return simple
+    # Imported on first use: packaging's full PEP 508 parser is the slow path and costs start-up.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(body)
     except InvalidRequirement as exc:
@@ -86,6 +94,22 @@ def parse_requirement_text(
         marker=marker,
         group=group,
     )
+
+
+def _simple_pin(body: str, path: str, line: int, snippet: str, origin: str, group: str) -> Dependency | None:
+    """The Dependency packaging would produce for a plain `name==version` line, without its parser."""
+    m = _SIMPLE_PIN_RE.match(body)
+    if m is None:
+        return None
+    name, version = m.groups()
+    try:
+        Version(version)  # what packaging's `==` grammar accepts; anything else takes the full parser
+    except InvalidVersion:
+        return None
+    return Dependency(
+        name=name, path=path, line=line, kind=PinKind.PINNED, version=version, specifier=f"=={version}",
+        origin=origin, snippet=snippet, group=group,
+    )  # fmt: skip
 
 
 def pinned_version(specifier: str) -> str | None:
