@@ -1,22 +1,24 @@
 """Build the embedded PyPI advisory snapshot of the `deps` scanner from a directory of OSV JSON.
 
     python tools/build_deps_snapshot.py ../shared/data/advisories/osv-pypi \
-        aisec_ci/scanners/deps/data/pypi-advisories.json.gz --date 2024-10-10
+        aisec_ci/scanners/deps/data/pypi-advisories.sqlite --date 2024-10-10
 
 Only what matching and findings need is kept (ids, aliases, a one-line
 summary, severity vectors, ECOSYSTEM ranges and version lists); withdrawn
-records and GIT ranges are dropped. The output is deterministic (sorted, gzip
-mtime 0), so rebuilding from the same data gives the same bytes.
+records and GIT ranges are dropped. The output is an advisory record store
+(aisec_ci/scanners/deps/services/record_store.py) whose rows are written in
+sorted order, so rebuilding from the same data gives the same tables.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from aisec_ci.scanners.deps.services.record_store import write_store
 
 SOURCE = "Python Packaging Advisory Database, https://github.com/pypa/advisory-database"
 LICENSE = "CC-BY-4.0"
@@ -66,35 +68,28 @@ def first_sentence(details: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def build(source: Path, date: str) -> bytes:
+def build(source: Path, output: Path, date: str) -> int:
     records = []
     for file in sorted(source.rglob("*.json")):
         record = json.loads(file.read_text(encoding="utf-8"))
         small = compact(record)
         if small is not None:
             records.append(small)
-    records.sort(key=lambda r: r["id"])
-    payload = {
-        "meta": {"date": date, "source": SOURCE, "license": LICENSE, "records": len(records)},
-        "records": records,
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return write_store(output, records, {"date": date, "source": SOURCE, "license": LICENSE})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("source", type=Path, help="directory of OSV JSON records")
-    parser.add_argument("output", type=Path, help="gzip JSON file to write")
+    parser.add_argument("output", type=Path, help="record store (SQLite) to write")
     parser.add_argument("--date", required=True, help="date of the source data (YYYY-MM-DD), shown in reports")
     args = parser.parse_args(argv)
     if not args.source.is_dir():
         print(f"{args.source}: not a directory", file=sys.stderr)
         return 2
-    data = build(args.source, args.date)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(data)
-    print(f"wrote {args.output} ({len(data)} bytes)")
+    count = build(args.source, args.output, args.date)
+    print(f"wrote {args.output} ({count} records, {args.output.stat().st_size} bytes)")
     return 0
 
 

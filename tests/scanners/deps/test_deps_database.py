@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
+import sqlite3
 import sys
 import threading
 import zipfile
@@ -16,10 +16,11 @@ import pytest
 from deps_support import OSV_DATA, REPO
 
 from aisec_ci.scanners.deps.database import DatabaseError, update
-from aisec_ci.scanners.deps.services.interface import PackageVersion
+from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
+from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
 
-SHIPPED = REPO / "aisec_ci" / "scanners" / "deps" / "data" / "pypi-advisories.json.gz"
+SHIPPED = REPO / "aisec_ci" / "scanners" / "deps" / "data" / "pypi-advisories.sqlite"
 
 
 def osv_zip() -> bytes:
@@ -95,6 +96,18 @@ def test_a_bad_download_never_replaces_a_good_database(
     assert sorted(p.name for p in good.parent.iterdir()) == ["PyPI-all.json", "PyPI-all.zip"]
 
 
+def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = sqlite3.connect(path)
+    try:
+        names = [n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {
+            n: con.execute(f"SELECT * FROM {n} ORDER BY 1, 2" if n != "zdict" else "SELECT * FROM zdict").fetchall()
+            for n in names
+        }
+    finally:
+        con.close()
+
+
 def test_shipped_snapshot_rebuilds_identically_from_the_shared_data(tmp_path: Path) -> None:
     if not OSV_DATA.is_dir():
         pytest.skip("shared advisory data is absent")
@@ -103,11 +116,40 @@ def test_shipped_snapshot_rebuilds_identically_from_the_shared_data(tmp_path: Pa
         import build_deps_snapshot  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(REPO / "tools"))
-    out = tmp_path / "snap.json.gz"
+    out = tmp_path / "snap.sqlite"
     assert build_deps_snapshot.main([str(OSV_DATA), str(out), "--date", "2024-10-10"]) == 0
-    assert out.read_bytes() == SHIPPED.read_bytes()
-    data = json.loads(gzip.decompress(SHIPPED.read_bytes()))
-    assert data["meta"]["license"] == "CC-BY-4.0" and data["meta"]["date"] == "2024-10-10"
-    ids = {r["id"] for r in data["records"]}
+    # Row for row (the file's header also records the SQLite library version that wrote it).
+    assert _tables(out) == _tables(SHIPPED)
+    store = RecordStore(SHIPPED)
+    assert store.meta["license"] == "CC-BY-4.0" and store.meta["date"] == "2024-10-10"
+    ids = {vid for (vid,) in sqlite3.connect(SHIPPED).execute("SELECT id FROM records")}
     assert "PYSEC-2023-73" not in ids  # withdrawn records are left out
     assert len(ids) == 2661 - 10
+    # Every stored record decodes to the compacted form of its source file.
+    for vid in ("PYSEC-2020-96", "PYSEC-2005-1"):
+        source = json.loads((OSV_DATA / f"{vid}.json").read_text(encoding="utf-8"))
+        assert store.record(vid, source["modified"]) == build_deps_snapshot.compact(source)
+        assert store.record(vid, "2000-01-01T00:00:00Z") is None  # another revision is not this one
+
+
+def test_a_damaged_store_is_a_clear_error_and_a_damaged_row_costs_one_record(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ServiceUnavailable, match=r"junk\.sqlite"):
+        RecordStore(junk)
+
+    records = [
+        {"id": f"TEST-{n}", "modified": "2024-01-01T00:00:00Z", "affected": [
+            {"package": {"ecosystem": "PyPI", "name": "Demo_Pkg"}, "versions": ["1.0"]}]}
+        for n in (1, 2)
+    ] + [{"id": "TEST-3", "withdrawn": "2024-02-01T00:00:00Z", "affected": []}]  # fmt: skip
+    store_path = tmp_path / "store.sqlite"
+    assert write_store(store_path, records, {"date": "2024-01-01"}) == 2
+    con = sqlite3.connect(store_path)
+    with con:
+        con.execute("UPDATE records SET body = ? WHERE id = 'TEST-2'", (b"garbage",))
+    con.close()
+    store = RecordStore(store_path)
+    answer = store.audit("offline-db", [PackageVersion("demo-pkg", "1.0")])
+    assert [a.id for a in answer.advisories[PackageVersion("demo-pkg", "1.0")]] == ["TEST-1"]
+    assert store.record("TEST-2", "2024-01-01T00:00:00Z") is None

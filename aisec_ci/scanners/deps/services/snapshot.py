@@ -1,33 +1,35 @@
 """The embedded advisory snapshot shipped inside the package (built by tools/build_deps_snapshot.py).
 
 Used only when no configured source answered, and always reported with its
-date, so that stale data is never mistaken for a clean bill.
+date, so that stale data is never mistaken for a clean bill. The OSV source
+also reads single records from it: an advisory the API names at the revision
+the snapshot holds needs no detail request.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
-from aisec_ci.scanners.deps.services.local_records import RecordIndex
+from aisec_ci.scanners.deps.services.record_store import RecordStore
 
-SNAPSHOT_FILE = "pypi-advisories.json.gz"
+SNAPSHOT_FILE = "pypi-advisories.sqlite"
+# The package is always installed as files (never zipped), so the data file has a real path,
+# which SQLite needs.
+SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "data" / SNAPSHOT_FILE
 
 
 @lru_cache(maxsize=1)
-def load_snapshot() -> tuple[RecordIndex, dict[str, Any]]:
+def load_snapshot() -> RecordStore:
+    if not SNAPSHOT_PATH.is_file():
+        raise ServiceUnavailable(f"the embedded advisory snapshot {SNAPSHOT_FILE} is missing from the package")
     try:
-        raw = resources.files("aisec_ci.scanners.deps").joinpath("data").joinpath(SNAPSHOT_FILE).read_bytes()
-        data = json.loads(gzip.decompress(raw))
-    except (OSError, ValueError, EOFError) as exc:
+        return RecordStore(SNAPSHOT_PATH)
+    except ServiceUnavailable as exc:
         raise ServiceUnavailable(f"the embedded advisory snapshot cannot be read ({exc})") from None
-    meta = data.get("meta") or {}
-    return RecordIndex(data.get("records") or ()), dict(meta)
 
 
 def snapshot_record(vid: str, modified: str) -> Mapping[str, Any] | None:
@@ -36,10 +38,10 @@ def snapshot_record(vid: str, modified: str) -> Mapping[str, Any] | None:
     OSV bumps `modified` on every change, so an equal stamp means the same content; the OSV
     source then needs no detail request for it."""
     try:
-        index, _meta = load_snapshot()
+        store = load_snapshot()
     except ServiceUnavailable:
         return None
-    return index.record(vid, modified)
+    return store.record(vid, modified)
 
 
 class SnapshotService:
@@ -53,5 +55,6 @@ class SnapshotService:
         return str(self.meta.get("date", "unknown date"))
 
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
-        index, self.meta = load_snapshot()
-        return index.audit(self.name, packages)
+        store = load_snapshot()
+        self.meta = dict(store.meta)
+        return store.audit(self.name, packages)

@@ -1,0 +1,175 @@
+"""OSV records in one SQLite file, read by id or by package without loading the rest.
+
+The embedded snapshot ships in this form, and an offline `all.zip` is turned
+into one once (see offline_db). A run asks for a few hundred records out of
+thousands, so parsing the whole collection on every start cost more than the
+whole audit; with SQLite (in the standard library) a lookup is an indexed
+read of one compressed row.
+
+Layout: `meta(key, value)`, `records(id, modified, body)` where body is the
+zlib-compressed compact JSON of the record, and `affects(package, id)` keyed
+by PEP 503 canonical package name. Withdrawn records are never stored. One
+record alone compresses poorly, so every body is compressed against a preset
+dictionary (`zdict`, a sample of the records themselves), which halves the
+store.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aisec_ci.scanners.deps.matching import advisory_from_osv, is_affected
+from aisec_ci.scanners.deps.model import canonicalize_name
+from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+
+STORE_FORMAT = "1"
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE records (id TEXT PRIMARY KEY, modified TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE affects (package TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (package, id)) WITHOUT ROWID",
+    "CREATE TABLE zdict (data BLOB NOT NULL)",
+)
+_ZDICT_SIZE = 32 * 1024  # zlib looks back this far, so a longer dictionary is wasted
+_ZDICT_SAMPLES = 64
+# SQLite's default limit on host parameters in one statement is 999 on older builds.
+_CHUNK = 500
+
+
+def pypi_names(record: Mapping[str, Any]) -> set[str]:
+    """Canonical names of the PyPI packages a record affects."""
+    names: set[str] = set()
+    for entry in record.get("affected") or ():
+        pkg = entry.get("package") if isinstance(entry, Mapping) else None
+        if isinstance(pkg, Mapping) and str(pkg.get("ecosystem", "")).split(":", 1)[0] == "PyPI":
+            names.add(canonicalize_name(str(pkg.get("name", ""))))
+    return names
+
+
+def write_store(path: Path, records: Iterable[Mapping[str, Any]], meta: Mapping[str, str]) -> int:
+    """Write a new store at `path` (replacing any file there); returns the number of records kept.
+
+    Rows go in sorted by key, so the same records give the same tables."""
+    bodies: dict[str, tuple[str, bytes]] = {}
+    affects: set[tuple[str, str]] = set()
+    for record in records:
+        vid = record.get("id")
+        if record.get("withdrawn") or not isinstance(vid, str):
+            continue
+        names = pypi_names(record)
+        if not names:
+            continue
+        body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        bodies[vid] = (str(record.get("modified") or ""), body)
+        affects.update((name, vid) for name in names)
+    ids = sorted(bodies)
+    # Evenly spaced records, so the dictionary holds the keys and phrases common to all of them.
+    step = max(1, len(ids) // _ZDICT_SAMPLES)
+    zdict = b"".join(bodies[vid][1] for vid in ids[::step])[-_ZDICT_SIZE:]
+    rows = []
+    for vid in ids:
+        modified, body = bodies[vid]
+        packer = zlib.compressobj(9, zdict=zdict) if zdict else zlib.compressobj(9)
+        rows.append((vid, modified, packer.compress(body) + packer.flush()))
+    path.unlink(missing_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for statement in _SCHEMA:
+                con.execute(statement)
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                sorted({**meta, "format": STORE_FORMAT, "records": str(len(rows))}.items()),
+            )
+            con.execute("INSERT INTO zdict VALUES (?)", (zdict,))
+            con.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
+            con.executemany("INSERT INTO affects VALUES (?, ?)", sorted(affects))
+        con.execute("VACUUM")
+    finally:
+        con.close()
+    return len(rows)
+
+
+class RecordStore:
+    """A read-only store; every read error becomes ServiceUnavailable naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._decoded: dict[str, Mapping[str, Any]] = {}
+        try:
+            # immutable=1: no locks and no journal, so a store on a read-only filesystem (an
+            # installed package in a container image) opens as well.
+            self._con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+            found = self._con.execute("SELECT data FROM zdict").fetchone()
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable(f"{path} is not a readable advisory store ({exc})") from None
+        if self.meta.get("format") != STORE_FORMAT:
+            raise ServiceUnavailable(f"{path} is an advisory store of an unknown format")
+        self._zdict: bytes = found[0] if found else b""
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _query(self, sql: str, args: Sequence[str]) -> list[Any]:
+        try:
+            return self._con.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable(f"{self.path} cannot be read ({exc})") from None
+
+    def _decode(self, vid: str, body: bytes) -> Mapping[str, Any] | None:
+        rec = self._decoded.get(vid)
+        if rec is None:
+            try:
+                unpacker = zlib.decompressobj(zdict=self._zdict) if self._zdict else zlib.decompressobj()
+                loaded = json.loads(unpacker.decompress(body) + unpacker.flush())
+            except (zlib.error, ValueError):
+                return None  # one damaged row costs that record, not the audit
+            if not isinstance(loaded, dict):
+                return None
+            rec = self._decoded[vid] = loaded
+        return rec
+
+    def record(self, vid: str, modified: str) -> Mapping[str, Any] | None:
+        """The record with this id if it is the same revision (`modified` stamp) as asked for."""
+        if not modified:
+            return None
+        try:
+            rows = self._query("SELECT body FROM records WHERE id = ? AND modified = ?", (vid, modified))
+        except ServiceUnavailable:
+            return None
+        return self._decode(vid, rows[0][0]) if rows else None
+
+    def records_for(self, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
+        """Every stored record affecting each of `names` (canonical), by name."""
+        out: dict[str, list[Mapping[str, Any]]] = {}
+        unique = sorted(set(names))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT a.package, r.id, r.body FROM affects a JOIN records r ON r.id = a.id "
+                f"WHERE a.package IN ({marks}) ORDER BY a.package, r.id",
+                chunk,
+            )
+            for package, vid, body in rows:
+                rec = self._decode(vid, body)
+                if rec is not None:
+                    out.setdefault(package, []).append(rec)
+        return out
+
+    def audit(self, source: str, packages: Sequence[PackageVersion]) -> AuditAnswer:
+        answer = AuditAnswer(source=source)
+        by_name = self.records_for([pv.name for pv in packages])
+        for pv in packages:
+            found = [
+                advisory_from_osv(rec, pv.name, source)
+                for rec in by_name.get(pv.name, ())
+                if is_affected(rec, pv.name, pv.version)
+            ]
+            answer.advisories[pv] = sorted(found, key=lambda a: a.id)
+        return answer
