@@ -16,7 +16,6 @@ from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, default_c
 from aisec_ci.scanners.deps.collect import MANIFEST_KINDS, collect, is_manifest
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, PinKind, redact_credentials
 from aisec_ci.scanners.deps.services.interface import PackageVersion
-from aisec_ci.scanners.deps.services.pypi_index import DEFAULT_PYPI_URL, PypiIndex
 from aisec_ci.scanners.deps.sources import format_of, parse_manifest
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
 from aisec_ci.workspace.files import SourceFile
@@ -194,6 +193,9 @@ class DepsScanner(Scanner):
             - set(unaudited)
             - {pv for pv, found in advisories.items() if found}
         )
+        # Imported here: the opt-in PyPI check is the only user of requests in a scan.
+        from aisec_ci.scanners.deps.services.pypi_index import DEFAULT_PYPI_URL, PypiIndex
+
         cache = options.get("cache_dir")
         index = PypiIndex(
             str(options.get("pypi_url") or env.get("AISEC_PYPI_URL") or DEFAULT_PYPI_URL),

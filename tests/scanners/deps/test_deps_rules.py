@@ -143,7 +143,7 @@ def test_service_down_falls_back_to_the_snapshot_and_says_so() -> None:
     ]
     assert stale[0].properties["packages"] == ["pyyaml==5.3", "reqeusts==2.28.1", "requests==2.32.3"]
     assert stale[0].properties["reasons"] == [
-        "osv-api: OSV API: cannot reach http://127.0.0.1:9 (ConnectionError) (after 1 attempt)"
+        "osv-api: OSV API: cannot reach http://127.0.0.1:9 (connection refused) (after 1 attempt)"
     ]
     assert "because no configured source answered (osv-api: OSV API: cannot reach" in stale[0].message
     vulns = by_rule(findings, "deps/vulnerable-package")

@@ -12,15 +12,13 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import advisory_from_osv
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+from aisec_ci.scanners.deps.services.jsonhttp import HttpError, HttpTimeout, JsonHttpClient
 
 DEFAULT_OSV_URL = "https://api.osv.dev"
 BATCH_SIZE = 1000  # the API's documented maximum per querybatch
@@ -52,34 +50,35 @@ class OsvApiService:
         self.requests_made = 0
         self.details_fetched = 0
         self.details_reused = 0
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "aisec-ci (deps scanner)"
-        # One kept-alive connection per detail worker (the default pool keeps 10 and drops the rest).
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, workers))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        try:
+            self._client: JsonHttpClient | None = JsonHttpClient(self.base_url, timeout)
+            self._bad_url = ""
+        except ValueError as exc:
+            self._client, self._bad_url = None, str(exc)
 
     # --- HTTP -----------------------------------------------------------
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         url = self.base_url + path
+        if self._client is None:
+            raise ServiceUnavailable(f"OSV API: {self._bad_url}")
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(min(0.25 * 2**attempt, 4.0))
             self.requests_made += 1
             try:
-                resp = self._session.request(method, url, json=body, timeout=self.timeout)
-            except requests.Timeout:
+                resp = self._client.request(method, path, body)
+            except HttpTimeout:
                 last = f"no answer from {self.base_url} within {self.timeout:g} s"
                 continue
-            except requests.RequestException as exc:
-                last = f"cannot reach {self.base_url} ({type(exc).__name__})"
+            except HttpError as exc:
+                last = f"cannot reach {self.base_url} ({exc})"
                 continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"{self.base_url} answered HTTP {resp.status_code}"
+            if resp.status == 429 or resp.status >= 500:
+                last = f"{self.base_url} answered HTTP {resp.status}"
                 continue
-            if resp.status_code >= 400:
-                raise ServiceUnavailable(f"{url} answered HTTP {resp.status_code}")
+            if resp.status >= 400:
+                raise ServiceUnavailable(f"{url} answered HTTP {resp.status}")
             try:
                 return resp.json()
             except ValueError:
@@ -178,6 +177,8 @@ class OsvApiService:
             return vid, rec
 
         if todo:
+            from concurrent.futures import ThreadPoolExecutor  # only a run with records to fetch needs it
+
             with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(todo)))) as pool:
                 for vid, rec in pool.map(fetch, todo):
                     records[vid] = rec
