@@ -7,12 +7,10 @@ Exit codes (a contract shared with the action): 0 gate passed, 1 gate failed,
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -158,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aisec_ci.engine import safe_error_text
 
         if debug:
+            import traceback
+
             traceback.print_exc()
         sys.stderr.write(
             f"aisec-ci: internal error: {safe_error_text(exc)}\n"
@@ -346,6 +346,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     cat = catalog()
     rule = cat.get(args.rule_id)
     if rule is None:
+        import difflib
+
         close = difflib.get_close_matches(args.rule_id, [r.id for r in cat], n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (see `aisec-ci rules`)"
         raise UsageError(f"unknown rule {args.rule_id!r}{hint}")

@@ -134,15 +134,18 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     findings = out.findings
     notes: list[str] = []
     repo_suppressed: list[Suppressed] = []
+    repo_skipped: list[SkippedFile] = []
     if first_shard:
         for cls, ctx in specs:
             repo_out, repo_notes = _repository_findings(cls, ctx, ws)
             findings.extend(repo_out.findings)
             repo_suppressed.extend(repo_out.suppressed)
+            repo_skipped.extend(repo_out.skipped)
             notes.extend(repo_notes)
     scanned = set(out.scanned)
     skipped.extend(out.skipped)
-    skipped_paths = {s.path for s in out.skipped}
+    skipped.extend(repo_skipped)
+    skipped_paths = {s.path for s in out.skipped} | {s.path for s in repo_skipped}
     for f in files:
         if f.path not in scanned and f.path not in skipped_paths:
             skipped.append(SkippedFile(f.path, f"no enabled scanner handles {f.kind.value} files"))
@@ -231,6 +234,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
         else:
             out.findings.extend(assign_fingerprints(current, None))
         out.findings.extend(assign_fingerprints(historic, None))
+    out.skipped.extend(SkippedFile(s.path, f"{cls.name}: {s.reason}") for s in scanner.skipped)
     return out, list(scanner.notes)
 
 

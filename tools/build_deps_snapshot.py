@@ -75,7 +75,8 @@ def build(source: Path, output: Path, date: str) -> int:
         small = compact(record)
         if small is not None:
             records.append(small)
-    return write_store(output, records, {"date": date, "source": SOURCE, "license": LICENSE})
+    # Plain JSON bodies: the wheel compresses the file, and each run reads them without inflating.
+    return write_store(output, records, {"date": date, "source": SOURCE, "license": LICENSE}, compress=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
-from aisec_ci.workspace.files import SourceFile
+from aisec_ci.workspace.files import SkippedFile, SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
 
@@ -66,6 +66,9 @@ class Scanner:
         self.notes: list[str] = []
         """Messages for the report (a source that was down, data that was stale);
         read by the pipeline after `scan_repository`."""
+        self.skipped: list[SkippedFile] = []
+        """Files `scan_repository` could not use, with the reason (a manifest that
+        does not parse); listed as skipped like a `SkipFile` from `scan_file`."""
 
     def wants(self, file: SourceFile) -> bool:
         """Whether `scan_file` should see this file; override for finer choices."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,8 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
     text = json.dumps(baseline_document(findings), indent=2, ensure_ascii=False) + "\n"
     directory = path.parent if str(path.parent) else Path(".")
     tmp_name = ""
+    import tempfile  # only `baseline create` writes one
+
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +56,8 @@ def _git_env() -> dict[str, str]:
 
 def run_git(root: Path, *args: str) -> bytes:
     """Run git in `root` and return its stdout; GitError on any failure."""
+    import subprocess  # here: a scan with --no-git (or of a plain directory) never starts a process
+
     try:
         proc = subprocess.run(
             [*_GIT_BASE, *args],

@@ -27,7 +27,7 @@ from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
 from aisec_ci.scanners.deps.services.osv_api import DEFAULT_OSV_URL, OsvApiService
 from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
 from aisec_ci.scanners.deps.services.safety import SafetyService
-from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_record
+from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records
 
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
 # Ids from these databases name an advisory most precisely for PyPI users; prefer them as the finding's id.
@@ -94,7 +94,7 @@ def build_services(
                     # Persisted by default so that a second run (or a CI job restoring the cache with
                     # actions/cache) fetches only advisories that changed.
                     cache_dir=_path(cache, root) if cache else default_cache_dir(env),
-                    known=snapshot_record,
+                    known=snapshot_records,
                 )
             )
         elif name == "offline":

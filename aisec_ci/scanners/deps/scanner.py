@@ -10,15 +10,14 @@ from typing import Any, ClassVar
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.base import Scanner, SkipFile
+from aisec_ci.scanners.base import Scanner
 from aisec_ci.scanners.deps import incomplete, locks, pinning, vulnerable
 from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, default_cache_dir, run_audit
 from aisec_ci.scanners.deps.collect import MANIFEST_KINDS, collect, is_manifest
-from aisec_ci.scanners.deps.model import Dependency, ManifestError, PinKind, redact_credentials
+from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
 from aisec_ci.scanners.deps.services.interface import PackageVersion
-from aisec_ci.scanners.deps.sources import format_of, parse_manifest
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
-from aisec_ci.workspace.files import SourceFile
+from aisec_ci.workspace.files import SkippedFile, SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
 OPTIONS_SCHEMA: dict[str, Any] = {
@@ -111,20 +110,14 @@ class DepsScanner(Scanner):
         return is_manifest(file)
 
     def scan_file(self, file: SourceFile) -> Iterable[Finding]:
-        # Only the cheap "can this file be read at all" check runs per file, so that a broken
-        # manifest is listed as skipped with its reason; auditing happens once in scan_repository.
-        fmt = format_of(file.path, file.kind)
-        if fmt is None:
-            return ()
-        try:
-            parse_manifest(file.path, file.text, fmt, None)
-        except ManifestError as exc:
-            raise SkipFile(str(exc)) from None
+        # Everything happens once in scan_repository: pins are audited in one batch and includes
+        # resolved across files. A manifest that cannot be read is listed as skipped from there.
         return ()
 
     def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
         self.notes = []
         inv = collect(self.context.root, files)
+        self.skipped = [SkippedFile(path, reason) for path, reason in sorted(inv.broken.items())]
         sbom_target = self.context.options.get("sbom") or self.context.env.get("AISEC_DEPS_SBOM")
         if sbom_target:
             target = Path(str(sbom_target)).expanduser()

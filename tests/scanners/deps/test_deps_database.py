@@ -128,8 +128,8 @@ def test_shipped_snapshot_rebuilds_identically_from_the_shared_data(tmp_path: Pa
     # Every stored record decodes to the compacted form of its source file.
     for vid in ("PYSEC-2020-96", "PYSEC-2005-1"):
         source = json.loads((OSV_DATA / f"{vid}.json").read_text(encoding="utf-8"))
-        assert store.record(vid, source["modified"]) == build_deps_snapshot.compact(source)
-        assert store.record(vid, "2000-01-01T00:00:00Z") is None  # another revision is not this one
+        assert store.records_at([(vid, source["modified"])]) == {vid: build_deps_snapshot.compact(source)}
+        assert store.records_at([(vid, "2000-01-01T00:00:00Z")]) == {}  # another revision is not this one
 
 
 def test_a_damaged_store_is_a_clear_error_and_a_damaged_row_costs_one_record(tmp_path: Path) -> None:
@@ -152,4 +152,5 @@ def test_a_damaged_store_is_a_clear_error_and_a_damaged_row_costs_one_record(tmp
     store = RecordStore(store_path)
     answer = store.audit("offline-db", [PackageVersion("demo-pkg", "1.0")])
     assert [a.id for a in answer.advisories[PackageVersion("demo-pkg", "1.0")]] == ["TEST-1"]
-    assert store.record("TEST-2", "2024-01-01T00:00:00Z") is None
+    both = [("TEST-1", "2024-01-01T00:00:00Z"), ("TEST-2", "2024-01-01T00:00:00Z")]
+    assert list(store.records_at(both)) == ["TEST-1"]

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, scan_repo
+from deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, repo_files, scan_repo
 
 from aisec_ci.scanners.deps import DepsScanner
 from aisec_ci.scanners.registry import all_scanners, catalog
@@ -197,19 +197,16 @@ def test_several_sources_are_merged_per_advisory(osv: FakeOsv) -> None:
     assert all(f.properties["sources"] == ["osv-api", "pip-audit"] for f in vulns)
 
 
-def test_scan_file_skips_a_malformed_manifest_with_its_reason(tmp_path: Path) -> None:
-    from aisec_ci.scanners.base import ScanContext, SkipFile
-    from aisec_ci.workspace.files import SourceFile
-    from aisec_ci.workspace.kinds import FileKind
+def test_the_repository_pass_skips_a_malformed_manifest_with_its_reason(tmp_path: Path) -> None:
+    from aisec_ci.scanners.base import ScanContext
 
-    bad = tmp_path / "pyproject.toml"
-    bad.write_text("[project]\ndependencies = [\n")
-    scanner = DepsScanner(ScanContext(root=tmp_path))
-    src = SourceFile(path="pyproject.toml", abspath=bad, kind=FileKind.PYPROJECT, size=bad.stat().st_size)
-    with pytest.raises(SkipFile, match=r"pyproject\.toml: invalid TOML"):
-        list(scanner.scan_file(src))
+    (tmp_path / "pyproject.toml").write_text("[project]\ndependencies = [\n")
     (tmp_path / "requirements.txt").write_text("pyyaml==5.3\n")
-    findings = scan_repo(tmp_path, options={"sources": ["offline"], "database": str(OSV_DATA)})
+    options = {"sources": ["offline"], "database": str(OSV_DATA)}
+    scanner = DepsScanner(ScanContext(root=tmp_path.resolve(), options=options))
+    findings = list(scanner.scan_repository(repo_files(tmp_path)))
+    assert [s.path for s in scanner.skipped] == ["pyproject.toml"]
+    assert scanner.skipped[0].reason.startswith("pyproject.toml: invalid TOML")
     assert {f.path for f in findings} == {"requirements.txt"}  # the broken file does not stop the rest
 
 

@@ -17,7 +17,7 @@ from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
 from aisec_ci.scanners.deps.services.osv_api import OsvApiService
 from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
 from aisec_ci.scanners.deps.services.safety import SafetyService
-from aisec_ci.scanners.deps.services.snapshot import snapshot_record
+from aisec_ci.scanners.deps.services.snapshot import snapshot_records
 
 P = PackageVersion
 SAMPLE = [P("urllib3", "1.26.4"), P("pyyaml", "5.3"), P("requests", "2.32.3"), P("jinja2", "2.10")]
@@ -53,11 +53,11 @@ def test_osv_api_batches_1000_pins_in_one_query_request(osv: FakeOsv, tmp_path: 
     assert {pv: ids(v) for pv, v in again.advisories.items()} == expected
 
 
-def test_osv_api_reuses_snapshot_records_at_the_same_revision(osv: FakeOsv, tmp_path: Path) -> None:
+def test_osv_api_reuses_snapshot_recordss_at_the_same_revision(osv: FakeOsv, tmp_path: Path) -> None:
     # The local server answers from the data the snapshot was built from, so every matched
     # advisory is held at the same `modified` stamp: 1,000 pins cost one request in all.
     pins = thousand_pins(osv)
-    service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record)
+    service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_records)
     answer = service.audit(pins)
     assert dict(osv.hits) == {"/v1/querybatch": 1}
     expected = {pv: sorted(r["id"] for r in osv.matches(pv.name, pv.version)) for pv in pins}
@@ -66,7 +66,7 @@ def test_osv_api_reuses_snapshot_records_at_the_same_revision(osv: FakeOsv, tmp_
     # the compact snapshot copy yields the same advisories as the full records fetched over HTTP
     sample = [pv for pv in pins if expected[pv]][:40]
     fetched = OsvApiService(osv.url).audit(sample).advisories
-    reused = OsvApiService(osv.url, known=snapshot_record).audit(sample).advisories
+    reused = OsvApiService(osv.url, known=snapshot_records).audit(sample).advisories
     assert fetched == reused
 
 
@@ -75,7 +75,7 @@ def test_osv_api_fetches_a_record_whose_revision_changed(osv: FakeOsv, tmp_path:
     old = record["modified"]
     record["modified"] = "2099-01-01T00:00:00Z"
     try:
-        service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record)
+        service = OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_records)
         answer = service.audit([P("jinja2", "2.10")])
         assert detail_hits(osv) == [
             "/v1/vulns/PYSEC-2019-217"
@@ -84,7 +84,7 @@ def test_osv_api_fetches_a_record_whose_revision_changed(osv: FakeOsv, tmp_path:
         assert service.details_fetched == 1 and service.details_reused == 1
         # fetched once, then served from the disk cache at its new revision
         osv.reset()
-        OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_record).audit([P("jinja2", "2.10")])
+        OsvApiService(osv.url, cache_dir=tmp_path, known=snapshot_records).audit([P("jinja2", "2.10")])
         assert dict(osv.hits) == {"/v1/querybatch": 1}
     finally:
         record["modified"] = old

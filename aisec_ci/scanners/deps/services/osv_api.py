@@ -9,6 +9,7 @@ and needs no request; only the rest are fetched, concurrently over one session.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,8 +26,8 @@ BATCH_SIZE = 1000  # the API's documented maximum per querybatch
 MAX_PAGES = 20
 _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]+$")
 
-KnownRecord = Callable[[str, str], "Mapping[str, Any] | None"]
-"""(id, modified) -> the record at exactly that revision, or None."""
+KnownRecords = Callable[[Sequence[tuple[str, str]]], "dict[str, Mapping[str, Any]]"]
+"""[(id, modified)] -> {id: the record at exactly that revision} for the ones held."""
 
 
 class OsvApiService:
@@ -39,7 +40,7 @@ class OsvApiService:
         retries: int = 2,
         cache_dir: Path | None = None,
         workers: int = 16,
-        known: KnownRecord | None = None,
+        known: KnownRecords | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -150,18 +151,14 @@ class OsvApiService:
 
     def _details(self, wanted: list[tuple[str, str]]) -> dict[str, Mapping[str, Any] | str]:
         records: dict[str, Mapping[str, Any] | str] = {}
-        todo: list[str] = []
-        for vid, modified in wanted:
-            if vid in records:
-                continue
-            held = self._cached(vid, modified)
-            if held is None and self.known is not None:
-                held = self.known(vid, modified)
-            if held is not None:
-                records[vid] = held
-                self.details_reused += 1
-            elif vid not in todo:
-                todo.append(vid)
+        pairs = list(dict(wanted).items())  # one (id, modified) per id
+        held = self._cached(pairs)
+        rest = [(vid, modified) for vid, modified in pairs if vid not in held]
+        if rest and self.known is not None:
+            held.update(self.known(rest))
+        records.update(held)
+        self.details_reused += len(held)
+        todo = [vid for vid, _modified in pairs if vid not in held]
         self.details_fetched += len(todo)
 
         def fetch(vid: str) -> tuple[str, Mapping[str, Any] | str]:
@@ -189,15 +186,27 @@ class OsvApiService:
             return None
         return self.cache_dir / "osv-vulns" / f"{vid}.json"
 
-    def _cached(self, vid: str, modified: str) -> Mapping[str, Any] | None:
-        file = self._cache_file(vid)
-        if file is None or not modified or not file.is_file():
-            return None
+    def _cached(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Mapping[str, Any]]:
+        """Records held in the disk cache at the asked revision."""
+        if self.cache_dir is None or not pairs:
+            return {}
         try:
-            rec = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return rec if isinstance(rec, dict) and rec.get("modified") == modified else None
+            # One directory listing instead of a failed open per advisory on a cold cache.
+            present = set(os.listdir(self.cache_dir / "osv-vulns"))
+        except OSError:
+            return {}
+        out: dict[str, Mapping[str, Any]] = {}
+        for vid, modified in pairs:
+            file = self._cache_file(vid)
+            if file is None or not modified or file.name not in present:
+                continue
+            try:
+                rec = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(rec, dict) and rec.get("modified") == modified:
+                out[vid] = rec
+        return out
 
     def _store(self, vid: str, record: Mapping[str, Any]) -> None:
         file = self._cache_file(vid)

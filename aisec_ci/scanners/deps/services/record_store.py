@@ -8,10 +8,12 @@ read of one compressed row.
 
 Layout: `meta(key, value)`, `records(id, modified, body)` where body is the
 zlib-compressed compact JSON of the record, and `affects(package, id)` keyed
-by PEP 503 canonical package name. Withdrawn records are never stored. One
-record alone compresses poorly, so every body is compressed against a preset
-dictionary (`zdict`, a sample of the records themselves), which halves the
-store.
+by PEP 503 canonical package name. Withdrawn records are never stored.
+Bodies are stored as plain JSON (the embedded snapshot: the wheel compresses it
+anyway, and inflating hundreds of rows costs a run about 5 ms) or compressed
+(the cache of a large offline database). One record alone compresses poorly,
+so compressed bodies use a preset dictionary (`zdict`, a sample of the records
+themselves), which halves them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersio
 STORE_FORMAT = "1"
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE records (id TEXT PRIMARY KEY, modified TEXT NOT NULL, body BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE records (id TEXT PRIMARY KEY, modified TEXT NOT NULL, body BLOB NOT NULL)",
     "CREATE TABLE affects (package TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (package, id)) WITHOUT ROWID",
     "CREATE TABLE zdict (data BLOB NOT NULL)",
 )
@@ -50,7 +52,9 @@ def pypi_names(record: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def write_store(path: Path, records: Iterable[Mapping[str, Any]], meta: Mapping[str, str]) -> int:
+def write_store(
+    path: Path, records: Iterable[Mapping[str, Any]], meta: Mapping[str, str], *, compress: bool = True
+) -> int:
     """Write a new store at `path` (replacing any file there); returns the number of records kept.
 
     Rows go in sorted by key, so the same records give the same tables."""
@@ -69,12 +73,14 @@ def write_store(path: Path, records: Iterable[Mapping[str, Any]], meta: Mapping[
     ids = sorted(bodies)
     # Evenly spaced records, so the dictionary holds the keys and phrases common to all of them.
     step = max(1, len(ids) // _ZDICT_SAMPLES)
-    zdict = b"".join(bodies[vid][1] for vid in ids[::step])[-_ZDICT_SIZE:]
+    zdict = b"".join(bodies[vid][1] for vid in ids[::step])[-_ZDICT_SIZE:] if compress else b""
     rows = []
     for vid in ids:
         modified, body = bodies[vid]
-        packer = zlib.compressobj(9, zdict=zdict) if zdict else zlib.compressobj(9)
-        rows.append((vid, modified, packer.compress(body) + packer.flush()))
+        if compress:
+            packer = zlib.compressobj(9, zdict=zdict) if zdict else zlib.compressobj(9)
+            body = packer.compress(body) + packer.flush()
+        rows.append((vid, modified, body))
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
     try:
@@ -83,7 +89,14 @@ def write_store(path: Path, records: Iterable[Mapping[str, Any]], meta: Mapping[
                 con.execute(statement)
             con.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
-                sorted({**meta, "format": STORE_FORMAT, "records": str(len(rows))}.items()),
+                sorted(
+                    {
+                        **meta,
+                        "format": STORE_FORMAT,
+                        "records": str(len(rows)),
+                        "compression": "zlib" if compress else "none",
+                    }.items()
+                ),
             )
             con.execute("INSERT INTO zdict VALUES (?)", (zdict,))
             con.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
@@ -111,6 +124,7 @@ class RecordStore:
         if self.meta.get("format") != STORE_FORMAT:
             raise ServiceUnavailable(f"{path} is an advisory store of an unknown format")
         self._zdict: bytes = found[0] if found else b""
+        self._compressed = self.meta.get("compression", "zlib") != "none"
 
     def close(self) -> None:
         self._con.close()
@@ -125,8 +139,10 @@ class RecordStore:
         rec = self._decoded.get(vid)
         if rec is None:
             try:
-                unpacker = zlib.decompressobj(zdict=self._zdict) if self._zdict else zlib.decompressobj()
-                loaded = json.loads(unpacker.decompress(body) + unpacker.flush())
+                if self._compressed:
+                    unpacker = zlib.decompressobj(zdict=self._zdict) if self._zdict else zlib.decompressobj()
+                    body = unpacker.decompress(body) + unpacker.flush()
+                loaded = json.loads(body)
             except (zlib.error, ValueError):
                 return None  # one damaged row costs that record, not the audit
             if not isinstance(loaded, dict):
@@ -134,15 +150,25 @@ class RecordStore:
             rec = self._decoded[vid] = loaded
         return rec
 
-    def record(self, vid: str, modified: str) -> Mapping[str, Any] | None:
-        """The record with this id if it is the same revision (`modified` stamp) as asked for."""
-        if not modified:
-            return None
-        try:
-            rows = self._query("SELECT body FROM records WHERE id = ? AND modified = ?", (vid, modified))
-        except ServiceUnavailable:
-            return None
-        return self._decode(vid, rows[0][0]) if rows else None
+    def records_at(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Mapping[str, Any]]:
+        """{id: record} for each (id, modified) pair stored at exactly that revision."""
+        wanted = dict(pairs)
+        out: dict[str, Mapping[str, Any]] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            try:
+                rows = self._query(
+                    f"SELECT id, modified, body FROM records WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                )
+            except ServiceUnavailable:
+                return out
+            for vid, modified, body in rows:
+                if modified and modified == wanted.get(vid):
+                    rec = self._decode(vid, body)
+                    if rec is not None:
+                        out[vid] = rec
+        return out
 
     def records_for(self, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
         """Every stored record affecting each of `names` (canonical), by name."""

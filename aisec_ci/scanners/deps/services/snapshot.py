@@ -32,16 +32,16 @@ def load_snapshot() -> RecordStore:
         raise ServiceUnavailable(f"the embedded advisory snapshot cannot be read ({exc})") from None
 
 
-def snapshot_record(vid: str, modified: str) -> Mapping[str, Any] | None:
-    """The snapshot's copy of an advisory when it is the revision the OSV API names, else None.
+def snapshot_records(pairs: Sequence[tuple[str, str]]) -> dict[str, Mapping[str, Any]]:
+    """The snapshot's copies of the advisories that are at the revision the OSV API names.
 
     OSV bumps `modified` on every change, so an equal stamp means the same content; the OSV
-    source then needs no detail request for it."""
+    source then needs no detail request for them."""
     try:
         store = load_snapshot()
     except ServiceUnavailable:
-        return None
-    return store.record(vid, modified)
+        return {}
+    return store.records_at(pairs)
 
 
 class SnapshotService:
