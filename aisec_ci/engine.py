@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisec_ci.core_rules import SCAN_ERROR
@@ -135,7 +135,7 @@ def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[s
 def _own(f: Finding, scanner: str) -> Finding:
     if f.scanner == scanner:
         return f
-    return replace(f, scanner=scanner)
+    return f.evolve(scanner=scanner)
 
 
 def finish_findings(
@@ -157,7 +157,7 @@ def finish_findings(
     directives = parse_directives(lines)
     for f in findings:
         if hashes.get(f.start_line):
-            f = replace(f, line_hash=hashes[f.start_line])
+            f = f.evolve(line_hash=hashes[f.start_line])
         reason = inline_reason(f, directives) if directives else None
         if reason is not None:
             out.suppressed.append(Suppressed(f, "inline", reason or "(no reason given)"))

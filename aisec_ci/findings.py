@@ -57,6 +57,19 @@ class Finding:
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
 
+    def evolve(self, **changes: Any) -> Finding:
+        """A copy with some fields changed, for the engine's per-finding steps (owner,
+        fingerprint, line hash). `dataclasses.replace` re-runs the whole constructor, which
+        was a visible share of a scan with many findings; the values here are already valid."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"Finding has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(Finding)
+        # Writing the instance dict directly is how a frozen dataclass gets its fields set.
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's finding object (a public contract, see README)."""
         return {
@@ -125,5 +138,5 @@ def assign_fingerprints(findings: Iterable[Finding], lines: list[str] | None) ->
         n = seen.get(ident, 0)
         seen[ident] = n + 1
         digest = hashlib.sha256("\0".join((f.rule_id, f.path, key, str(n))).encode("utf-8", "surrogatepass"))
-        out.append(replace(f, fingerprint=digest.hexdigest()[:32]))
+        out.append(f.evolve(fingerprint=digest.hexdigest()[:32]))
     return out

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisec_ci.config.model import Config, find_config
@@ -201,7 +201,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
     per-file pass: fingerprints, line hashes, inline suppressions) and its notes."""
     scanner = cls(ctx)
     try:
-        raw = [replace(f, scanner=cls.name) for f in scanner.scan_repository(ws.files)]
+        raw = [f.evolve(scanner=cls.name) for f in scanner.scan_repository(ws.files)]
     except Exception as exc:
         raw = [
             Finding(

@@ -18,15 +18,12 @@ from urllib.parse import urlsplit
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import parse_version
 from aisec_ci.scanners.deps.services.interface import (
+    DEFAULT_OSV_URL,
     AuditAnswer,
     PackageVersion,
     ServiceUnavailable,
     VulnerabilityService,
 )
-from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
-from aisec_ci.scanners.deps.services.osv_api import DEFAULT_OSV_URL, OsvApiService
-from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
-from aisec_ci.scanners.deps.services.safety import SafetyService
 from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records
 
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
@@ -83,8 +80,12 @@ def build_services(
             wanted.insert(0, "offline")
     timeout = float(options.get("timeout", 15))
     services: list[VulnerabilityService] = []
+    # Each source's module is imported only when it is configured (zipfile, subprocess and the
+    # HTTP client are start-up cost for runs that do not use them).
     for name in wanted:
         if name == "osv":
+            from aisec_ci.scanners.deps.services.osv_api import OsvApiService
+
             cache = options.get("cache_dir")
             services.append(
                 OsvApiService(
@@ -98,10 +99,16 @@ def build_services(
                 )
             )
         elif name == "offline":
+            from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
+
             services.append(OfflineDbService(_path(database, root) if database else default_database(env)))
         elif name == "pip-audit":
+            from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
+
             services.append(PipAuditService(osv_base_url(options, env), timeout=timeout))
         elif name == "safety":
+            from aisec_ci.scanners.deps.services.safety import SafetyService
+
             db = options.get("safety_db") or env.get("AISEC_SAFETY_DB")
             services.append(
                 SafetyService(
@@ -178,15 +185,20 @@ def run_audit(
 
 def merge_advisories(items: Sequence[Advisory]) -> list[Advisory]:
     """One advisory per group of ids that share an id or alias, listing every source that reported it."""
-    groups: list[list[Advisory]] = []
+    groups: list[tuple[set[str], list[Advisory]]] = []
     for adv in items:
-        hits = [g for g in groups if any(adv.ids & other.ids for other in g)]
-        merged = [adv]
-        for g in hits:
-            merged.extend(g)
-            groups.remove(g)
-        groups.append(merged)
-    out = [_merge_group(g) for g in groups]
+        ids = set(adv.ids)
+        members = [adv]
+        keep = []
+        for group_ids, group in groups:
+            if group_ids & ids:  # shares an id or alias: the groups become one
+                ids |= group_ids
+                members.extend(group)
+            else:
+                keep.append((group_ids, group))
+        keep.append((ids, members))
+        groups = keep
+    out = [_merge_group(group) for _ids, group in groups]
     return sorted(out, key=lambda a: a.id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.severity import Severity
 
@@ -14,6 +16,7 @@ _NAMED = {
 }
 
 
+@lru_cache(maxsize=4096)
 def base_score(vector: str) -> float | None:
     """CVSS base score of a vector string (v2, v3.x or v4), or None when it does not parse."""
     # Imported on first use: many audits meet no advisory with a vector at all.

@@ -18,10 +18,14 @@ from typing import Any
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import advisory_from_osv
-from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+from aisec_ci.scanners.deps.services.interface import (
+    DEFAULT_OSV_URL,
+    AuditAnswer,
+    PackageVersion,
+    ServiceUnavailable,
+)
 from aisec_ci.scanners.deps.services.jsonhttp import HttpError, HttpTimeout, JsonHttpClient
 
-DEFAULT_OSV_URL = "https://api.osv.dev"
 BATCH_SIZE = 1000  # the API's documented maximum per querybatch
 MAX_PAGES = 20
 _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]+$")

@@ -35,6 +35,12 @@ def logical_lines(text: str) -> Iterator[tuple[int, str, str]]:
     parts: list[str] = []
     first = ""
     for number, raw in enumerate(text.splitlines(), start=1):
+        if not parts and "#" not in raw and not raw.endswith("\\"):
+            # The common line (no comment, no continuation) needs none of the work below.
+            line = raw.strip()
+            if line:
+                yield number, line, raw
+            continue
         if not parts:
             start, first = number, raw
         stripped = _COMMENT_RE.sub("", raw) if not raw.lstrip().startswith("#") else ""
@@ -56,6 +62,9 @@ def parse_requirement_text(
     text: str, path: str, line: int, snippet: str, origin: str = "requirements", group: str = ""
 ) -> Dependency | Problem:
     """One PEP 508 / pip requirement (no include or global option) into a Dependency."""
+    simple = _simple_pin(text, path, line, snippet, origin, group)
+    if simple is not None:
+        return simple
     body = _OPTION_SPLIT_RE.split(text.strip(), maxsplit=1)[0].strip()
     editable = _EDITABLE_RE.match(body)
     if editable:
@@ -64,9 +73,6 @@ def parse_requirement_text(
         return _direct_reference(body, path, line, snippet, origin, group)
     if body.startswith((".", "/", "~")) or (("/" in body or "\\" in body) and "@" not in body):
         return _direct_reference(body, path, line, snippet, origin, group)
-    simple = _simple_pin(body, path, line, snippet, origin, group)
-    if simple is not None:
-        return simple
     # Imported on first use: packaging's full PEP 508 parser is the slow path and costs start-up.
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -98,7 +104,7 @@ def parse_requirement_text(
 
 def _simple_pin(body: str, path: str, line: int, snippet: str, origin: str, group: str) -> Dependency | None:
     """The Dependency packaging would produce for a plain `name==version` line, without its parser."""
-    m = _SIMPLE_PIN_RE.match(body)
+    m = _SIMPLE_PIN_RE.match(body.strip())
     if m is None:
         return None
     name, version = m.groups()
@@ -189,7 +195,7 @@ def _walk(
     local: list[Dependency | Problem] = []
     for number, content, first in lines:
         snippet = first.strip()
-        include = _INCLUDE_RE.match(content)
+        include = _INCLUDE_RE.match(content) if content.startswith("-") else None
         if include:
             target = include.group(2).strip().strip("'\"")
             is_constraint = include.group(1) in ("-c", "--constraint")
