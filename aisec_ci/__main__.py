@@ -1,5 +1,5 @@
 """`python -m aisec_ci` runs the CLI."""
 
-from aisec_ci.cli import main
+from aisec_ci.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,13 +7,15 @@ Exit codes (a contract shared with the action): 0 gate passed, 1 gate failed,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from aisec_ci import __version__
 from aisec_ci.errors import AisecError, UsageError
@@ -122,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A scan is a short process that allocates many small objects (records, findings) and frees
+    # almost none of them before it exits: the default thresholds run the cyclic collector
+    # hundreds of times for nothing (a few ms of a 1,000-pin audit). mypy tunes its CLI alike.
+    gc.set_threshold(100_000, 50, 50)
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(args.debug or os.environ.get("AISEC_DEBUG"))
@@ -164,6 +170,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "aisec-ci: this is a bug; rerun with --debug for the traceback and report it\n"
         )
         return EXIT_ERROR
+
+
+def run() -> NoReturn:
+    """The console script (and `python -m aisec_ci`): `main`, then an immediate exit.
+
+    Interpreter shutdown tears every module and object down one by one: about 20 ms after a
+    scan, a seventh of a whole 1,000-pin audit, paid by every pre-commit run for nothing.
+    `main` has written and closed every report and shut down every pool and temporary
+    directory by the time it returns, so once the standard streams are flushed the process can
+    end at once. (Tests call `main` itself, which returns normally.)"""
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse: --help, --version and usage errors
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            sys.stderr.write(f"{exc.code}\n")
+            code = EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        # A reader that went away (`| head`) or a closed stream: the exit code still stands.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 # --- scan ----------------------------------------------------------------

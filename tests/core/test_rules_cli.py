@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, cli_env, run_cli
 
 
 def test_rules_lists_every_rule_as_text_and_json() -> None:
@@ -47,3 +49,21 @@ def test_every_rule_has_complete_help() -> None:
     for rule in catalog():
         assert rule.what and rule.why and rule.fix, rule.id
         assert len(rule.name) <= 255 and len(rule.short_description) <= 1024, rule.id
+
+
+def test_the_fast_exit_still_delivers_all_output_and_exit_codes() -> None:
+    # The console script ends with os._exit after flushing: a large report on a (block-buffered)
+    # pipe must still arrive whole, and argparse's exits keep their codes.
+    env = {k: v for k, v in cli_env(plugin=False).items() if k != "PYTHONUNBUFFERED"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "aisec_ci", *args]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+    proc = cli("rules", "--format", "markdown")
+    assert proc.returncode == 0
+    assert len(proc.stdout) > 50_000 and proc.stdout == (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("aisec-ci ")
+    usage = cli("scna")
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr
