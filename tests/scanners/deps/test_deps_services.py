@@ -12,6 +12,7 @@ from deps_support import DEAD_URL, OSV_DATA, SAFETY_DB, FakeOsv
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.audit import merge_advisories, run_audit
+from aisec_ci.scanners.deps.services.detail_cache import CACHE_FILE
 from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
 from aisec_ci.scanners.deps.services.osv_api import OsvApiService
@@ -53,7 +54,7 @@ def test_osv_api_batches_1000_pins_in_one_query_request(osv: FakeOsv, tmp_path: 
     assert {pv: ids(v) for pv, v in again.advisories.items()} == expected
 
 
-def test_osv_api_reuses_snapshot_recordss_at_the_same_revision(osv: FakeOsv, tmp_path: Path) -> None:
+def test_osv_api_reuses_snapshot_records_at_the_same_revision(osv: FakeOsv, tmp_path: Path) -> None:
     # The local server answers from the data the snapshot was built from, so every matched
     # advisory is held at the same `modified` stamp: 1,000 pins cost one request in all.
     pins = thousand_pins(osv)
@@ -88,6 +89,19 @@ def test_osv_api_fetches_a_record_whose_revision_changed(osv: FakeOsv, tmp_path:
         assert dict(osv.hits) == {"/v1/querybatch": 1}
     finally:
         record["modified"] = old
+
+
+def test_a_junk_detail_cache_is_replaced_and_never_costs_the_audit(osv: FakeOsv, tmp_path: Path) -> None:
+    cache = tmp_path / CACHE_FILE
+    cache.write_bytes(b"not a database at all" * 50)
+    first = OsvApiService(osv.url, cache_dir=tmp_path).audit([P("jinja2", "2.10")])
+    assert ids(first.advisories[P("jinja2", "2.10")]) == ["PYSEC-2019-217", "PYSEC-2021-66"]
+    assert len(detail_hits(osv)) == 2
+    # the junk was dropped and the fetched records stored in a fresh cache: no detail requests now
+    osv.reset()
+    again = OsvApiService(osv.url, cache_dir=tmp_path).audit([P("jinja2", "2.10")])
+    assert dict(osv.hits) == {"/v1/querybatch": 1}
+    assert again.advisories == first.advisories
 
 
 def test_osv_api_details_and_fixes(osv: FakeOsv) -> None:

@@ -8,8 +8,6 @@ and needs no request; only the rest are fetched, concurrently over one session.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +16,7 @@ from typing import Any
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import advisory_from_osv
+from aisec_ci.scanners.deps.services.detail_cache import DetailCache
 from aisec_ci.scanners.deps.services.interface import (
     DEFAULT_OSV_URL,
     AuditAnswer,
@@ -50,6 +49,7 @@ class OsvApiService:
         self.timeout = timeout
         self.retries = retries
         self.cache_dir = cache_dir
+        self._cache = DetailCache(cache_dir) if cache_dir is not None else None
         self.workers = workers
         self.known = known
         self.requests_made = 0
@@ -156,7 +156,7 @@ class OsvApiService:
     def _details(self, wanted: list[tuple[str, str]]) -> dict[str, Mapping[str, Any] | str]:
         records: dict[str, Mapping[str, Any] | str] = {}
         pairs = list(dict(wanted).items())  # one (id, modified) per id
-        held = self._cached(pairs)
+        held = self._cache.get(pairs) if self._cache is not None else {}
         rest = [(vid, modified) for vid, modified in pairs if vid not in held]
         if rest and self.known is not None:
             held.update(self.known(rest))
@@ -174,55 +174,20 @@ class OsvApiService:
                 return vid, str(exc)
             if not isinstance(rec, dict):
                 return vid, "malformed record"
-            self._store(vid, rec)
             return vid, rec
 
         if todo:
             from concurrent.futures import ThreadPoolExecutor  # only a run with records to fetch needs it
 
+            fetched: list[Mapping[str, Any]] = []
             with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(todo)))) as pool:
                 for vid, rec in pool.map(fetch, todo):
                     records[vid] = rec
+                    if not isinstance(rec, str):
+                        fetched.append(rec)
+            if self._cache is not None:
+                self._cache.put(fetched)
         return records
-
-    def _cache_file(self, vid: str) -> Path | None:
-        if self.cache_dir is None or not _SAFE_ID_RE.match(vid):
-            return None
-        return self.cache_dir / "osv-vulns" / f"{vid}.json"
-
-    def _cached(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Mapping[str, Any]]:
-        """Records held in the disk cache at the asked revision."""
-        if self.cache_dir is None or not pairs:
-            return {}
-        try:
-            # One directory listing instead of a failed open per advisory on a cold cache.
-            present = set(os.listdir(self.cache_dir / "osv-vulns"))
-        except OSError:
-            return {}
-        out: dict[str, Mapping[str, Any]] = {}
-        for vid, modified in pairs:
-            file = self._cache_file(vid)
-            if file is None or not modified or file.name not in present:
-                continue
-            try:
-                rec = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(rec, dict) and rec.get("modified") == modified:
-                out[vid] = rec
-        return out
-
-    def _store(self, vid: str, record: Mapping[str, Any]) -> None:
-        file = self._cache_file(vid)
-        if file is None:
-            return
-        try:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record), encoding="utf-8")
-            tmp.replace(file)
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
 
 
 def _vuln_pairs(result: Any) -> list[tuple[str, str]]:
