@@ -130,6 +130,11 @@ def _with_prefix(result: ScanResult, prefix: str) -> ScanResult:
     )
 
 
+def offline_cache_dir(offline_db: Path) -> Path:
+    """The scanner cache the action uses with an offline database: a hidden directory beside it."""
+    return offline_db.parent / ".aisec-ci-cache"
+
+
 def _scanner_env(plan: RunPlan, environ: Mapping[str, str]) -> dict[str, str]:
     from aisec_ci.pipeline import SCANNER_ENV_PREFIXES
 
@@ -137,6 +142,10 @@ def _scanner_env(plan: RunPlan, environ: Mapping[str, str]) -> dict[str, str]:
     if plan.offline_db is not None:
         # The deps scanner's offline OSV database (a PyPI all.zip or a directory of OSV JSON).
         env["AISEC_OSV_DB"] = str(plan.offline_db)
+        if "AISEC_CACHE_DIR" not in env:
+            # The index built from an all.zip lives beside it, so the actions/cache step that keeps
+            # the archive keeps the index too (the container's own cache dies with the job).
+            env["AISEC_CACHE_DIR"] = str(offline_cache_dir(plan.offline_db))
     if plan.safety_api_key:
         env["SAFETY_API_KEY"] = plan.safety_api_key
     return env
@@ -255,6 +264,13 @@ class ActionRun:
         db_rel = _relative_to(plan.offline_db, root) if plan.offline_db is not None and root.is_dir() else None
         if db_rel:
             excludes.append("/" + db_rel)
+        cache_rel = (
+            _relative_to(offline_cache_dir(plan.offline_db), root)
+            if plan.offline_db is not None and root.is_dir()
+            else None
+        )
+        if cache_rel:
+            excludes.append("/" + cache_rel + "/")
         opts = ScanOptions(
             root=root,
             config_path=plan.config,

@@ -10,7 +10,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,8 +183,11 @@ class Runner:
         inputs: Mapping[str, str] | None = None,
         python: str = sys.executable,
         entrypoint: Path = ENTRYPOINT,
+        unset: Sequence[str] = (),
     ) -> subprocess.CompletedProcess[str]:
         env = self.env(event_name, payload, sha, ref, inputs or {})
+        for name in unset:  # a variable the real runner would not set
+            env.pop(name, None)
         return subprocess.run(
             [python, str(entrypoint)],
             cwd=self.workspace,

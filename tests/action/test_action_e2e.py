@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from aisec_ci.action.publish_comment import marker
 from aisec_ci.action.publish_summary import parse_outputs
 from tests.action.conftest import Checkout, Runner, build_checkout, event_payload, own_as_runner
 from tests.action.fake_github import FakeGitHub
+from tests.conftest import REPO
 
 OUTPUT_NAMES = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 
@@ -314,3 +316,40 @@ def test_unfetchable_base_falls_back_to_a_full_scan_with_a_warning(
     out = parse_outputs(runner.output_file.read_text())
     assert out["findings"] == out["new-findings"]
     assert "Existing findings" not in fake_github.issue_comments(42)[0]["body"]
+
+
+def test_offline_db_is_indexed_beside_the_archive_once_and_never_scanned(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    osv = REPO.parent / "shared" / "data" / "advisories" / "osv-pypi"
+    if not osv.is_dir():
+        pytest.skip("shared advisory data is absent")
+    co = build_checkout(tmp_path, head_files={"ml/requirements.txt": "pyyaml==5.3\n"})
+    cache = co.workspace / ".aisec-cache"
+    cache.mkdir()
+    with zipfile.ZipFile(cache / "PyPI-all.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("PYSEC-2020-96", "PYSEC-2021-142", "PYSEC-2023-192"):
+            zf.write(osv / f"{name}.json", f"{name}.json")
+    own_as_runner(co.workspace)
+    runner = Runner(tmp_path, co.workspace, fake_github.url)
+    inputs = {"offline-db": ".aisec-cache/PyPI-all.zip", "scanners": "deps", "upload-sarif": "false"}
+
+    def run() -> dict[str, Any]:
+        # As on a real runner, no AISEC_CACHE_DIR: the action picks the directory beside the archive.
+        payload = event_payload("schedule")
+        proc = runner.run("schedule", payload, co.head_sha, "refs/heads/main", inputs, unset=["AISEC_CACHE_DIR"])
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        sarif: dict[str, Any] = json.loads((co.workspace / "aisec-ci.sarif").read_text(encoding="utf-8"))
+        return sarif
+
+    sarif = run()
+    results = sarif["runs"][0]["results"]
+    found = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in results}
+    assert ("deps/vulnerable-package", "ml/requirements.txt") in found
+    assert not any(uri.startswith(".aisec-cache") for _rule, uri in found)
+    [store] = (cache / ".aisec-ci-cache" / "osv" / "stores").glob("*.sqlite")
+    built = store.stat().st_mtime_ns
+    # A later job (the cache restored with the archive) reads the index instead of rebuilding it.
+    again = run()
+    assert again["runs"][0]["results"] == results
+    assert store.stat().st_mtime_ns == built

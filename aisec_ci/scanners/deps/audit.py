@@ -101,7 +101,13 @@ def build_services(
         elif name == "offline":
             from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
 
-            services.append(OfflineDbService(_path(database, root) if database else default_database(env)))
+            cache = options.get("cache_dir")
+            services.append(
+                OfflineDbService(
+                    _path(database, root) if database else default_database(env),
+                    cache_dir=_path(cache, root) if cache else default_cache_dir(env),
+                )
+            )
         elif name == "pip-audit":
             from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
 

@@ -38,7 +38,8 @@ def database_path(cache_dir: Path | None = None, env: Mapping[str, str] | None =
 
 def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: float = 60.0) -> Path:
     """Download the database and return its path; raises DatabaseError with a readable reason."""
-    target = database_path(cache_dir if cache_dir is not None else default_cache_dir(os.environ))
+    cache_dir = cache_dir if cache_dir is not None else default_cache_dir(os.environ)
+    target = database_path(cache_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=target.parent)
     tmp = Path(tmp_name)
@@ -56,6 +57,16 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
         "records": records,
     }
     target.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    # Index it now, so that the first offline scan reads only the records it needs.
+    from aisec_ci.scanners.deps.services.interface import ServiceUnavailable
+    from aisec_ci.scanners.deps.services.offline_db import open_store
+
+    try:
+        opened = open_store(target, cache_dir)
+    except ServiceUnavailable:
+        opened = None  # _check accepted the archive; a scan will report whatever is wrong with it
+    if opened is not None:
+        opened[0].close()
     return target
 
 

@@ -17,7 +17,7 @@ from deps_support import OSV_DATA, REPO
 
 from aisec_ci.scanners.deps.database import DatabaseError, update
 from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
-from aisec_ci.scanners.deps.services.offline_db import OfflineDbService
+from aisec_ci.scanners.deps.services.offline_db import OfflineDbService, store_path
 from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
 
 SHIPPED = REPO / "aisec_ci" / "scanners" / "deps" / "data" / "pypi-advisories.sqlite"
@@ -93,7 +93,8 @@ def test_a_bad_download_never_replaces_a_good_database(
     with pytest.raises(DatabaseError, match="cannot download"):
         update(tmp_path, "http://127.0.0.1:9/all.zip")
     assert good.read_bytes() == before
-    assert sorted(p.name for p in good.parent.iterdir()) == ["PyPI-all.json", "PyPI-all.zip"]
+    assert sorted(p.name for p in good.parent.iterdir()) == ["PyPI-all.json", "PyPI-all.zip", "stores"]
+    assert store_path(good, tmp_path).is_file()  # indexed at download time, for the first offline scan
 
 
 def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -154,3 +155,36 @@ def test_a_damaged_store_is_a_clear_error_and_a_damaged_row_costs_one_record(tmp
     assert [a.id for a in answer.advisories[PackageVersion("demo-pkg", "1.0")]] == ["TEST-1"]
     both = [("TEST-1", "2024-01-01T00:00:00Z"), ("TEST-2", "2024-01-01T00:00:00Z")]
     assert list(store.records_at(both)) == ["TEST-1"]
+
+
+def test_an_all_zip_is_indexed_once_reused_and_rebuilt_when_it_changes(tmp_path: Path) -> None:
+    if not OSV_DATA.is_dir():
+        pytest.skip("shared advisory data is absent")
+    archive = tmp_path / "PyPI-all.zip"
+    archive.write_bytes(osv_zip())
+    cache = tmp_path / "cache"
+    pins = [PackageVersion("pyyaml", "5.3"), PackageVersion("urllib3", "1.26.4")]
+    expected = OfflineDbService(archive).audit(pins).advisories  # read in full, no cache
+
+    assert OfflineDbService(archive, cache_dir=cache).audit(pins).advisories == expected
+    store = store_path(archive, cache)
+    built = store.stat().st_mtime_ns
+    assert OfflineDbService(archive, cache_dir=cache).audit(pins).advisories == expected
+    assert store.stat().st_mtime_ns == built  # reused, not rebuilt
+
+    # A new download (different size and time) replaces the index.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(OSV_DATA / "PYSEC-2020-96.json", "PYSEC-2020-96.json")
+    archive.write_bytes(buf.getvalue())
+    smaller = OfflineDbService(archive, cache_dir=cache).audit(pins).advisories
+    assert [a.id for a in smaller[pins[0]]] == ["PYSEC-2020-96"] and smaller[pins[1]] == []
+
+    # A damaged index is rebuilt; a cache that cannot be written falls back to reading the archive.
+    store.write_bytes(b"junk" * 100)
+    assert [a.id for a in OfflineDbService(archive, cache_dir=cache).audit(pins).advisories[pins[0]]] == [
+        "PYSEC-2020-96"
+    ]
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory should be")
+    assert OfflineDbService(archive, cache_dir=blocked).audit(pins).advisories == smaller

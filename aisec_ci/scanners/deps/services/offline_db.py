@@ -1,14 +1,27 @@
-"""A local OSV database: a directory of OSV JSON files, or osv.dev's `PyPI/all.zip`."""
+"""A local OSV database: a directory of OSV JSON files, or osv.dev's `PyPI/all.zip`.
+
+An all.zip holds tens of thousands of records; parsing all of them costs over
+a second on every run. So the first run (or `aisec-ci db update`) turns the
+archive into a record store in the cache directory, keyed by the archive's
+path and checked against its size and modification time, and later runs read
+only the records of the packages they audit. When the cache directory cannot
+be written, the archive is read in full as before.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import sqlite3
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.local_records import RecordIndex
+from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
 
 # One OSV record is a few KiB; anything this large in a zip is not an advisory.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -44,6 +57,15 @@ def _from_directory(path: Path) -> tuple[RecordIndex, int]:
 
 def _from_zip(path: Path) -> tuple[RecordIndex, int]:
     index = RecordIndex()
+    records, bad = _zip_records(path)
+    for record in records:
+        index.add(record)
+    return index, bad
+
+
+def _zip_records(path: Path) -> tuple[list[dict[str, object]], int]:
+    """(every readable record, number of unreadable members); ServiceUnavailable for a bad archive."""
+    records: list[dict[str, object]] = []
     bad = 0
     try:
         with zipfile.ZipFile(path) as archive:
@@ -60,27 +82,73 @@ def _from_zip(path: Path) -> tuple[RecordIndex, int]:
                     bad += 1
                     continue
                 if isinstance(record, dict):
-                    index.add(record)
+                    records.append(record)
                 else:
                     bad += 1
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ServiceUnavailable(
             f"offline vulnerability database {path} is not a readable zip archive ({exc})"
         ) from None
-    return index, bad
+    return records, bad
+
+
+def store_path(archive: Path, cache_dir: Path) -> Path:
+    """Where the record store built from `archive` lives in the cache."""
+    key = hashlib.sha256(str(archive.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return cache_dir / "osv" / "stores" / f"{key}.sqlite"
+
+
+def _stamp(archive: Path) -> dict[str, str]:
+    st = archive.stat()
+    return {"source": str(archive.resolve()), "source_size": str(st.st_size), "source_mtime_ns": str(st.st_mtime_ns)}
+
+
+def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore, int] | None:
+    """The archive's record store, built first if missing or out of date; None when it cannot be
+    written (the caller then reads the archive itself). Raises ServiceUnavailable for a bad archive."""
+    target = store_path(archive, cache_dir)
+    try:
+        stamp = _stamp(archive)
+    except OSError as exc:
+        raise ServiceUnavailable(f"offline vulnerability database {archive} cannot be read ({exc})") from None
+    if target.is_file():
+        try:
+            store = RecordStore(target)
+        except ServiceUnavailable:
+            store = None  # damaged: rebuilt below
+        if store is not None:
+            if all(store.meta.get(k) == v for k, v in stamp.items()):
+                return store, int(store.meta.get("unreadable", "0"))
+            store.close()
+    records, bad = _zip_records(archive)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_store(tmp, records, {**stamp, "unreadable": str(bad)})
+        tmp.replace(target)
+        return RecordStore(target), bad
+    except (OSError, sqlite3.Error, ServiceUnavailable):
+        # An unwritable or full cache: the caller reads the archive itself.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return None
 
 
 class OfflineDbService:
     name = "offline-db"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cache_dir: Path | None = None) -> None:
         self.path = path
-        self._index: RecordIndex | None = None
+        self.cache_dir = cache_dir
+        self._index: RecordIndex | RecordStore | None = None
         self._bad = 0
 
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
         if self._index is None:
-            self._index, self._bad = load_index(self.path)
+            opened = None
+            if self.cache_dir is not None and self.path.is_file():
+                opened = open_store(self.path, self.cache_dir)
+            self._index, self._bad = opened if opened is not None else load_index(self.path)
         answer = self._index.audit(self.name, packages)
         if self._bad:
             answer.notes.append(f"offline database {self.path.name}: {self._bad} unreadable record(s) ignored")
