@@ -283,6 +283,10 @@ def kind_by_name(relpath: str) -> FileKind | None:
         if "requirements" in lower or parent_name == "requirements":
             return FileKind.REQUIREMENTS
         return None
+    if ext == "lock" and "requirements" in lower:
+        # rye's requirements.lock / requirements-dev.lock (and `uv pip compile -o requirements.lock`)
+        # are pip requirements files.
+        return FileKind.REQUIREMENTS
     if ext in ("py", "pyi", "pyw"):
         return FileKind.PYTHON
     if ext == "ipynb":

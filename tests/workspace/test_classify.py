@@ -69,6 +69,8 @@ EXPECTED_FIXTURE_KINDS: dict[str, FileKind] = {
     "pyproject.toml": FileKind.PYPROJECT,
     "requirements-gpu.txt": FileKind.REQUIREMENTS,
     "requirements.in": FileKind.REQUIREMENTS,
+    "requirements.lock": FileKind.REQUIREMENTS,  # rye
+    "requirements-dev.lock": FileKind.REQUIREMENTS,
     "requirements.txt": FileKind.REQUIREMENTS,
     "requirements/dev.txt": FileKind.REQUIREMENTS,
     "scripts/entrypoint": FileKind.TEXT,

@@ -86,7 +86,7 @@ def test_fixture_repository_kinds_and_source_file_content() -> None:
     counts = ws.by_kind()
     assert list(counts) == sorted(counts)
     assert sum(counts.values()) == len(ws.files)
-    assert counts["requirements"] == 6
+    assert counts["requirements"] == 8  # six .txt/.in files and two rye .lock files
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def test_every_format_end_to_end(osv: FakeOsv, tmp_path: Path) -> None:
         "pdm-app/pdm.lock",
         "pipenv-app/Pipfile.lock",
         "pylock-app/pylock.toml",
+        "rye-app/requirements.lock",
         "serving/requirements.txt",
         "training/poetry.lock",
     }
