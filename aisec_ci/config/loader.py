@@ -471,6 +471,7 @@ def _build(data: dict[str, Any], node: yaml.MappingNode, path: Path, scanners: M
             rule=entry.get("rule"),
             path=entry.get("path"),
             fingerprint=entry.get("fingerprint"),
+            advisory=entry.get("advisory"),
             reason=entry["reason"].strip(),
             until=dt.date.fromisoformat(entry["until"]) if "until" in entry else None,
             line=lines[i] if i < len(lines) else 1,

@@ -65,7 +65,7 @@ class RuleOverride:
 
 @dataclass(frozen=True)
 class IgnoreEntry:
-    """One entry of `ignores:`. At least one of rule, path and fingerprint is set."""
+    """One entry of `ignores:`. At least one of rule, path, fingerprint and advisory is set."""
 
     rule: str | None
     """Rule id or fnmatch glob (`secrets/*`)."""
@@ -77,6 +77,9 @@ class IgnoreEntry:
     """Last day the entry suppresses; from the next day on it has expired."""
     line: int
     """1-based line of the entry in the config file."""
+    advisory: str | None = None
+    """An advisory id a dependency finding reports (its `advisory_id` or one of its `aliases`),
+    the way pip-audit's --ignore-vuln and osv-scanner's IgnoredVulns name a vulnerability."""
 
     def describe(self) -> str:
         """What the entry matches, for messages: `rule 'x' on path 'y'`."""
@@ -87,6 +90,8 @@ class IgnoreEntry:
             parts.append(f"path '{self.path}'")
         if self.fingerprint is not None:
             parts.append(f"fingerprint {self.fingerprint}")
+        if self.advisory is not None:
+            parts.append(f"advisory {self.advisory}")
         return " on ".join(parts) if parts else "everything"
 
 

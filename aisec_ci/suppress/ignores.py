@@ -38,7 +38,16 @@ class _CompiledIgnore:
             return False
         if e.fingerprint is not None and finding.fingerprint != e.fingerprint:
             return False
+        if e.advisory is not None and e.advisory.upper() not in _advisory_ids(finding):
+            return False
         return self.spec is None or bool(self.spec.match_file(finding.path))
+
+
+def _advisory_ids(finding: Finding) -> set[str]:
+    """The advisory id and aliases a finding reports (the deps scanner's `advisory_id`/`aliases`)."""
+    props = finding.properties
+    ids = {props.get("advisory_id"), *(props.get("aliases") or ())}
+    return {str(i).upper() for i in ids if i}
 
 
 class IgnoreMatcher:
@@ -83,7 +92,8 @@ def expired_ignore_findings(expired: Iterable[IgnoreEntry], config_relpath: str)
                 start_line=max(entry.line, 1),
                 # Keyed by what the entry says, not its line, so editing the
                 # config above it keeps the fingerprint.
-                key=f"expired-ignore:{entry.rule}|{entry.path}|{entry.fingerprint}|{entry.until.isoformat()}",
+                key=f"expired-ignore:{entry.rule}|{entry.path}|{entry.fingerprint}|{entry.until.isoformat()}"
+                + (f"|{entry.advisory}" if entry.advisory is not None else ""),
                 scanner="core",
             )
         )

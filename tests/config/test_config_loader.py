@@ -183,7 +183,7 @@ def test_bad_ignores_every_problem_at_once(tmp_path: Path) -> None:
     assert str(info.value).splitlines() == [
         ".aisec.yml: ignores[0].reason: 'reason' is a required property",
         ".aisec.yml: ignores[1].reason: must not be empty",
-        ".aisec.yml: ignores[2]: needs at least one of 'rule', 'path' or 'fingerprint'",
+        ".aisec.yml: ignores[2]: needs at least one of 'rule', 'path', 'fingerprint' or 'advisory'",
         ".aisec.yml: ignores[3].until: '31/12/2026' is not a date in YYYY-MM-DD form",
         ".aisec.yml: ignores[4].until: '2026-02-30' is not a valid date",
     ]

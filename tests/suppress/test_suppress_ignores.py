@@ -101,3 +101,18 @@ def test_first_matching_entry_wins() -> None:
     keyword = next(f for f in make_findings() if f.rule_id == "secrets/keyword")
     hit = m.match(keyword)
     assert hit is not None and hit.reason == "broad"
+
+
+def test_advisory_matches_only_findings_that_report_it() -> None:
+    by_alias = IgnoreEntry(
+        rule=None, path=None, fingerprint=None, reason="why", until=None, line=3, advisory="cve-2020-1747"
+    )
+    assert matched_paths(by_alias) == []  # no finding in the fakes carries advisory properties
+    m = IgnoreMatcher([by_alias], TODAY)
+    vuln = make_findings()[0].evolve(
+        rule_id="deps/vulnerable-package",
+        properties={"advisory_id": "PYSEC-2020-96", "aliases": ["CVE-2020-1747", "GHSA-6757-jp84-gxfx"]},
+    )
+    other = vuln.evolve(properties={"advisory_id": "PYSEC-2021-142", "aliases": ["CVE-2020-14343"]})
+    assert m.match(vuln) is by_alias and m.match(other) is None
+    assert by_alias.describe() == "advisory cve-2020-1747"

@@ -169,3 +169,43 @@ def test_all_four_sources_chosen_in_config(osv: FakeOsv, tmp_path: Path) -> None
     vulns = sorted((f["properties"]["advisory_id"], tuple(f["properties"]["sources"])) for f in data["findings"])
     both = ("offline-db", "osv-api", "pip-audit", "safety")
     assert vulns == [("PYSEC-2019-217", both), ("PYSEC-2021-66", both)]
+
+
+def test_an_advisory_is_ignored_by_id_or_alias_with_a_reason_until_it_expires(osv: FakeOsv, tmp_path: Path) -> None:
+    # As pip-audit's --ignore-vuln and osv-scanner's IgnoredVulns: one advisory, wherever it is
+    # pinned, named by any of its ids; the other advisories of the same pins stay reported.
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    (repo / "requirements.txt").write_text("pyyaml==5.3\njinja2==2.10\n")
+    (repo / "svc" / "requirements.txt").write_text("PyYAML==5.3\n")
+    (repo / ".aisec.yml").write_text(
+        "ignores:\n"
+        "  - advisory: cve-2020-1747  # PYSEC-2020-96, by its CVE alias (any case)\n"
+        "    reason: full_load is never called on untrusted input\n"
+        "    until: 2099-01-01\n"
+        "  - advisory: PYSEC-2019-217\n"
+        "    reason: sandbox not used\n"
+        "    until: 2020-01-01\n"
+    )
+    code, data, err = run_scan(repo, tmp_path / "out.json", {"AISEC_OSV_URL": osv.url})
+    assert code == 0, err
+    reported = {
+        (f["path"], f["properties"]["advisory_id"]) for f in data["findings"] if "advisory_id" in f["properties"]
+    }
+    assert reported == {
+        ("requirements.txt", "PYSEC-2021-142"),
+        ("svc/requirements.txt", "PYSEC-2021-142"),
+        ("requirements.txt", "PYSEC-2019-217"),  # its ignore expired in 2020: reported again
+        ("requirements.txt", "PYSEC-2021-66"),
+    }
+    suppressed = {
+        (s["path"], s["properties"]["advisory_id"], s["suppression"]["kind"], s["suppression"]["reason"])
+        for s in data["suppressed"]
+    }
+    why = "full_load is never called on untrusted input"
+    assert suppressed == {
+        ("requirements.txt", "PYSEC-2020-96", "config", why),
+        ("svc/requirements.txt", "PYSEC-2020-96", "config", why),
+    }
+    [expired] = [f for f in data["findings"] if f["rule_id"] == "core/expired-ignore"]
+    assert "advisory PYSEC-2019-217" in expired["message"]
