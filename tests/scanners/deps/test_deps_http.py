@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import socket
@@ -166,12 +167,20 @@ def test_refused_and_silent_peers_fail_with_a_reason() -> None:
 def test_plain_http_goes_through_the_proxy_from_the_environment(
     serve: Callable[[Reply], tuple[str, list[str]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proxy_url, proxy_seen = serve(lambda h, b: _json({"via": "proxy"}))
-    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    auth: list[str | None] = []
+
+    def proxy(handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        auth.append(handler.headers.get("Proxy-Authorization"))
+        return _json({"via": "proxy"})
+
+    proxy_url, proxy_seen = serve(proxy)
+    # Credentials in the proxy URL, percent-encoded as curl and requests accept them.
+    monkeypatch.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://ci%40corp:s3cr%3At@"))
     client = JsonHttpClient("http://osv.example.test:8080/api", timeout=5)
     assert client.request("GET", "/v1/vulns/X").json() == {"via": "proxy"}
-    # A forward proxy gets the absolute URL in the request line.
+    # A forward proxy gets the absolute URL in the request line, and the credentials.
     assert proxy_seen == ["GET http://osv.example.test:8080/api/v1/vulns/X HTTP/1.1"]
+    assert auth == ["Basic " + base64.b64encode(b"ci@corp:s3cr:t").decode()]
 
     direct_url, direct_seen = serve(lambda h, b: _json({"via": "direct"}))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
@@ -190,13 +199,15 @@ def test_https_is_tunnelled_through_the_proxy_with_connect(monkeypatch: pytest.M
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 
     threading.Thread(target=proxy, daemon=True).start()
-    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://ci:hunter2@127.0.0.1:{listener.getsockname()[1]}")
     try:
-        with pytest.raises(HttpError):
+        with pytest.raises(HttpError) as failure:
             JsonHttpClient("https://api.osv.example.test", timeout=5).request("GET", "/v1/vulns/X")
     finally:
         listener.close()
     assert seen and seen[0].startswith(b"CONNECT api.osv.example.test:443 HTTP/1.")
+    assert b"\r\nProxy-Authorization: Basic " + base64.b64encode(b"ci:hunter2") + b"\r\n" in seen[0]
+    assert str(failure.value) == "the proxy refused the tunnel (403 Forbidden)"
 
 
 def test_osv_source_reports_an_unusable_base_url_as_unavailable() -> None:

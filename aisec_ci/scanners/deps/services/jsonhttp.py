@@ -13,6 +13,7 @@ and timeouts.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -21,7 +22,7 @@ import ssl
 import threading
 import zlib
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 USER_AGENT = "aisec-ci (deps scanner)"
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -67,6 +68,8 @@ def _describe(exc: BaseException) -> str:
         return "TLS certificate not trusted"
     if isinstance(exc, ssl.SSLError):
         return "TLS error"
+    if str(exc).startswith("Tunnel connection failed"):
+        return f"the proxy refused the tunnel ({str(exc).split(':', 1)[-1].strip()[:60]})"
     return type(exc).__name__
 
 
@@ -106,6 +109,15 @@ class JsonHttpClient:
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         self._proxy = _proxy_for(self.scheme, self.host)
+        self._proxy_headers: dict[str, str] = {}
+        if self._proxy:
+            proxy = urlsplit(self._proxy if "://" in self._proxy else "http://" + self._proxy)
+            self._proxy_host = proxy.hostname or ""
+            self._proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
+            if proxy.username is not None:
+                # `http://user:password@proxy:3128`, as requests and curl accept it.
+                pair = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()
+                self._proxy_headers["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self._tls: ssl.SSLContext | None = None
         self._local = threading.local()
         self._all: list[http.client.HTTPConnection] = []
@@ -116,15 +128,13 @@ class JsonHttpClient:
         if self.scheme == "https" and self._tls is None:
             self._tls = _tls_context()
         if self._proxy:
-            proxy = urlsplit(self._proxy if "://" in self._proxy else "http://" + self._proxy)
-            proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
             if self.scheme == "https":
                 conn = http.client.HTTPSConnection(
-                    proxy.hostname or "", proxy_port, timeout=self.timeout, context=self._tls
+                    self._proxy_host, self._proxy_port, timeout=self.timeout, context=self._tls
                 )
-                conn.set_tunnel(self.host, self.port)
+                conn.set_tunnel(self.host, self.port, headers=self._proxy_headers or None)
             else:
-                conn = http.client.HTTPConnection(proxy.hostname or "", proxy_port, timeout=self.timeout)
+                conn = http.client.HTTPConnection(self._proxy_host, self._proxy_port, timeout=self.timeout)
         elif self.scheme == "https":
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._tls)
         else:
@@ -143,6 +153,7 @@ class JsonHttpClient:
         target = self.prefix + path
         if self._proxy and self.scheme == "http":
             target = f"http://{self.host}:{self.port}{target}"
+            headers.update(self._proxy_headers)
         for attempt in (1, 2):
             conn = getattr(self._local, "conn", None)
             fresh = conn is None
