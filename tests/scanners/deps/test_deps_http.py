@@ -6,13 +6,16 @@ import base64
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from aisec_ci.scanners.deps.services import jsonhttp
 from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
@@ -214,3 +217,47 @@ def test_osv_source_reports_an_unusable_base_url_as_unavailable() -> None:
     service = OsvApiService("not a url", retries=0)
     with pytest.raises(ServiceUnavailable, match="not an http"):
         service.audit([PackageVersion("jinja2", "2.10")])
+
+
+def test_https_verifies_the_server_against_the_configured_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # api.osv.dev is reached over TLS: a server whose certificate no trusted CA signed is refused
+    # with a readable reason, and SSL_CERT_FILE / REQUESTS_CA_BUNDLE name the bundle to trust.
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            data = b'{"tls": true}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        with pytest.raises(HttpError, match="TLS certificate not trusted"):
+            JsonHttpClient(url, timeout=5).request("GET", "/v1/vulns/X")
+        bundle = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+            monkeypatch.setenv(name, str(bundle))
+            assert JsonHttpClient(url, timeout=5).request("GET", "/v1/vulns/X").json() == {"tls": True}
+            monkeypatch.delenv(name)
+    finally:
+        server.shutdown()
+        server.server_close()
