@@ -60,13 +60,15 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
     # Index it now, so that the first offline scan reads only the records it needs.
     from aisec_ci.scanners.deps.services.interface import ServiceUnavailable
     from aisec_ci.scanners.deps.services.offline_db import open_store
+    from aisec_ci.scanners.deps.services.record_store import RecordStore
 
     try:
-        opened = open_store(target, cache_dir)
+        index, _bad = open_store(target, cache_dir)
     except ServiceUnavailable:
-        opened = None  # _check accepted the archive; a scan will report whatever is wrong with it
-    if opened is not None:
-        opened[0].close()
+        pass  # _check accepted the archive; a scan will report whatever is wrong with it
+    else:
+        if isinstance(index, RecordStore):
+            index.close()
     return target
 
 

@@ -103,9 +103,10 @@ def _stamp(archive: Path) -> dict[str, str]:
     return {"source": str(archive.resolve()), "source_size": str(st.st_size), "source_mtime_ns": str(st.st_mtime_ns)}
 
 
-def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore, int] | None:
-    """The archive's record store, built first if missing or out of date; None when it cannot be
-    written (the caller then reads the archive itself). Raises ServiceUnavailable for a bad archive."""
+def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore | RecordIndex, int]:
+    """(the archive's records, number unreadable): its record store, built first when missing or
+    out of date, or the records held in memory when the store cannot be written. Raises
+    ServiceUnavailable for a bad archive."""
     target = store_path(archive, cache_dir)
     try:
         stamp = _stamp(archive)
@@ -128,10 +129,10 @@ def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore, int] | None
         tmp.replace(target)
         return RecordStore(target), bad
     except (OSError, sqlite3.Error, ServiceUnavailable):
-        # An unwritable or full cache: the caller reads the archive itself.
+        # An unwritable or full cache: answer from the records already read.
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        return None
+        return RecordIndex(records), bad
 
 
 class OfflineDbService:
@@ -145,10 +146,10 @@ class OfflineDbService:
 
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
         if self._index is None:
-            opened = None
             if self.cache_dir is not None and self.path.is_file():
-                opened = open_store(self.path, self.cache_dir)
-            self._index, self._bad = opened if opened is not None else load_index(self.path)
+                self._index, self._bad = open_store(self.path, self.cache_dir)
+            else:
+                self._index, self._bad = load_index(self.path)
         answer = self._index.audit(self.name, packages)
         if self._bad:
             answer.notes.append(f"offline database {self.path.name}: {self._bad} unreadable record(s) ignored")

@@ -3,17 +3,17 @@
 The embedded snapshot ships in this form, and an offline `all.zip` is turned
 into one once (see offline_db). A run asks for a few hundred records out of
 thousands, so parsing the whole collection on every start cost more than the
-whole audit; with SQLite (in the standard library) a lookup is an indexed
-read of one compressed row.
+whole audit; with SQLite (in the standard library) a lookup is one indexed
+query.
 
-Layout: `meta(key, value)`, `records(id, modified, body)` where body is the
-zlib-compressed compact JSON of the record, and `affects(package, id)` keyed
-by PEP 503 canonical package name. Withdrawn records are never stored.
-Bodies are stored as plain JSON (the embedded snapshot: the wheel compresses it
-anyway, and inflating hundreds of rows costs a run about 5 ms) or compressed
-(the cache of a large offline database). One record alone compresses poorly,
-so compressed bodies use a preset dictionary (`zdict`, a sample of the records
-themselves), which halves them.
+Layout: `meta(key, value)`, `records(id, modified, body)` with the record's
+compact JSON as body, and `affects(package, id)` keyed by PEP 503 canonical
+package name. Withdrawn records are never stored. Bodies are plain JSON in the
+embedded snapshot (the wheel compresses the file anyway, and inflating
+hundreds of rows would cost every run about 5 ms) and zlib-compressed in the
+index of an offline database, which can hold tens of thousands. One record
+alone compresses poorly, so compressed bodies use a preset dictionary
+(`zdict`, a sample of the records themselves), which halves them.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ _SCHEMA = (
 _ZDICT_SIZE = 8 * 1024  # zlib allows 32 KiB, but loading a large dictionary for every row costs more than it saves
 _ZDICT_SAMPLES = 64
 # Building a store happens while a user waits for the first offline scan: per-row set-up
-# dominates the cost of zlib here, and level 1 stores these rows only ~15% larger than level 9
-# in a third of the time.
+# dominates zlib's cost on rows this small, and level 1 makes them under a fifth larger than
+# level 9 for a third of the time.
 _LEVEL = 1
 # SQLite's default limit on host parameters in one statement is 999 on older builds.
 _CHUNK = 500
