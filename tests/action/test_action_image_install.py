@@ -144,3 +144,18 @@ def test_image_install_runs_the_entrypoint(tmp_path: Path, fake_github: FakeGitH
         env={"PATH": env["PATH"]},
     )
     assert probe.stdout.strip().startswith(mapping["/opt/aisec-ci"])
+    # Package data made it into the image: the embedded advisory snapshot opens and holds its records.
+    snapshot = subprocess.run(
+        [
+            entrypoint[0],
+            "-c",
+            "from aisec_ci.scanners.deps.services.snapshot import load_snapshot\n"
+            "print(load_snapshot().meta['records'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PATH": env["PATH"]},
+    )
+    assert snapshot.stdout.strip() == "2651"
