@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.scanners.cloud.cloud_support import FIXTURES
 
 
@@ -25,26 +24,8 @@ def test_cli_scans_policies_terraform_nginx_and_commands(tmp_path: Path) -> None
     shutil.copy(FIXTURES / "iam-safe.tf.json", repo / "infra" / "generated-safe.tf.json")
     shutil.copy(FIXTURES / "sagemaker-notebook-unsafe.tf", repo / "infra" / "notebook.tf")
     out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aisec_ci",
-            "scan",
-            str(repo),
-            "--scanners",
-            "cloud",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--fail-on",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = run_cli(
+        "scan", repo, "--scanners", "cloud", "--format", "json", "--output", out, "--fail-on", "none", plugin=False
     )
     assert proc.returncode == 0, proc.stderr
     findings = json.loads(out.read_text())["findings"]

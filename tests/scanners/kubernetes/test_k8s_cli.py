@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.scanners.kubernetes.k8s_support import FIXTURES
 
 
@@ -21,26 +20,8 @@ def test_cli_scans_manifests_and_reports_helm_skip(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "helm-chart" / "templates" / "deployment.yaml", repo / "charts" / "app" / "templates")
     (repo / "charts" / "app" / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
     out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aisec_ci",
-            "scan",
-            str(repo),
-            "--scanners",
-            "kubernetes",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--fail-on",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = run_cli(
+        "scan", repo, "--scanners", "kubernetes", "--format", "json", "--output", out, "--fail-on", "none", plugin=False
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
@@ -61,26 +42,8 @@ def test_cli_cross_file_findings_reported_once(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "crossfile", repo / "deploy")
     shutil.copy(FIXTURES / "placement-unsafe.yaml", repo / "deploy" / "placement.yaml")
     out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aisec_ci",
-            "scan",
-            str(repo),
-            "--scanners",
-            "kubernetes",
-            "--format",
-            "json",
-            "--output",
-            str(out),
-            "--fail-on",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = run_cli(
+        "scan", repo, "--scanners", "kubernetes", "--format", "json", "--output", out, "--fail-on", "none", plugin=False
     )
     assert proc.returncode == 0, proc.stderr
     findings = json.loads(out.read_text())["findings"]

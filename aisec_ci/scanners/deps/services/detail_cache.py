@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aisec_ci.scanners.deps.services.record_store import id_chunks
+
 CACHE_FILE = "osv-records.sqlite"
-_CHUNK = 500
 _SCHEMA = "CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, modified TEXT NOT NULL, body TEXT NOT NULL)"
 
 
@@ -35,13 +36,10 @@ class DetailCache:
         if not wanted or not self.path.is_file():
             return {}
         out: dict[str, Mapping[str, Any]] = {}
-        ids = sorted(wanted)
         try:
             con = self._connect()
             try:
-                for start in range(0, len(ids), _CHUNK):
-                    chunk = ids[start : start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
+                for chunk, marks in id_chunks(sorted(wanted)):
                     rows = con.execute(f"SELECT id, modified, body FROM records WHERE id IN ({marks})", chunk)
                     for vid, modified, body in rows:
                         if modified != wanted.get(vid):

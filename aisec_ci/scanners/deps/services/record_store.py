@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aisec_ci.scanners.deps.matching import advisory_from_osv, is_affected
-from aisec_ci.scanners.deps.model import canonicalize_name
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
+from aisec_ci.scanners.deps.services.local_records import answer_from, pypi_names
 
 STORE_FORMAT = "1"
 _SCHEMA = (
@@ -46,14 +45,11 @@ _LEVEL = 1
 _CHUNK = 500
 
 
-def pypi_names(record: Mapping[str, Any]) -> set[str]:
-    """Canonical names of the PyPI packages a record affects."""
-    names: set[str] = set()
-    for entry in record.get("affected") or ():
-        pkg = entry.get("package") if isinstance(entry, Mapping) else None
-        if isinstance(pkg, Mapping) and str(pkg.get("ecosystem", "")).split(":", 1)[0] == "PyPI":
-            names.add(canonicalize_name(str(pkg.get("name", ""))))
-    return names
+def id_chunks(keys: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """`keys` in slices small enough for one `IN (...)` each, with the slice's placeholders."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start : start + _CHUNK])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def write_store(
@@ -157,13 +153,9 @@ class RecordStore:
         """{id: record} for each (id, modified) pair stored at exactly that revision."""
         wanted = dict(pairs)
         out: dict[str, Mapping[str, Any]] = {}
-        ids = sorted(wanted)
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        for chunk, marks in id_chunks(sorted(wanted)):
             try:
-                rows = self._query(
-                    f"SELECT id, modified, body FROM records WHERE id IN ({','.join('?' * len(chunk))})", chunk
-                )
+                rows = self._query(f"SELECT id, modified, body FROM records WHERE id IN ({marks})", chunk)
             except ServiceUnavailable:
                 return out
             for vid, modified, body in rows:
@@ -176,10 +168,7 @@ class RecordStore:
     def records_for(self, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
         """Every stored record affecting each of `names` (canonical), by name."""
         out: dict[str, list[Mapping[str, Any]]] = {}
-        unique = sorted(set(names))
-        for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in id_chunks(sorted(set(names))):
             rows = self._query(
                 "SELECT a.package, r.id, r.body FROM affects a JOIN records r ON r.id = a.id "
                 f"WHERE a.package IN ({marks}) ORDER BY a.package, r.id",
@@ -192,13 +181,4 @@ class RecordStore:
         return out
 
     def audit(self, source: str, packages: Sequence[PackageVersion]) -> AuditAnswer:
-        answer = AuditAnswer(source=source)
-        by_name = self.records_for([pv.name for pv in packages])
-        for pv in packages:
-            found = [
-                advisory_from_osv(rec, pv.name, source)
-                for rec in by_name.get(pv.name, ())
-                if is_affected(rec, pv.name, pv.version)
-            ]
-            answer.advisories[pv] = sorted(found, key=lambda a: a.id)
-        return answer
+        return answer_from(source, packages, self.records_for([pv.name for pv in packages]))

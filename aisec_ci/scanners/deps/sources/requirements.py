@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from packaging.version import InvalidVersion, Version
-
+from aisec_ci.scanners.deps.matching import parse_version
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, Parsed, PinKind, Problem
 from aisec_ci.scanners.deps.sources.repofiles import MAX_INCLUDE_DEPTH, IncludeError, RepoFiles
 
@@ -108,10 +107,8 @@ def _simple_pin(body: str, path: str, line: int, snippet: str, origin: str, grou
     if m is None:
         return None
     name, version = m.groups()
-    try:
-        Version(version)  # what packaging's `==` grammar accepts; anything else takes the full parser
-    except InvalidVersion:
-        return None
+    if parse_version(version) is None:
+        return None  # not what packaging's `==` grammar accepts: the full parser decides
     return Dependency(
         name=name, path=path, line=line, kind=PinKind.PINNED, version=version, specifier=f"=={version}",
         origin=origin, snippet=snippet, group=group,
