@@ -23,6 +23,8 @@ from aisec_ci.scanners.deps.services.pip_audit import split_by_name
 from aisec_ci.scanners.deps.services.subprocess_run import last_line, run_tool
 
 _OK_EXIT_CODES = (0, 64)  # 64: vulnerabilities found
+# A policy that changes nothing: report every vulnerability, whatever its CVSS score.
+_POLICY = "security:\n  ignore-cvss-severity-below: 0\n  ignore-cvss-unknown-severity: False\n"
 
 
 class SafetyService:
@@ -65,8 +67,13 @@ class SafetyService:
         with tempfile.TemporaryDirectory(prefix="aisec-safety-") as tmp:
             req = Path(tmp) / "requirements.txt"
             out = Path(tmp) / "report.json"
+            # safety 3.8 fails ("No such file or directory: '.safety-policy.yml'") when its default
+            # policy file is absent, although the option is documented as optional: name our own.
+            policy = Path(tmp) / "policy.yml"
+            policy.write_text(_POLICY, encoding="utf-8")
             req.write_text("".join(f"{pv.name}=={pv.version}\n" for pv in usable), encoding="utf-8")
             argv = [*self.command, "check", "-r", str(req), "--output", "json", "--save-json", str(out)]
+            argv += ["--policy-file", str(policy)]
             env = {"HOME": tmp, "SAFETY_REQUEST_TIMEOUT": str(int(self.timeout))}
             if self.db_dir is not None:
                 argv += ["--db", str(self.db_dir)]
