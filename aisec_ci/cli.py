@@ -38,8 +38,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"aisec-ci: error: {message}\n")
+        # argparse quotes the rejected value (`invalid choice: '…'`): it may be a pasted token.
+        sys.stderr.write(f"aisec-ci: error: {_safe(message)}\n")
         raise SystemExit(EXIT_ERROR)
+
+
+def _safe(message: str) -> str:
+    """Every error line passes the redaction stage: it may quote a value a user pasted."""
+    from aisec_ci.redaction import safe_message
+
+    return safe_message(message)
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -151,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     except AisecError as exc:
-        sys.stderr.write(f"aisec-ci: error: {exc}\n")
+        sys.stderr.write(f"aisec-ci: error: {_safe(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("aisec-ci: interrupted\n")
@@ -159,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as exc:  # the contract: internal errors are exit 2, never a bare traceback
-        from aisec_ci.engine import safe_error_text
+        from aisec_ci.redaction import safe_error_text
 
         if debug:
             import traceback
@@ -313,14 +321,11 @@ def _write_reports(result: ScanResult, outputs: list[tuple[str, str]], args: arg
             sys.stdout.write(_render(fmt, result, args, sys.stdout))
             sys.stdout.flush()
             continue
+        from aisec_ci.outputs import write_output
+
         text = _render(fmt, result, args, None)
-        path = Path(dest)
         try:
-            if path.parent and not path.parent.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            # Reports written as root into a mounted workspace must stay readable by the runner user.
-            os.chmod(path, 0o644)
+            write_output(Path(dest), text)
         except OSError as exc:
             raise UsageError(f"cannot write {dest}: {exc.strerror or exc}") from None
 

@@ -10,7 +10,6 @@ small Finding records travel back to the parent.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.findings import Finding, assign_fingerprints
+from aisec_ci.redaction import Redactor, safe_error_text, secret_values
 from aisec_ci.report.linehash import line_hashes_at
 from aisec_ci.result import Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
@@ -75,18 +75,6 @@ def _run_chunk(tasks: Sequence[FileTask]) -> EngineOutput:
     for task in tasks:
         out.extend(scan_one(task, _WORKER_SCANNERS, _WORKER_RULE_IDS))
     return out
-
-
-_TOKENISH = re.compile(r"[A-Za-z0-9+/=_\-]{16,}")
-
-
-def safe_error_text(exc: BaseException) -> str:
-    """An exception's message made safe for reports: parsers like to quote the
-    offending input, which may be a secret, so long token-like runs are cut to
-    their first 4 characters and the whole is bounded."""
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    text = _TOKENISH.sub(lambda m: f"{m.group(0)[:4]}…[{len(m.group(0))} chars]", text)
-    return text[:300]
 
 
 def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[str]) -> EngineOutput:
@@ -153,6 +141,12 @@ def finish_findings(
     if lines is None:
         out.findings.extend(findings)
         return
+    if any(f.scanner != "secrets" for f in findings):
+        # Another scanner may quote this file's text (a snippet, a command line, a policy
+        # Sid): redact this file's secrets from its findings while the text is in memory.
+        # (The pipeline's redaction stage then runs the provider detectors over everything.)
+        redactor = Redactor(secret_values(sf.text))
+        findings = [redactor.finding(f) for f in findings]
     hashes = line_hashes_at(sf.text, {f.start_line for f in findings})
     directives = parse_directives(lines)
     for f in findings:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from aisec_ci.config.model import Config, find_config
 from aisec_ci.core_rules import SCAN_ERROR
-from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners, safe_error_text
+from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners
 from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding, assign_fingerprints
+from aisec_ci.redaction import Redactor, safe_error_text
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner
 from aisec_ci.scanners.registry import KnownRuleIds, all_scanners, catalog, catalog_of, scanners_named
@@ -177,6 +178,15 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     if opts.new_only_base:
         kept, moved = _select_new(opts, kept)
         suppressed.extend(moved)
+
+    # The redaction stage: every string a report, log or comment can show passes here. Each
+    # file's own secrets were taken out of its findings by the engine (finish_findings);
+    # this pass runs the provider detectors over everything, paths and notes included.
+    redactor = Redactor()
+    kept = [redactor.finding(f) for f in kept]
+    suppressed = [Suppressed(redactor.finding(s.finding), s.kind, redactor.text(s.reason)) for s in suppressed]
+    skipped = [SkippedFile(redactor.text(s.path), redactor.text(s.reason)) for s in skipped]
+    notes = [redactor.text(n) for n in notes]
 
     scanned_files = [f for f in files if f.path in scanned and f.path not in skipped_paths]
     by_kind: dict[str, int] = {}

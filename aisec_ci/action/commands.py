@@ -14,6 +14,8 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from aisec_ci.redaction import safe_message
+
 MAX_MESSAGE = 4096
 """The runner truncates longer annotation messages anyway."""
 
@@ -27,7 +29,9 @@ def escape_property(text: str) -> str:
 
 
 def command(name: str, message: str, properties: Mapping[str, str | int] | None = None) -> str:
-    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in (properties or {}).items())
+    # Workflow commands end up in the public log: the last redaction pass before it.
+    message = safe_message(message)
+    props = ",".join(f"{k}={escape_property(safe_message(str(v)))}" for k, v in (properties or {}).items())
     head = f"::{name} {props}" if props else f"::{name}"
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"

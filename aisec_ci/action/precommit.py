@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aisec_ci.errors import AisecError
+from aisec_ci.redaction import safe_message
 from aisec_ci.severity import FAIL_ON_CHOICES, parse_fail_on
 from aisec_ci.workspace.gitdiff import GitError, run_git
 
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ScanOptions(root=root, scanners=scanners, include=includes, fail_on=fail_on, fail_on_set=True)
         )
     except AisecError as exc:
-        sys.stderr.write(f"aisec-ci: error: {exc}\n")
+        sys.stderr.write(f"aisec-ci: error: {safe_message(str(exc))}\n")
         return exc.exit_code
     # Every unstaged file is "not matched"; listing them would bury the findings.
     result.skipped = [s for s in result.skipped if not s.reason.startswith("not matched by")]

@@ -7,13 +7,13 @@ outputs are parsed with the `name<<DELIMITER` heredoc format.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from aisec_ci.action.commands import command
 from aisec_ci.findings import Finding
+from aisec_ci.outputs import write_output
 from aisec_ci.severity import Severity
 
 SUMMARY_MAX_BYTES = 1_000_000
@@ -32,11 +32,7 @@ def summary_budget(path: Path) -> int:
 
 def append_file(path: Path, text: str) -> None:
     """Append as UTF-8; files written as root in a mounted directory stay readable for the runner user."""
-    existed = path.exists()
-    with path.open("a", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    if not existed:
-        os.chmod(path, 0o644)
+    write_output(path, text, append=True)
 
 
 def annotation_level(severity: Severity) -> str:

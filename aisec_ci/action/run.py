@@ -33,6 +33,8 @@ from aisec_ci.action.publish_summary import (
     summary_budget,
 )
 from aisec_ci.errors import AisecError
+from aisec_ci.outputs import write_output
+from aisec_ci.redaction import safe_message
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SkippedFile
@@ -185,7 +187,7 @@ class ActionRun:
         self.warnings: list[str] = []
 
     def log(self, text: str) -> None:
-        self.err.write(f"aisec-ci: {text}\n")
+        self.err.write(f"aisec-ci: {safe_message(text)}\n")
         self.err.flush()
 
     def warn(self, text: str) -> None:
@@ -299,9 +301,7 @@ class ActionRun:
         commands.print_untrusted(render_text(result, cat, color=True), self.out)
         sarif_text = render_sarif(result, cat, category=plan.category, repo_root_uri=checkout_uri(repo_root))
         try:
-            plan.sarif_file.parent.mkdir(parents=True, exist_ok=True)
-            plan.sarif_file.write_text(sarif_text, encoding="utf-8")
-            os.chmod(plan.sarif_file, 0o644)
+            write_output(plan.sarif_file, sarif_text)
         except OSError as exc:
             raise AisecError(f"cannot write {plan.sarif_file}: {exc.strerror or exc}") from None
         return result
@@ -318,7 +318,7 @@ class ActionRun:
         try:
             fn()
         except Exception as exc:  # a publisher bug must not change the gate
-            from aisec_ci.engine import safe_error_text
+            from aisec_ci.redaction import safe_error_text
 
             if self.environ.get("AISEC_DEBUG"):
                 traceback.print_exc(file=self.err)
@@ -440,7 +440,7 @@ def main(environ: MutableMapping[str, str] | None = None, stdout: TextIO | None 
     except KeyboardInterrupt:
         return EXIT_ERROR
     except Exception as exc:  # exit 2 with one line, never a bare traceback
-        from aisec_ci.engine import safe_error_text
+        from aisec_ci.redaction import safe_error_text
 
         if env.get("AISEC_DEBUG"):
             traceback.print_exc()

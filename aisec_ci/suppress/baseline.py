@@ -9,7 +9,6 @@ shifts, so moving code does not resurrect baselined findings.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -46,19 +45,13 @@ def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
     """Write the baseline atomically, so an interrupted run never leaves half a file."""
-    text = json.dumps(baseline_document(findings), indent=2, ensure_ascii=False) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp_name = ""
-    import tempfile  # only `baseline create` writes one
+    from aisec_ci.outputs import write_output  # only `baseline create` writes one
 
+    text = json.dumps(baseline_document(findings), indent=2, ensure_ascii=False) + "\n"
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp_name, path)
+        # Atomic for a regular file (keeping its mode); a device or symlink is written through.
+        write_output(path, text, atomic=True)
     except OSError as exc:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
         raise ConfigError(f"baseline {path}: cannot write ({exc.strerror or exc})") from None
 
 

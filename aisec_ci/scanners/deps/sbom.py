@@ -14,6 +14,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from aisec_ci import __version__
+from aisec_ci.outputs import write_output
 from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
 
 # Origins and kinds go into namespaced properties (CycloneDX's extension point).
@@ -65,4 +66,4 @@ def build_sbom(project: str, dependencies: Iterable[Dependency]) -> str:
 
 def write_sbom(path: Path, project: str, dependencies: Iterable[Dependency]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_sbom(project, dependencies) + "\n", encoding="utf-8")
+    write_output(path, build_sbom(project, dependencies) + "\n")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
+from aisec_ci.redaction import redact_value
+
 SNIPPET_WIDTH = 160
 
 
 def redact(secret: str) -> str:
-    """At most the first 4 characters and the length; fewer for short values so a
-    short password is never mostly revealed."""
-    shown = min(4, len(secret) // 4)
-    return f"{secret[:shown]}…[{len(secret)} chars]"
+    """The one redacted form every output uses (see aisec_ci.redaction)."""
+    return redact_value(secret)
 
 
 def secret_hash(secret: str) -> str:
