@@ -1,6 +1,11 @@
 """The scanner stage: run every enabled scanner over the files that it wants,
 in parallel worker processes, isolating failures per file.
 
+Every file is scanned within a budget (aisec_ci.budget): past its time or memory
+budget it is listed as skipped with the reason, and a worker that dies on it costs
+that file alone (aisec_ci.workers). Findings per file and per rule are capped, and
+the cut is reported.
+
 Per file, a worker reads the content once (SourceFile caches it), runs each
 scanner that wants the file, then finishes the findings while the text is
 still in memory: inline suppressions, fingerprints and GitHub line hashes. Only
@@ -15,6 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aisec_ci.budget import BudgetExceeded, FileBudget, file_budget
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.redaction import Redactor, safe_error_text, secret_values
@@ -24,6 +30,7 @@ from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
 from aisec_ci.suppress.inline import inline_reason, invalid_directives, parse_directives
 from aisec_ci.workspace.files import SkippedFile, SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.workspace.reading import format_size
 
 # Below this many files a process pool costs more than it saves.
 MIN_FILES_FOR_POOL = 48
@@ -41,12 +48,15 @@ class EngineOutput:
     skipped: list[SkippedFile] = field(default_factory=list)
     scanned: list[str] = field(default_factory=list)
     """Paths that at least one scanner examined."""
+    notes: list[str] = field(default_factory=list)
+    """For the report: findings cut by the caps."""
 
     def extend(self, other: EngineOutput) -> None:
         self.findings.extend(other.findings)
         self.suppressed.extend(other.suppressed)
         self.skipped.extend(other.skipped)
         self.scanned.extend(other.scanned)
+        self.notes.extend(other.notes)
 
 
 @dataclass(frozen=True)
@@ -59,28 +69,33 @@ class FileTask:
     size: int
 
 
-# Worker-process state, built once per process by _init_worker.
-_WORKER_SCANNERS: list[Scanner] = []
-_WORKER_RULE_IDS: Collection[str] = frozenset()
-
-
-def _init_worker(specs: Sequence[tuple[type[Scanner], ScanContext]], rule_ids: Collection[str]) -> None:
-    global _WORKER_SCANNERS, _WORKER_RULE_IDS
-    _WORKER_SCANNERS = [cls(ctx) for cls, ctx in specs]
-    _WORKER_RULE_IDS = rule_ids
-
-
-def _run_chunk(tasks: Sequence[FileTask]) -> EngineOutput:
-    out = EngineOutput()
-    for task in tasks:
-        out.extend(scan_one(task, _WORKER_SCANNERS, _WORKER_RULE_IDS))
-    return out
-
-
-def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[str]) -> EngineOutput:
-    """Run every scanner that wants this file; never raises."""
-    out = EngineOutput()
+def scan_one(
+    task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[str], budget: FileBudget | None = None
+) -> EngineOutput:
+    """Run every scanner that wants this file, within the file's budget; never raises."""
+    budget = budget or FileBudget()
     sf = SourceFile(path=task.path, abspath=Path(task.abspath), kind=task.kind, size=task.size)
+    try:
+        with file_budget(budget):
+            return _scan_file(sf, scanners, rule_ids, budget)
+    except BudgetExceeded:
+        return EngineOutput(
+            skipped=[
+                SkippedFile(
+                    task.path,
+                    f"not scanned: took longer than the {budget.seconds:g} s per-file time budget "
+                    "(max-file-seconds in .aisec.yml)",
+                )
+            ]
+        )
+    finally:
+        sf.release()
+
+
+def _scan_file(
+    sf: SourceFile, scanners: Sequence[Scanner], rule_ids: Collection[str], budget: FileBudget
+) -> EngineOutput:
+    out = EngineOutput()
     raw: list[Finding] = []
     examined = False
     try:
@@ -92,31 +107,36 @@ def scan_one(task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[s
                 for f in scanner.scan_file(sf):
                     raw.append(_own(f, scanner.name))
             except SkipFile as skip:
-                out.skipped.append(SkippedFile(task.path, f"{scanner.name}: {skip.reason}"))
+                out.skipped.append(SkippedFile(sf.path, f"{scanner.name}: {skip.reason}"))
             except OSError:
                 raise  # the file itself is unreadable: one skipped entry, below
             except MemoryError:
-                out.skipped.append(SkippedFile(task.path, f"{scanner.name}: out of memory while scanning"))
+                # Past the per-file memory budget (or the machine's): the file, not the scan, pays.
+                out.skipped.append(
+                    SkippedFile(
+                        sf.path,
+                        f"{scanner.name}: not scanned: needed more than the {format_size(budget.memory)} per-file "
+                        "memory budget (max-file-memory in .aisec.yml)",
+                    )
+                )
             except Exception as exc:
                 raw.append(
                     Finding(
                         rule_id=SCAN_ERROR.id,
                         severity=SCAN_ERROR.severity,
                         message=f"The {scanner.name} scanner failed on this file ({safe_error_text(exc)}).",
-                        path=task.path,
+                        path=sf.path,
                         key=f"{scanner.name}:{type(exc).__name__}",
                         scanner=scanner.name,
                     )
                 )
         if examined:
-            out.scanned.append(task.path)
+            out.scanned.append(sf.path)
         if raw:
-            finish_findings(sf, raw, out, rule_ids, report_invalid=True)
+            finish_findings(sf, raw, out, rule_ids, report_invalid=True, budget=budget)
     except OSError as exc:
         # The file vanished or became unreadable between discovery and scanning.
-        out = EngineOutput(skipped=[SkippedFile(task.path, f"unreadable: {exc.strerror or exc}")])
-    finally:
-        sf.release()
+        out = EngineOutput(skipped=[SkippedFile(sf.path, f"unreadable: {exc.strerror or exc}")])
     return out
 
 
@@ -126,8 +146,39 @@ def _own(f: Finding, scanner: str) -> Finding:
     return f.evolve(scanner=scanner)
 
 
+def cap_findings(findings: list[Finding], budget: FileBudget) -> tuple[list[Finding], list[str]]:
+    """At most `max_findings_per_rule` per rule and `max_findings_per_file` in all, the
+    first by position (deterministic); notes say what was cut."""
+    if len(findings) <= min(budget.max_findings_per_rule, budget.max_findings_per_file):
+        return findings, []
+    ordered = sorted(findings, key=Finding.sort_key)
+    per_rule: dict[str, int] = {}
+    kept: list[Finding] = []
+    cut: dict[str, int] = {}
+    for f in ordered:
+        n = per_rule.get(f.rule_id, 0)
+        if n >= budget.max_findings_per_rule or len(kept) >= budget.max_findings_per_file:
+            cut[f.rule_id] = cut.get(f.rule_id, 0) + 1
+            continue
+        per_rule[f.rule_id] = n + 1
+        kept.append(f)
+    path = findings[0].path
+    notes = [
+        f"{path}: {n:,} more {rule} finding(s) not reported (at most {budget.max_findings_per_rule:,} per rule "
+        f"and {budget.max_findings_per_file:,} per file)"
+        for rule, n in sorted(cut.items())
+    ]
+    return kept, notes
+
+
 def finish_findings(
-    sf: SourceFile, raw: list[Finding], out: EngineOutput, rule_ids: Collection[str], *, report_invalid: bool
+    sf: SourceFile,
+    raw: list[Finding],
+    out: EngineOutput,
+    rule_ids: Collection[str],
+    *,
+    report_invalid: bool,
+    budget: FileBudget | None = None,
 ) -> None:
     """Fingerprint, line-hash and apply inline suppressions while the text is at hand.
 
@@ -137,7 +188,9 @@ def finish_findings(
     """
     is_text = sf.kind not in (FileKind.MODEL, FileKind.BINARY)
     lines = sf.lines if is_text else None
-    findings = assign_fingerprints(raw, lines)
+    # Fingerprints first (their occurrence counters must not depend on the cap), then the cap.
+    findings, notes = cap_findings(assign_fingerprints(raw, lines), budget or FileBudget())
+    out.notes.extend(notes)
     if lines is None:
         out.findings.extend(findings)
         return
@@ -187,8 +240,10 @@ def run_scanners(
     *,
     rule_ids: Collection[str],
     jobs: int,
+    budget: FileBudget | None = None,
 ) -> EngineOutput:
     """Scan `files` with the given scanners; results are in no particular order."""
+    budget = budget or FileBudget()
     tasks = [FileTask(f.path, str(f.abspath), f.kind, f.size) for f in files]
     if not specs or not tasks:
         return EngineOutput()
@@ -198,18 +253,14 @@ def run_scanners(
     if jobs <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         scanners = [cls(ctx) for cls, ctx in specs]
         for t in tasks:
-            out.extend(scan_one(t, scanners, rule_ids))
+            out.extend(scan_one(t, scanners, rule_ids, budget))
         return out
     # Imported here: a small scan never starts a pool and need not pay for these modules.
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+
+    from aisec_ci.workers import SupervisedPool
 
     # fork keeps start-up cheap (no re-import); elsewhere fall back to spawn.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(list(specs), rule_ids)
-    ) as pool:
-        for part in pool.map(_run_chunk, list(_chunks(tasks))):
-            out.extend(part)
+    SupervisedPool(multiprocessing.get_context(method), specs, rule_ids, budget).run(list(_chunks(tasks)), jobs, out)
     return out

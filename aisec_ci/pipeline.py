@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aisec_ci.budget import DEFAULT_FILE_MEMORY, DEFAULT_FILE_SECONDS, FileBudget
 from aisec_ci.config.model import Config, find_config
 from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners
@@ -131,9 +132,13 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
     # Suppression settings only ever meet rules of the scanners that ran (and the core's).
     cat = catalog() if scanner_names is None else catalog_of(scanner_classes)
-    out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs())
+    budget = FileBudget(
+        seconds=config.max_file_seconds if config.max_file_seconds is not None else DEFAULT_FILE_SECONDS,
+        memory=config.max_file_memory or DEFAULT_FILE_MEMORY,
+    )
+    out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs(), budget=budget)
     findings = out.findings
-    notes: list[str] = []
+    notes: list[str] = list(out.notes)
     repo_suppressed: list[Suppressed] = []
     repo_skipped: list[SkippedFile] = []
     if first_shard:
@@ -245,7 +250,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
             out.findings.extend(assign_fingerprints(current, None))
         out.findings.extend(assign_fingerprints(historic, None))
     out.skipped.extend(SkippedFile(s.path, f"{cls.name}: {s.reason}") for s in scanner.skipped)
-    return out, list(scanner.notes)
+    return out, list(scanner.notes) + out.notes
 
 
 def _select_new(opts: ScanOptions, kept: list[Finding]) -> tuple[list[Finding], list[Suppressed]]:

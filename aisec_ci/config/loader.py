@@ -372,7 +372,7 @@ def _registry_errors(data: dict[str, Any], scanners: Mapping[str, type[Scanner]]
     for rule_id in rules if isinstance(rules, dict) else {}:
         if rule_id not in catalog and RULE_ID_RE.match(rule_id):
             errors.append(f"rules.{rule_id}: unknown rule id{_suggest(rule_id, rule_ids)}; see `aisec-ci rules`")
-    for key in ("max-file-size", "max-model-size"):
+    for key in ("max-file-size", "max-model-size", "max-file-memory"):
         value = data.get(key)
         if isinstance(value, str) and SIZE_RE.match(value):
             try:
@@ -488,6 +488,8 @@ def _build(data: dict[str, Any], node: yaml.MappingNode, path: Path, scanners: M
         exclude=tuple(data.get("exclude", ())),
         max_file_size=parse_size(data["max-file-size"]) if "max-file-size" in data else None,
         max_model_size=parse_size(data["max-model-size"]) if "max-model-size" in data else None,
+        max_file_seconds=float(data["max-file-seconds"]) if "max-file-seconds" in data else None,
+        max_file_memory=parse_size(data["max-file-memory"]) if "max-file-memory" in data else None,
         baseline=data.get("baseline"),
         rules=rules,
         ignores=ignores,

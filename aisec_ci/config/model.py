@@ -26,6 +26,8 @@ CORE_KEYS = (
     "exclude",
     "max-file-size",
     "max-model-size",
+    "max-file-seconds",
+    "max-file-memory",
     "baseline",
     "rules",
     "ignores",
@@ -111,6 +113,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     max_file_size: int | None = None
     max_model_size: int | None = None
+    max_file_seconds: float | None = None
+    max_file_memory: int | None = None
     baseline: str | None = None
     """Baseline path as written, relative to the repository root."""
     rules: Mapping[str, RuleOverride] = field(default_factory=dict)
