@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from aisec_ci import __version__
+from aisec_ci.cancel import Cancelled, install_handlers
 from aisec_ci.errors import AisecError, UsageError
 from aisec_ci.result import ScanResult
 from aisec_ci.severity import FAIL_ON_CHOICES, Severity, parse_fail_on
@@ -161,9 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AisecError as exc:
         sys.stderr.write(f"aisec-ci: error: {_safe(str(exc))}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("aisec-ci: interrupted\n")
-        return EXIT_ERROR
+    except (KeyboardInterrupt, Cancelled) as exc:
+        cancel = exc if isinstance(exc, Cancelled) else Cancelled(signal.SIGINT)
+        sys.stderr.write(
+            f"aisec-ci: cancelled by {cancel.name}: workers stopped and temporary files removed; no report written\n"
+        )
+        return cancel.exit_code
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as exc:  # the contract: internal errors are exit 2, never a bare traceback
@@ -188,6 +193,7 @@ def run() -> NoReturn:
     `main` has written and closed every report and shut down every pool and temporary
     directory by the time it returns, so once the standard streams are flushed the process can
     end at once. (Tests call `main` itself, which returns normally.)"""
+    install_handlers()
     try:
         code = main()
     except SystemExit as exc:  # argparse: --help, --version and usage errors

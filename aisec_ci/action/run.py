@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
@@ -32,6 +34,7 @@ from aisec_ci.action.publish_summary import (
     format_outputs,
     summary_budget,
 )
+from aisec_ci.cancel import Cancelled, install_handlers
 from aisec_ci.errors import AisecError
 from aisec_ci.outputs import write_output
 from aisec_ci.redaction import safe_message
@@ -435,10 +438,16 @@ class ActionRun:
 def main(environ: MutableMapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
     env = os.environ if environ is None else environ
     run = ActionRun(env, stdout or sys.stdout, sys.stderr)
+    if threading.current_thread() is threading.main_thread():
+        install_handlers()
     try:
         return run.main()
-    except KeyboardInterrupt:
-        return EXIT_ERROR
+    except (KeyboardInterrupt, Cancelled) as exc:
+        cancel = exc if isinstance(exc, Cancelled) else Cancelled(signal.SIGINT)
+        (stdout or sys.stdout).write(
+            commands.command("error", f"aisec-ci: cancelled by {cancel.name}; nothing was published") + "\n"
+        )
+        return cancel.exit_code
     except Exception as exc:  # exit 2 with one line, never a bare traceback
         from aisec_ci.redaction import safe_error_text
 
