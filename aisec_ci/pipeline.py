@@ -25,9 +25,10 @@ from aisec_ci.scanners.base import ScanContext, Scanner
 from aisec_ci.scanners.registry import KnownRuleIds, all_scanners, catalog, catalog_of, scanners_named
 from aisec_ci.severity import Severity
 from aisec_ci.suppress.apply import apply_suppressions
-from aisec_ci.suppress.baseline import load_baseline
+from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES, load_baseline
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
+from aisec_ci.workspace.reading import format_size, is_regular_file, read_bounded
 
 DETECT_SECRETS_BASELINE = ".secrets.baseline"
 # Environment a scanner may need (base URLs, API keys), captured once in the parent.
@@ -159,7 +160,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     baseline_path = opts.baseline or (root_rel(ws.root, config.baseline) if config.baseline else None)
     baseline, baseline_names = frozenset[str](), []
     if opts.apply_baseline:
-        for path in _baseline_files(ws.root, baseline_path):
+        for path in _baseline_files(ws.root, baseline_path, notes):
             baseline |= _load_any_baseline(path)
             baseline_names.append(_relpath(path, ws.root) or path.name)
     outcome = apply_suppressions(
@@ -264,12 +265,28 @@ def _select_new(opts: ScanOptions, kept: list[Finding]) -> tuple[list[Finding], 
     return new, old
 
 
-def _baseline_files(root: Path, configured: Path | None) -> list[Path]:
+def _baseline_files(root: Path, configured: Path | None, notes: list[str]) -> list[Path]:
     """The configured baseline, plus detect-secrets' `.secrets.baseline` at the
-    root: teams moving from detect-secrets keep their audited allowances."""
+    root: teams moving from detect-secrets keep their audited allowances.
+
+    The configured one was asked for: any problem with it is an error. The legacy one
+    is only picked up because it is there, so it must be a regular file inside the
+    repository of sane size; otherwise it is ignored with a note and the scan goes on."""
     files = [configured] if configured is not None else []
     legacy = root / DETECT_SECRETS_BASELINE
-    if legacy.is_file() and (configured is None or legacy.resolve() != configured.resolve()):
+    if not os.path.lexists(legacy) or (configured is not None and legacy.resolve() == configured.resolve()):
+        return files
+    problem = ""
+    real = legacy.resolve()
+    if not real.is_relative_to(root.resolve()):
+        problem = "it is a symlink to a file outside the repository"
+    elif not is_regular_file(real):
+        problem = "it is not a regular file"
+    elif real.stat().st_size > MAX_BASELINE_BYTES:
+        problem = f"it is larger than the {format_size(MAX_BASELINE_BYTES)} cap"
+    if problem:
+        notes.append(f"{DETECT_SECRETS_BASELINE} was not used: {problem}")
+    else:
         files.append(legacy)
     return files
 
@@ -285,7 +302,7 @@ def _load_any_baseline(path: Path) -> frozenset[str]:
 
 def _is_detect_secrets_baseline(path: Path) -> bool:
     try:
-        head = path.read_bytes()[:4096]
+        head = read_bounded(path, 4096, truncate=True)
     except OSError:
         return False  # load_baseline reports the unreadable file with its name
     return path.name == DETECT_SECRETS_BASELINE or (b'"plugins_used"' in head and b'"results"' in head)

@@ -15,7 +15,10 @@ from typing import Any
 
 from aisec_ci.errors import ConfigError
 from aisec_ci.findings import Finding
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded
 
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
+"""About 300,000 entries: far past any real baseline, far short of exhausting a runner."""
 BASELINE_VERSION = 1
 TOOL_NAME = "aisec-ci"
 
@@ -58,9 +61,11 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> None:
 def load_baseline(path: Path) -> frozenset[str]:
     """Fingerprints in a baseline file; ConfigError naming the file when it is missing or malformed."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_BASELINE_BYTES)
     except FileNotFoundError:
         raise ConfigError(f"baseline {path}: file not found (create one with `aisec-ci baseline create`)") from None
+    except UnreadableFile as exc:
+        raise ConfigError(f"baseline {path}: cannot read: it {exc.reason}") from None
     except OSError as exc:
         raise ConfigError(f"baseline {path}: cannot read ({exc.strerror or exc})") from None
     try:

@@ -58,6 +58,8 @@ def read_bounded(path: str | os.PathLike[str], limit: int = DEFAULT_READ_LIMIT, 
     """
     try:
         fd = os.open(os.fspath(path), _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise  # callers say "not found" in their own words (and how to create the file)
     except OSError as exc:
         raise UnreadableFile(exc.strerror or str(exc)) from None
     try:

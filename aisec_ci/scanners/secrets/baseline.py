@@ -14,8 +14,11 @@ from pathlib import Path
 
 from aisec_ci.errors import ConfigError
 from aisec_ci.findings import Finding, assign_fingerprints
+from aisec_ci.redaction import safe_error_text
 from aisec_ci.scanners.secrets.scanner import ALL_RULES
 from aisec_ci.severity import Severity
+from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded
 
 MAX_OCCURRENCES = 8
 """detect-secrets keeps one entry per secret per file; we report each occurrence,
@@ -27,9 +30,11 @@ def load_detect_secrets_baseline(path: Path | str) -> frozenset[str]:
     an auditor marked `is_secret: true` (a confirmed leak stays reported)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(p, MAX_BASELINE_BYTES).decode("utf-8"))
+    except UnreadableFile as exc:
+        raise ConfigError(f"{p}: cannot read detect-secrets baseline: it {exc.reason}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"{p}: cannot read detect-secrets baseline: {exc}") from None
+        raise ConfigError(f"{p}: cannot read detect-secrets baseline: {safe_error_text(exc)}") from None
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, dict):
         raise ConfigError(f"{p}: not a detect-secrets baseline (no `results` object)")
