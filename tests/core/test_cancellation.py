@@ -3,6 +3,7 @@ and temporary files of a new-only scan, says so, and exits with 128 + the signal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,10 +22,8 @@ MARK = "x = 1  # SECURITY-MARK[high]\n"
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             found |= {int(p) for p in (task / "children").read_text().split()}
-        except OSError:
-            pass
     return found
 
 
