@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hostile.corpus import CASES, SECRETS, run_case  # noqa: E402
+from tests.hostile.corpus import CASES, SECRETS, run_case
 
 LIMIT = 3 * 1024**3
 
