@@ -10,8 +10,8 @@ from aisec_ci.rules import Rule
 from aisec_ci.scanners.cloud import servecommands
 from aisec_ci.scanners.kubernetes.manifests import Context, Manifest
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 EXPOSED_SERVICE = Rule(
     id="exposure/ml-service-exposed",

@@ -14,9 +14,9 @@ from typing import Any
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import SkipFile
-from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YMap, load_documents
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
+from aisec_ci.yamlfile.values import YamlError, YMap, load_documents
 
 # A Go-template action as Helm (or any Go text/template) writes it: `{{ .Values.x }}`,
 # `{{- if ... }}`, `{{ include ... }}`. Argo's `{{inputs.parameters.x}}` and
@@ -100,7 +100,7 @@ def parse_manifests(file: SourceFile) -> list[Manifest]:
         )
     try:
         docs = load_documents(text)
-    except YamlLoadError as exc:
+    except YamlError as exc:
         raise SkipFile(exc.reason) from None
     out: list[Manifest] = []
     for doc in docs:
@@ -123,7 +123,7 @@ def kustomize_patches(directory: Path) -> frozenset[str]:
             if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
                 continue
             docs = load_documents(path.read_text(encoding="utf-8", errors="replace"), max_documents=2)
-        except (OSError, YamlLoadError):
+        except (OSError, YamlError):
             continue
         for doc in docs:
             if not isinstance(doc.value, YMap):
