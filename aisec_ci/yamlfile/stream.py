@@ -196,7 +196,7 @@ class _Sizer:
 
 
 def _key_text(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.id} at line {mark_line(node)}>"
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<complex key at line {mark_line(node)}>"
 
 
 def syntax_error(exc: yaml.YAMLError) -> YamlSyntaxError:
@@ -249,7 +249,7 @@ def compose_single(text: str, *, loader: Any, limit: int | None = None) -> yaml.
     construct with it) and measured against `limit` (default: the file budget); a
     second document is a syntax error."""
     try:
-        node = loader.get_single_node()
+        node: yaml.Node | None = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise syntax_error(exc) from None
     except RecursionError:
