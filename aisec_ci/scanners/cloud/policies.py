@@ -9,7 +9,7 @@ from typing import Any
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.cloud import iam_rules, resource_policies, sagemaker
 from aisec_ci.scanners.cloud.policy_model import Statement, looks_like_policy, statements
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.yamlfile.values import YamlError, YList, YMap, load_documents
 
 POLICY_TRUST = "trust"

@@ -17,10 +17,10 @@ from aisec_ci.scanners.cloud import (
     policies,
     resource_policies,
     sagemaker,
-    servecommands,
     terraform,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context, redact
+from aisec_ci.scanners.common import servecommands
+from aisec_ci.scanners.common.context import Context, redact
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 from aisec_ci.yamlfile.values import YamlError, YMap, load_documents

@@ -14,7 +14,7 @@ from aisec_ci.scanners.cloud.policies import (
     POLICY_TRUST,
     analyse_policy,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.yamlfile.values import YamlError, YList, YMap, load_documents
 
 # resource type -> ((attribute, policy kind, bucket policy?), ...)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context, Manifest
+from aisec_ci.scanners.common.context import Context, Manifest
 from aisec_ci.scanners.kubernetes.podspecs import Container, PodSpec
 from aisec_ci.severity import Severity
 from aisec_ci.yamlfile.values import YMap
