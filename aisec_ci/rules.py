@@ -104,6 +104,18 @@ class RuleCatalog:
     """All known rules by id; built from the core rules plus every registered scanner."""
 
     rules: dict[str, Rule] = field(default_factory=dict)
+    scanner_rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Rule ids each scanner declares, by scanner name: a SARIF log describes every
+    rule of the scanners that ran, so reports need this without the registry."""
+
+    def add_scanner(self, name: str, rules: Iterable[Rule]) -> None:
+        rules = tuple(rules)
+        self.extend(rules)
+        self.scanner_rules[name] = tuple(r.id for r in rules)
+
+    def rules_of(self, scanner: str) -> list[Rule]:
+        """The rules `scanner` declares ([] for a scanner the catalog was not built with)."""
+        return [self.rules[rid] for rid in self.scanner_rules.get(scanner, ())]
 
     def add(self, rule: Rule) -> None:
         existing = self.rules.get(rule.id)

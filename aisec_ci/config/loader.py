@@ -44,6 +44,16 @@ from aisec_ci.errors import ConfigError
 from aisec_ci.rules import RULE_ID_RE, RuleCatalog
 from aisec_ci.scanners.base import Scanner
 from aisec_ci.severity import Severity, parse_fail_on
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded
+from aisec_ci.yamlfile.stream import (
+    LOADER,
+    YamlError,
+    YamlRecursiveAlias,
+    YamlSyntaxError,
+    YamlTooDeep,
+    YamlTooLarge,
+    compose_single,
+)
 
 # Re-exported: callers that validate a config import everything from here.
 __all__ = [
@@ -137,11 +147,18 @@ def _display_name(path: Path, root: Path) -> str:
         return str(path)
 
 
+CONFIG_MAX_BYTES = 1024 * 1024
+"""A real config is a few KiB; anything near this is not a config (and parsing 10 MiB
+of YAML would cost seconds and hundreds of MB before any check)."""
+
+
 def _read_text(path: Path, display: str) -> str:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{display}: cannot read the file ({exc.strerror or exc})") from None
+        raw = read_bounded(path, CONFIG_MAX_BYTES)
+    except UnreadableFile as exc:
+        if exc.reason.startswith(("is ", "grew ")):  # read_bounded's own refusals read as a sentence
+            raise ConfigError(f"{display}: {exc.reason}") from None
+        raise ConfigError(f"{display}: cannot read the file ({exc.reason})") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -151,8 +168,8 @@ def _read_text(path: Path, display: str) -> str:
         raise ConfigError(f"{display}: line {line}: not valid UTF-8 text") from None
 
 
-class ConfigYamlLoader(yaml.SafeLoader):
-    """SafeLoader that keeps `2026-12-31` a string: a bad date must become a
+class ConfigYamlLoader(LOADER):  # type: ignore[misc]  # the C loader when PyYAML has it
+    """The safe loader that keeps `2026-12-31` a string: a bad date must become a
     config error naming its key, not a constructor exception."""
 
 
@@ -165,22 +182,28 @@ ConfigYamlLoader.yaml_implicit_resolvers = {
 def _parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
     loader = ConfigYamlLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose_single(text, loader=loader, limit=MAX_VALUES)
         if node is None:
             return None, None
-        _check_nodes(node, display)
+        _check_duplicate_keys(node, display)
         return loader.construct_document(node), node
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = exc.problem or "malformed"
-        if exc.context:
-            problem = f"{exc.context}, {problem}"
-        raise ConfigError(f"{display}: {where}invalid YAML: {problem}") from None
+    except YamlSyntaxError as exc:
+        problem = f"{exc.context}, {exc.problem}" if exc.context and exc.context != exc.problem else exc.problem
+        raise ConfigError(f"{display}: line {exc.line}, column {exc.column}: invalid YAML: {problem}") from None
+    except YamlTooDeep:
+        raise ConfigError(f"{display}: invalid YAML: nested too deeply") from None
+    except YamlRecursiveAlias as exc:
+        raise ConfigError(f"{display}: line {exc.line}: recursive YAML alias") from None
+    except YamlTooLarge as exc:
+        if exc.aliases:
+            raise ConfigError(f"{display}: the file expands to more than {MAX_VALUES} values (YAML aliases?)") from None
+        raise ConfigError(
+            f"{display}: the file holds more than {MAX_VALUES} values (the most a config may have)"
+        ) from None
+    except YamlError as exc:
+        raise ConfigError(f"{display}: invalid YAML: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{display}: invalid YAML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{display}: invalid YAML: nested too deeply") from None
     except (ValueError, TypeError) as exc:
         # Explicitly tagged values (`!!timestamp 2026-13-01`, `!!binary x`) fail in construction.
         raise ConfigError(f"{display}: invalid YAML value: {exc}") from None
@@ -188,20 +211,17 @@ def _parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
         loader.dispose()
 
 
-def _check_nodes(root: yaml.Node, display: str) -> None:
-    """Reject duplicate keys (the later one silently wins in PyYAML), alias
-    cycles and alias bombs, before anything is constructed."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def visit(node: yaml.Node) -> int:
-        ident = id(node)
-        if ident in sizes:
-            return sizes[ident]
-        if ident in active:
-            raise ConfigError(f"{display}: line {node.start_mark.line + 1}: recursive YAML alias")
-        active.add(ident)
-        total = 1
+def _check_duplicate_keys(root: yaml.Node, display: str) -> None:
+    """Reject duplicate keys (the later one silently wins in PyYAML) before anything is
+    constructed. The graph was measured (no cycles, bounded size); shared nodes are
+    visited once."""
+    seen_nodes: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in node.value:
@@ -213,17 +233,9 @@ def _check_nodes(root: yaml.Node, display: str) -> None:
                             f"duplicate key '{key.value}' (first on line {seen[key.value]})"
                         )
                     seen[key.value] = line
-                total += visit(key) + visit(value)
+                stack.append(value)
         elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += visit(item)
-        active.discard(ident)
-        if total > MAX_VALUES:
-            raise ConfigError(f"{display}: the file expands to more than {MAX_VALUES} values (YAML aliases?)")
-        sizes[ident] = total
-        return total
-
-    visit(root)
+            stack.extend(node.value)
 
 
 def _normalise(value: Any) -> Any:

@@ -128,16 +128,11 @@ def _unknown_rule(rule_id: str, severity: Severity) -> Rule:
 
 
 def _collect_rules(result: ScanResult, catalog: RuleCatalog, entries: Iterable[_Entry]) -> list[dict[str, Any]]:
-    # Looked up at call time: discovery imports every scanner package, and a
-    # scanner that imports a report helper must not close an import cycle.
-    from aisec_ci.scanners.registry import all_scanners
-
+    # Every rule of the scanners that ran comes from the catalog the caller built
+    # (the registry builds it): reports never discover scanners themselves.
     rules: dict[str, Rule] = {r.id: r for r in CORE_RULES}
-    registered = all_scanners()
     for name in result.scanners:
-        cls = registered.get(name)
-        if cls is not None:
-            rules.update((r.id, r) for r in cls.rules)
+        rules.update((r.id, r) for r in catalog.rules_of(name))
     descriptors: dict[str, dict[str, Any]] = {rid: _rule_descriptor(r) for rid, r in rules.items()}
     for entry in entries:
         rid = entry.finding.rule_id

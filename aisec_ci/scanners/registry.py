@@ -97,7 +97,7 @@ def catalog_of(scanners: Iterable[type[Scanner]]) -> RuleCatalog:
     cat = RuleCatalog()
     cat.extend(CORE_RULES)
     for cls in scanners:
-        cat.extend(cls.rules)
+        cat.add_scanner(cls.name, cls.rules)
     return cat
 
 

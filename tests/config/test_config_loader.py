@@ -416,3 +416,20 @@ def test_size_keys_in_config(load: Loader) -> None:
         ".aisec.yml: max-file-size: must be a positive number of bytes or a size such as 512KiB, 10MiB, 8GiB or 100MB",
         ".aisec.yml: max-model-size: must be a positive number of bytes or a size such as 512KiB, 10MiB, 8GiB or 100MB",
     ]
+
+
+def test_oversized_config_says_so_with_the_cap(tmp_path: Path) -> None:
+    # Before: 540 MB and 16 s on a 10 MB `ignores:` list, then an error blaming aliases.
+    from tests.conftest import run_cli
+
+    entry = "  - rule: docker/privileged\n    path: a\n    reason: r\n"
+    (tmp_path / ".aisec.yml").write_text("ignores:\n" + entry * (2 * 1024 * 1024 // len(entry)))
+    proc = run_cli("scan", tmp_path, "--scanners", "secrets")
+    assert proc.returncode == 2
+    assert ".aisec.yml: is larger than the 1 MiB cap (2.0 MiB)" in proc.stderr
+    assert "Traceback" not in proc.stderr and "alias" not in proc.stderr
+
+
+def test_many_plain_values_are_not_blamed_on_aliases(load: Loader) -> None:
+    (line,) = error_lines(load, "exclude:\n" + "  - a\n" * 100_001)
+    assert line == ".aisec.yml: the file holds more than 100000 values (the most a config may have)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -251,7 +253,7 @@ def test_hostile_paths_stay_valid(catalog: RuleCatalog, sarif_validator: Any) ->
         assert unquote(uri).startswith("svc/f")
 
 
-def test_rules_of_scanners_that_ran_are_listed(monkeypatch: pytest.MonkeyPatch, catalog: RuleCatalog) -> None:
+def test_rules_of_scanners_that_ran_are_listed(catalog: RuleCatalog) -> None:
     quiet_rule = Rule(
         id="docker/add-instead-of-copy",
         name="ADD used for local files",
@@ -265,7 +267,8 @@ def test_rules_of_scanners_that_ran_are_listed(monkeypatch: pytest.MonkeyPatch, 
         name = "docker"
         rules: ClassVar[tuple[Rule, ...]] = (ROOT_USER, quiet_rule)
 
-    monkeypatch.setattr(registry, "all_scanners", lambda: {"docker": DockerScanner})
+    # The report reads the rules of the scanners that ran from the catalog it is given.
+    catalog.add_scanner(DockerScanner.name, DockerScanner.rules)
     res = ScanResult([], scanners=["docker", "not-installed"])
     ids = [r["id"] for r in _run(build_sarif(res, catalog))["tool"]["driver"]["rules"]]
     # A rule that found nothing is still declared, so code scanning can close its alerts.
@@ -376,3 +379,17 @@ def test_empty_scan_is_valid(catalog: RuleCatalog, sarif_validator: Any) -> None
     log = build_sarif(ScanResult([]), catalog)
     assert sarif_validator.is_valid(log)
     assert _run(log)["results"] == []
+
+
+def test_reports_do_not_import_the_scanners() -> None:
+    # Rule metadata comes from the catalog the caller passes in, never from scanner discovery.
+    code = (
+        "import sys\n"
+        "from aisec_ci.report import markdown, sarif, text\n"
+        "from aisec_ci.result import ScanResult\n"
+        "from aisec_ci.rules import RuleCatalog\n"
+        "sarif.build_sarif(ScanResult([], scanners=['docker']), RuleCatalog())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('aisec_ci.scanners')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
+from aisec_ci.yamlfile.values import YList, YMap
 
 OPAQUE = "<expr>"
 MAX_DEPTH = 100

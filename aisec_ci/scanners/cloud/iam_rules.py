@@ -9,9 +9,9 @@ from typing import Any
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.cloud.policy_model import Statement, is_intrinsic, statements
-from aisec_ci.scanners.kubernetes.manifests import Context
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 IAM_REF = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html"
 

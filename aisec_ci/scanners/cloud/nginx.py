@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.severity import Severity
 
 PROXY_NO_AUTH = Rule(

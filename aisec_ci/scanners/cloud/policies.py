@@ -9,8 +9,8 @@ from typing import Any
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.cloud import iam_rules, resource_policies, sagemaker
 from aisec_ci.scanners.cloud.policy_model import Statement, looks_like_policy, statements
-from aisec_ci.scanners.kubernetes.manifests import Context
-from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YList, YMap, load_documents
+from aisec_ci.scanners.common.context import Context
+from aisec_ci.yamlfile.values import YamlError, YList, YMap, load_documents
 
 POLICY_TRUST = "trust"
 POLICY_IDENTITY = "identity"
@@ -84,7 +84,7 @@ def _json_fallback(text: str) -> Any:
 def load_document(text: str, *, is_json: bool) -> Any:
     try:
         docs = load_documents(text, max_documents=50)
-    except YamlLoadError as exc:
+    except YamlError as exc:
         if is_json:
             try:
                 return _json_fallback(text)

@@ -1,6 +1,6 @@
 """An AWS policy document read into statements that keep their lines.
 
-Values come from `yamlnodes` (JSON, CloudFormation YAML/JSON, or Terraform
+Values come from `aisec_ci.yamlfile.values` (JSON, CloudFormation YAML/JSON, or Terraform
 converted to the same shape), so CloudFormation intrinsics appear as
 single-key mappings (`{"Fn::Sub": ...}`, `{"Ref": ...}`): they are "unknown",
 never taken as `*`."""
@@ -11,7 +11,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
+from aisec_ci.yamlfile.values import YList, YMap
 
 
 def is_intrinsic(value: Any) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.cloud.iam_rules import is_read_only
 from aisec_ci.scanners.cloud.policy_model import Statement, principal_values
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.severity import Severity
 
 PUBLIC_PRINCIPAL = Rule(

@@ -11,9 +11,9 @@ from typing import Any
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.cloud import hcl
 from aisec_ci.scanners.cloud.policy_model import statements
-from aisec_ci.scanners.kubernetes.manifests import Context
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 NOTEBOOK_ROLE = Rule(
     id="iam/sagemaker-notebook-overprivileged",

@@ -17,13 +17,13 @@ from aisec_ci.scanners.cloud import (
     policies,
     resource_policies,
     sagemaker,
-    servecommands,
     terraform,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context, redact
-from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YMap, load_documents
+from aisec_ci.scanners.common import servecommands
+from aisec_ci.scanners.common.context import Context, redact
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.yamlfile.values import YamlError, YMap, load_documents
 
 _SCRIPT_SUFFIXES = (".sh", ".bash")
 _SCRIPT_NAMES = frozenset({"procfile", "entrypoint", "start", "run"})
@@ -118,7 +118,7 @@ class CloudScanner(Scanner):
         """Compose services: `command`/`entrypoint` in string or list form. False if unreadable."""
         try:
             docs = load_documents(file.text, max_documents=5)
-        except YamlLoadError:
+        except YamlError:
             return False
         for doc in docs:
             services = doc.value.get("services") if isinstance(doc.value, YMap) else None

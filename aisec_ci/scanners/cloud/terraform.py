@@ -14,8 +14,8 @@ from aisec_ci.scanners.cloud.policies import (
     POLICY_TRUST,
     analyse_policy,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context
-from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YList, YMap, load_documents
+from aisec_ci.scanners.common.context import Context
+from aisec_ci.yamlfile.values import YamlError, YList, YMap, load_documents
 
 # resource type -> ((attribute, policy kind, bucket policy?), ...)
 _RESOURCES: dict[str, tuple[tuple[str, str, bool | None], ...]] = {
@@ -59,7 +59,7 @@ def _policy_value(value: Any, line: int, documents: dict[str, YMap]) -> Any:
         first = value.line if isinstance(value, hcl.Heredoc) else line
         try:
             docs = load_documents(text, max_documents=2)
-        except YamlLoadError:
+        except YamlError:
             return None
         return _shift(docs[0].value, first - 1) if docs else None
     if isinstance(value, str):

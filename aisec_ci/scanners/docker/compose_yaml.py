@@ -1,21 +1,19 @@
 """Compose files as composed YAML nodes, so every value keeps its line.
 
-The YAML is composed (never constructed): aliases stay shared nodes, and
-every walk over them goes through a node budget, so an alias bomb costs a
-bounded amount of work and ends in a skipped file, not a hang.
+The YAML is composed (never constructed) by `aisec_ci.yamlfile.stream`, which
+refuses alias bombs and files past the document cap before any check runs.
+Aliases stay shared nodes; the walk still counts its visits, because checks
+read the same mappings many times, and that work must stay bounded too.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
 from aisec_ci.scanners.base import SkipFile
+from aisec_ci.yamlfile.stream import YamlError, compose_documents, is_merge_key
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODE_VISITS = 200_000
-MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class NodeBudget:
@@ -32,7 +30,7 @@ class NodeBudget:
     def spend(self, n: int = 1) -> None:
         self.used += n
         if self.used > self.limit:
-            raise SkipFile(f"YAML too large to walk: more than {self.limit} nodes after alias expansion (alias bomb?)")
+            raise SkipFile(f"YAML too large to walk: more than {self.limit} node visits; not scanned")
 
     def items(self, node: yaml.Node | None, _depth: int = 0) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """(key, key node, value node) of a mapping, with `<<` merge keys applied (explicit keys win)."""
@@ -46,7 +44,7 @@ class NodeBudget:
         own: list[tuple[str, yaml.Node, yaml.Node]] = []
         merged: list[tuple[str, yaml.Node, yaml.Node]] = []
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and (k.tag == MERGE_TAG or (k.value == "<<" and k.style is None)):
+            if is_merge_key(k):
                 sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
                 for src in sources:
                     merged.extend(self.items(src, _depth + 1))
@@ -89,15 +87,9 @@ def scalar(node: yaml.Node | None) -> str | None:
 
 
 def load_documents(text: str) -> list[yaml.Node]:
-    """Compose every document; invalid YAML becomes a SkipFile naming the line."""
+    """Every document's root node; bad YAML, an alias bomb or too many documents
+    become a SkipFile naming the line or the cap."""
     try:
-        return [d for d in yaml.compose_all(text, Loader=_LOADER) if d is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "syntax error"
-        raise SkipFile(f"invalid YAML{where}: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise SkipFile(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise SkipFile("invalid YAML: nesting too deep") from None
+        return [node for _, node in compose_documents(text)]
+    except YamlError as exc:
+        raise SkipFile(exc.reason) from None

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.scanners.kubernetes.podspecs import Container, PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 READ_ONLY_ROOT = Rule(
     id="k8s/writable-root-filesystem",

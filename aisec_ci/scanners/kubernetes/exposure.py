@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.cloud import servecommands
-from aisec_ci.scanners.kubernetes.manifests import Context, Manifest
+from aisec_ci.scanners.common import servecommands
+from aisec_ci.scanners.common.context import Context, Manifest
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 EXPOSED_SERVICE = Rule(
     id="exposure/ml-service-exposed",

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context, Manifest
+from aisec_ci.scanners.common.context import Context, Manifest
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 SECRET_COMMITTED = Rule(
     id="k8s/secret-committed",

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context, Manifest
+from aisec_ci.scanners.common.context import Context, Manifest
 from aisec_ci.scanners.kubernetes.podspecs import Container, PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YMap
 
 DEFAULT_NAMESPACE = Rule(
     id="k8s/default-namespace",

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisec_ci.scanners.kubernetes.manifests import Manifest
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
+from aisec_ci.scanners.common.context import Manifest
+from aisec_ci.yamlfile.values import YList, YMap
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 

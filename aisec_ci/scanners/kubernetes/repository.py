@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import SkipFile
+from aisec_ci.scanners.common.context import AllowEntry, Context, Manifest
 from aisec_ci.scanners.kubernetes import exposure
-from aisec_ci.scanners.kubernetes.manifests import AllowEntry, Context, Manifest, parse_manifests
+from aisec_ci.scanners.kubernetes.manifests import parse_manifests
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec, pod_specs
-from aisec_ci.scanners.kubernetes.yamlnodes import YMap
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.yamlfile.values import YMap
 
 NO_NETWORK_POLICY = Rule(
     id="k8s/ml-server-without-network-policy",

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import ScanContext, Scanner, SkipFile
-from aisec_ci.scanners.cloud import servecommands
+from aisec_ci.scanners.common import servecommands
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.scanners.kubernetes import (
     containers,
     exposure,
@@ -21,7 +22,7 @@ from aisec_ci.scanners.kubernetes import (
     repository,
     volumes,
 )
-from aisec_ci.scanners.kubernetes.manifests import Context, kustomize_patches, parse_allowlist, parse_manifests
+from aisec_ci.scanners.kubernetes.manifests import kustomize_patches, parse_allowlist, parse_manifests
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind

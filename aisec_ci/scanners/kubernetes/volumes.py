@@ -7,10 +7,10 @@ import posixpath
 from typing import Any
 
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.kubernetes.manifests import Context
+from aisec_ci.scanners.common.context import Context
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec
-from aisec_ci.scanners.kubernetes.yamlnodes import YList, YMap
 from aisec_ci.severity import Severity
+from aisec_ci.yamlfile.values import YList, YMap
 
 PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 

@@ -4,8 +4,9 @@ The YAML is only parsed (never constructed) with the safe loader's parser, so
 no tag can instantiate anything, and every node keeps its marks. Parser events
 become a small tree of `Node`s. Aliases share the node they refer to instead
 of copying it, and the size the tree would have if every alias were expanded
-is computed along the way: a billion-laughs document is refused before any
-check walks it.
+is computed along the way and charged to the shared YAML budget
+(`aisec_ci.yamlfile.stream`): a billion-laughs document is refused before any
+check walks it, at the same bound as everywhere else.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from typing import Any
 import yaml
 
 from aisec_ci.scanners.base import SkipFile
-
-try:  # libyaml is much faster and caps nesting depth at 1000 on its own
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
-
-MAX_DEPTH = 200
-"""Deeper than any real workflow; keeps the converter well inside Python's recursion limit."""
-MAX_EXPANSION_FACTOR = 10
-MIN_EXPANSION_BUDGET = 100_000
-"""Aliases may expand a document to at most max(this, factor x distinct nodes) nodes."""
+from aisec_ci.yamlfile.stream import (
+    LOADER,
+    MAX_DEPTH,
+    ExpansionBudget,
+    YamlError,
+    expansion_budget,
+    syntax_error,
+    too_deep,
+)
 
 
 @dataclass(eq=False, slots=True)
@@ -184,7 +183,7 @@ class _Builder:
             self._add(node, 1)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(self.stack) >= MAX_DEPTH:
-                raise SkipFile(f"YAML nested deeper than {MAX_DEPTH} levels at line {start.line + 1}")
+                raise SkipFile(too_deep(start.line + 1).reason)
             kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
             self.distinct += 1
             if event.anchor:
@@ -236,25 +235,20 @@ def load_yaml(text: str) -> Node | None:
     """Parse the first YAML document of `text`; None for an empty document.
 
     Raises SkipFile with the line and the parser's problem for invalid YAML,
-    and for documents whose aliases would expand beyond a linear budget.
+    and for documents whose aliases would expand beyond the shared budget.
     """
     builder = _Builder()
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=LOADER):
             if builder.feed(event):
                 break
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "parse error"
-        raise SkipFile(f"invalid YAML{where}: {problem}") from None
+        if builder.root is None:
+            return None
+        ExpansionBudget(expansion_budget(text)).spend(builder.root_size, builder.distinct, builder.root.line)
     except yaml.YAMLError as exc:
-        raise SkipFile(f"invalid YAML: {exc}") from None
+        raise SkipFile(syntax_error(exc).reason) from None
+    except YamlError as exc:
+        raise SkipFile(exc.reason) from None
     except RecursionError:
-        raise SkipFile("invalid YAML: nesting too deep") from None
-    if builder.root is None:
-        return None
-    budget = max(MIN_EXPANSION_BUDGET, MAX_EXPANSION_FACTOR * builder.distinct)
-    if builder.root_size > budget:
-        raise SkipFile(f"YAML aliases expand {builder.distinct} nodes to more than {budget} (alias bomb?); not scanned")
+        raise SkipFile(too_deep().reason) from None
     return builder.root

@@ -72,7 +72,7 @@ def test_service_account_token() -> None:
 
 
 def test_redaction_of_snippets() -> None:
-    from aisec_ci.scanners.kubernetes.manifests import redact
+    from aisec_ci.scanners.common.context import redact
 
     assert redact("--uri postgresql://u:pw123@db/x") == "--uri postgresql://u:<redacted>@db/x"
     assert redact("password: hunter22") == "password: <redacted>"

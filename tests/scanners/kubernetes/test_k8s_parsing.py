@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aisec_ci.scanners.base import SkipFile
-from aisec_ci.scanners.kubernetes.yamlnodes import YamlLoadError, YMap, load_documents
 from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.yamlfile.values import YamlError, YMap, load_documents
 from tests.scanners.kubernetes.k8s_support import FIXTURES, by_rule, scan
 
 POD = (
@@ -80,7 +80,7 @@ def test_ten_thousand_documents_are_scanned_linearly(tmp_path: Path) -> None:
 
 
 def test_too_many_documents_is_a_skip() -> None:
-    with pytest.raises(YamlLoadError):
+    with pytest.raises(YamlError):
         load_documents("a: 1\n---\n" * 30, max_documents=10)
 
 

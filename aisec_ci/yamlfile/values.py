@@ -1,14 +1,14 @@
 """YAML (and JSON) documents as plain Python values that remember their lines.
 
 The rules need two things at once: ordinary dict/list access to the document,
-and the line of every key so a finding points at the offending key. We compose
-with the safe loader (never construct arbitrary objects), then convert the node
-graph into `YMap`/`YList`, which are dict/list subclasses carrying line tables.
+and the line of every key so a finding points at the offending key. Documents
+come composed and measured from `stream` (safe loader, document cap, alias
+budget); here the node graph becomes `YMap`/`YList`, dict/list subclasses
+carrying line tables.
 
-Aliases are shared nodes in the composed graph; expanding them is where an
-"alias bomb" (billion laughs) costs exponential time and memory. The
-conversion counts every node it produces, aliases included, and gives up past
-a fixed budget, so the cost of a file is bounded by its size plus that budget.
+A node reached through several aliases is converted once and shared: the
+values are read, never changed, so sharing costs nothing and keeps a merge
+fan-out linear.
 """
 
 from __future__ import annotations
@@ -19,29 +19,18 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-# The C loader is ~10x faster on large manifests and enforces its own nesting
-# limit; the pure-Python one gives the same nodes and marks.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from aisec_ci.yamlfile.stream import (
+    MAX_DOCUMENTS,
+    YamlError,
+    compose_documents,
+    is_merge_key,
+    mark_column,
+    mark_line,
+)
 
-MIN_NODE_BUDGET = 200_000
-"""Converted nodes allowed per file, aliases expanded, on top of one per byte:
-a node takes at least two bytes of text unless it is an alias, so only alias
-expansion can reach the budget."""
-MAX_DEPTH = 200
-"""Nesting depth: real manifests stay below 30."""
-MAX_DOCUMENTS = 20_000
-"""Documents per file; a 10,000-document file is still scanned, linearly."""
+__all__ = ["MAX_DOCUMENTS", "Document", "YList", "YMap", "YamlError", "get_path", "line_of", "load_documents"]
 
 _TAG_PREFIX = "tag:yaml.org,2002:"
-
-
-class YamlLoadError(Exception):
-    """The text is not loadable YAML/JSON; `reason` names the line."""
-
-    def __init__(self, reason: str, line: int = 1) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
 
 
 class YMap(dict[str, Any]):
@@ -98,55 +87,46 @@ class Document:
     """0-based position in the stream."""
 
 
-def _mark_line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _mark_column(node: yaml.Node) -> int:
-    return int(node.start_mark.column) + 1
-
-
 class _Converter:
-    """Turns composed nodes into YMap/YList/scalars within a node budget."""
+    """Turns composed (already measured) nodes into YMap/YList/scalars."""
 
-    def __init__(self, max_nodes: int) -> None:
-        self.limit = max_nodes
-        self.budget = max_nodes
+    def __init__(self) -> None:
         self._scalars = SafeConstructor()
+        # Keyed by id(): the document being converted keeps every node alive.
+        self._done: dict[int, Any] = {}
 
-    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise YamlLoadError(
-                f"more than {self.limit} YAML nodes after expanding aliases (an alias bomb?)", _mark_line(node)
-            )
-        if depth > MAX_DEPTH:
-            raise YamlLoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark_line(node))
+    def convert(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
+        done = self._done.get(id(node))
+        if done is not None:
+            return done
         if isinstance(node, yaml.SequenceNode):
-            seq = YList(_mark_line(node), _mark_column(node))
+            seq = YList(mark_line(node), mark_column(node))
             for item in node.value:
-                seq.append(self.convert(item, depth + 1))
-                seq.item_lines.append(_mark_line(item))
-            return self._tagged(node, seq)
-        if isinstance(node, yaml.MappingNode):
-            return self._tagged(node, self._mapping(node, depth))
-        return None  # pragma: no cover - the composer makes only the three node types
+                seq.append(self.convert(item))
+                seq.item_lines.append(mark_line(item))
+            out = self._tagged(node, seq)
+        elif isinstance(node, yaml.MappingNode):
+            out = self._tagged(node, self._mapping(node))
+        else:  # pragma: no cover - the composer makes only the three node types
+            return None
+        self._done[id(node)] = out
+        return out
 
-    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
-        out = YMap(_mark_line(node), _mark_column(node))
+    def _mapping(self, node: yaml.MappingNode) -> YMap:
+        out = YMap(mark_line(node), mark_column(node))
         merges: list[Any] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG_PREFIX + "merge":
-                merges.append(self.convert(value_node, depth + 1))
+            if is_merge_key(key_node):
+                merges.append(self.convert(value_node))
                 continue
             key = self._key(key_node)
             if key in out:
-                out.duplicates.append((key, _mark_line(key_node)))
-            out[key] = self.convert(value_node, depth + 1)
-            out.key_lines[key] = _mark_line(key_node)
-            out.key_columns[key] = _mark_column(key_node)
+                out.duplicates.append((key, mark_line(key_node)))
+            out[key] = self.convert(value_node)
+            out.key_lines[key] = mark_line(key_node)
+            out.key_columns[key] = mark_column(key_node)
         # `<<: *base` fills only the keys the mapping does not set itself.
         for merged in merges:
             sources = merged if isinstance(merged, list) else [merged]
@@ -169,7 +149,7 @@ class _Converter:
                 return str(node.value)
             return str(value)
         # Complex keys (`? [a, b]`) never appear in the formats we read.
-        return f"<complex key at line {_mark_line(node)}>"
+        return f"<complex key at line {mark_line(node)}>"
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag or ""
@@ -196,47 +176,29 @@ class _Converter:
         long_name = name if name == "Ref" else f"Fn::{name}"
         if name == "GetAtt" and isinstance(value, str):
             value = value.split(".", 1)
-        out = YMap(_mark_line(node), _mark_column(node))
+        out = YMap(mark_line(node), mark_column(node))
         out[long_name] = value
-        out.key_lines[long_name] = _mark_line(node)
-        out.key_columns[long_name] = _mark_column(node)
+        out.key_lines[long_name] = mark_line(node)
+        out.key_columns[long_name] = mark_column(node)
         return out
 
 
-def _problem_line(exc: yaml.YAMLError) -> int:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return int(mark.line) + 1 if mark is not None else 1
+def load_documents(text: str, *, max_documents: int = MAX_DOCUMENTS) -> list[Document]:
+    """Every document of `text`, converted; raises YamlError on bad input (the
+    reason names the line), past `max_documents` documents, and for alias bombs."""
+    # One converter per document: its memo is keyed by id(), and a finished document's
+    # nodes are freed, so their ids come back in the next one.
+    return [
+        Document(_Converter().convert(node), mark_line(node), index)
+        for index, node in compose_documents(text, max_documents=max_documents)
+    ]
 
 
-def describe_error(exc: yaml.YAMLError) -> str:
-    """A one-line reason with the line, without echoing file content."""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"invalid YAML at line {_problem_line(exc)}: {problem}"
-
-
-def load_documents(text: str, *, max_nodes: int | None = None, max_documents: int = MAX_DOCUMENTS) -> list[Document]:
-    """Every document of `text`, converted; raises YamlLoadError on bad input."""
-    converter = _Converter(max_nodes if max_nodes is not None else MIN_NODE_BUDGET + len(text))
-    docs: list[Document] = []
-    try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=_LOADER)):
-            if index >= max_documents:
-                raise YamlLoadError(f"more than {max_documents} YAML documents in one file", _mark_line(node))
-            if node is None:
-                continue
-            docs.append(Document(converter.convert(node), _mark_line(node), index))
-    except yaml.YAMLError as exc:
-        raise YamlLoadError(describe_error(exc), _problem_line(exc)) from None
-    except RecursionError:
-        raise YamlLoadError(f"nesting deeper than {MAX_DEPTH} levels") from None
-    return docs
-
-
-def load_single(text: str, *, max_nodes: int | None = None) -> Any:
+def load_single(text: str) -> Any:
     """The one document of `text` (JSON is read this way too, to keep lines)."""
-    docs = load_documents(text, max_nodes=max_nodes, max_documents=2)
+    docs = load_documents(text, max_documents=2)
     if len(docs) > 1:
-        raise YamlLoadError("expected a single document", docs[1].line)
+        raise YamlError("expected a single document", docs[1].line)
     return docs[0].value if docs else None
 
 
