@@ -128,6 +128,20 @@ def _serves(pod: PodSpec) -> bool:
     return any(_ML_SERVER_RE.search(exposure.command_text(c)) for c in pod.containers)
 
 
+# Literals at least one of which every _INTEREST_RE match contains (lower-case). `in` is a
+# memchr-speed scan; the regex alternation ran at ~0.4 s per MB on multi-megabyte bundles.
+_INTEREST_WORDS = (
+    "loadbalancer", "nodeport", "externalips", "networkpolicy", "raycluster", "rayservice",
+    "inferenceservice", "notebook", "vllm", "text-generation-", "tritonserver", "torchserve", "mlflow",
+    "jupyter", "tensorboard", "ray", "ollama", "sglang", "tensorflow", "text-embeddings-inference",
+)  # fmt: skip
+
+
+def _interesting(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _INTEREST_WORDS) and _INTEREST_RE.search(text) is not None
+
+
 def _parse(files: list[SourceFile], partial: set[str]) -> Iterator[_Parsed]:
     for file in files:
         if file.kind is not FileKind.KUBERNETES or file.path in partial:
@@ -136,7 +150,7 @@ def _parse(files: list[SourceFile], partial: set[str]) -> Iterator[_Parsed]:
             text = file.text
         except OSError:
             continue
-        if not _INTEREST_RE.search(text):
+        if not _interesting(text):
             continue
         try:
             manifests = parse_manifests(file)
