@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
-from workflows_testlib import FIXTURES, hits, scan, scan_path
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.workflows.loader import load_yaml
 from aisec_ci.scanners.workflows.model import WorkflowDoc
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.workflows.workflows_testlib import FIXTURES, hits, scan, scan_path
 
 
 def test_every_key_and_value_has_a_line_and_column() -> None:
