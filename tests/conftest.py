@@ -3,8 +3,10 @@ validate SARIF against the OASIS schema in ../shared."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +26,21 @@ EXAMPLE = REPO / "examples" / "vulnerable-ai-app"
 # advisory snapshot at once. Tests that need an OSV API start their own on 127.0.0.1.
 os.environ.setdefault("AISEC_OSV_URL", "http://127.0.0.1:9")
 # Nor may it write to the user's cache (the deps scanner keeps advisory details there).
-os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="aisec-test-cache-"))
+_CACHE_PREFIX = "aisec-test-cache-"
+
+
+def _private_cache() -> None:
+    # xdist workers inherit the controller's directory (and this module may be imported twice:
+    # by pytest and by `from tests.conftest import ...`): only the process that made it owns it.
+    if Path(os.environ.get("XDG_CACHE_HOME", "")).name.startswith(_CACHE_PREFIX):
+        return
+    path = tempfile.mkdtemp(prefix=_CACHE_PREFIX)
+    os.environ["XDG_CACHE_HOME"] = path
+    # atexit rather than pytest_sessionfinish: it also runs when collection fails or the run is interrupted.
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+_private_cache()
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",

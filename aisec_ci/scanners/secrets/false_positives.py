@@ -17,10 +17,14 @@ from aisec_ci.severity import Severity
 _PLACEHOLDER_RE = re.compile(
     r"""(?:your|my|insert|replace|enter|put|paste|add)[_\- ]?(?:own[_\- ]?)?
             (?:api|access|secret|key|token|pass|password|here|value|org|client)
-      | example|sample|dummy|placeholder|changeme|change[_-]me|redacted|fake|foobar|notasecret
+      | sample|dummy|placeholder|changeme|change[_-]me|redacted|fake|foobar|notasecret
       | not[_-]?a[_-]?(?:real|secret)|xxx|\*\*\*|\.\.\.|…|todo|fixme|secret[_-]?here|<[^>]*>""",
     re.IGNORECASE | re.VERBOSE,
 )
+# "example" also sits inside real values (`s3cr3t-example-9f2`): on its own it marks a
+# placeholder only when nothing random-looking (letters mixed with digits) is left beside it.
+_EXAMPLE_RE = re.compile("example", re.IGNORECASE)
+_NOT_ALNUM_RE = re.compile(r"[\W_]+")
 _PLACEHOLDER_WORDS = frozenset(
     [
         "true",
@@ -100,6 +104,10 @@ def is_placeholder(secret: str) -> bool:
         return True
     if s.lower() in _PLACEHOLDER_WORDS or _TEMPLATE_RE.search(s) or _PLACEHOLDER_RE.search(s):
         return True
+    if _EXAMPLE_RE.search(s):
+        rest = _NOT_ALNUM_RE.sub("", _EXAMPLE_RE.sub("", s))
+        if len(rest) < 6 or rest.isalpha() or rest.isdigit():
+            return True
     # One repeated character (`xxxxxxxx`, `00000000`) or mostly masking characters.
     if len(set(s.lower())) <= 2:
         return True

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from code_support import FIXTURES
-
 from tests.conftest import run_cli
+from tests.scanners.code.code_support import FIXTURES
 
 REPO = FIXTURES / "repo"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from code_support import assert_matches_markers, scan, scan_fixture
+from tests.scanners.code.code_support import assert_matches_markers, scan, scan_fixture
 
 
 def test_eval_of_llm_output_is_critical_and_other_dynamic_eval_medium() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from code_support import assert_matches_markers, scan_fixture
+from tests.scanners.code.code_support import assert_matches_markers, scan_fixture
 
 
 def test_dangerous_switches_and_repl_tools_are_reported() -> None:

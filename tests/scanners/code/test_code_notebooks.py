@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from code_support import FIXTURES, scan
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.code.notebook import _blank_magics, notebook_units
+from tests.scanners.code.code_support import FIXTURES, scan
 
 NOTEBOOK = FIXTURES / "review_checkpoint.ipynb"
 

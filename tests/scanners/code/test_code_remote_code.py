@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from code_support import assert_matches_markers, scan, scan_fixture
+from tests.scanners.code.code_support import assert_matches_markers, scan, scan_fixture
 
 
 def test_trust_remote_code_in_every_shape_is_reported() -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from code_support import FIXTURES, scan, source_file
 
 from aisec_ci.findings import assign_fingerprints
 from aisec_ci.scanners import registry
@@ -16,6 +15,7 @@ from aisec_ci.scanners.base import ScanContext, SkipFile
 from aisec_ci.scanners.code import SCANNER
 from aisec_ci.scanners.code.scanner import is_test_path
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.code.code_support import FIXTURES, scan, source_file
 
 EXAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "vulnerable-ai-app"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from code_support import FIXTURES, assert_matches_markers, scan, scan_fixture
+from tests.scanners.code.code_support import FIXTURES, assert_matches_markers, scan, scan_fixture
 
 
 def test_public_demos_and_debug_servers_are_reported() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from code_support import assert_matches_markers, scan_fixture
+from tests.scanners.code.code_support import assert_matches_markers, scan_fixture
 
 
 def test_shell_commands_from_variables_are_reported() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from code_support import assert_matches_markers, scan_fixture
+from tests.scanners.code.code_support import assert_matches_markers, scan_fixture
 
 
 def test_verify_false_is_reported_for_requests_httpx_sessions_and_ssl() -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-from deps_support import OSV_DATA, FakeOsv  # noqa: E402
+from tests.scanners.deps.deps_support import OSV_DATA, FakeOsv
 
 
 @pytest.fixture(autouse=True)

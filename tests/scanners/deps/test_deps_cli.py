@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deps_support import DEAD_URL, FIXTURES, OSV_DATA, REPO, FakeOsv
+from tests.scanners.deps.deps_support import DEAD_URL, FIXTURES, OSV_DATA, REPO, FakeOsv
 
 EXAMPLE = REPO / "examples" / "vulnerable-ai-app"
 
@@ -155,7 +155,7 @@ def test_sbom_is_valid_cyclonedx_and_lists_every_dependency(osv: FakeOsv, tmp_pa
 
 
 def test_all_four_sources_chosen_in_config(osv: FakeOsv, tmp_path: Path) -> None:
-    from deps_support import SAFETY_DB
+    from tests.scanners.deps.deps_support import SAFETY_DB
 
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from deps_support import OSV_DATA, REPO
 
 from aisec_ci.scanners.deps.database import DatabaseError, update
 from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.offline_db import OfflineDbService, store_path
 from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
+from tests.scanners.deps.deps_support import OSV_DATA, REPO
 
 SHIPPED = REPO / "aisec_ci" / "scanners" / "deps" / "data" / "pypi-advisories.sqlite"
 

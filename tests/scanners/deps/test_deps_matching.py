@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from deps_support import OSV_DATA
 
 from aisec_ci.scanners.deps.matching import advisory_from_osv, fixed_versions, is_affected, smallest_fix_above
+from tests.scanners.deps.deps_support import OSV_DATA
 
 
 def real(advisory_id: str) -> dict[str, Any]:

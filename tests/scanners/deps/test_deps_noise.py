@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deps_support import FIXTURES, FakeOsv, by_rule, scan_repo
-
 from aisec_ci.findings import Finding
+from tests.scanners.deps.deps_support import FIXTURES, FakeOsv, by_rule, scan_repo
 
 REPO = FIXTURES / "repo"
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deps_support import DEAD_URL, FakeOsv, by_rule, scan_repo
-
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.services.pypi_index import PypiIndex
+from tests.scanners.deps.deps_support import DEAD_URL, FakeOsv, by_rule, scan_repo
 
 REQUIREMENTS = "jinja2==2.10\nrequests==2.32.3\nreqeusts-toolbelt==0.10.1\nnumpy==99.0.0\n"
 

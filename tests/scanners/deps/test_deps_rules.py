@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, repo_files, scan_repo
 
 from aisec_ci.scanners.deps import DepsScanner
 from aisec_ci.scanners.registry import all_scanners, catalog
 from aisec_ci.severity import Severity
+from tests.scanners.deps.deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, repo_files, scan_repo
 
 REPO = FIXTURES / "repo"
 SMALL = FIXTURES / "small"

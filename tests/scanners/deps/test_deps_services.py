@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from deps_support import DEAD_URL, OSV_DATA, SAFETY_DB, FakeOsv
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.audit import merge_advisories, run_audit
@@ -19,6 +18,7 @@ from aisec_ci.scanners.deps.services.osv_api import OsvApiService
 from aisec_ci.scanners.deps.services.pip_audit import PipAuditService
 from aisec_ci.scanners.deps.services.safety import SafetyService
 from aisec_ci.scanners.deps.services.snapshot import snapshot_records
+from tests.scanners.deps.deps_support import DEAD_URL, OSV_DATA, SAFETY_DB, FakeOsv
 
 P = PackageVersion
 SAMPLE = [P("urllib3", "1.26.4"), P("pyyaml", "5.3"), P("requests", "2.32.3"), P("jinja2", "2.10")]

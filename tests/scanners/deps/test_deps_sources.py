@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deps_support import FIXTURES
 
 from aisec_ci.scanners.deps.model import Dependency, ManifestError
 from aisec_ci.scanners.deps.sources import RepoFiles, parse_manifest
+from tests.scanners.deps.deps_support import FIXTURES
 
 REPO = FIXTURES / "repo"
 

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from docker_support import COMPOSE, scan, source, write
 
 from aisec_ci.scanners.base import ScanContext, SkipFile
 from aisec_ci.scanners.docker import SCANNER
+from tests.scanners.docker.docker_support import COMPOSE, scan, source, write
 
 
 def _scan_raw(path: Path) -> list[object]:

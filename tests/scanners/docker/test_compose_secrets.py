@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docker_support import COMPOSE, lines, scan
+from tests.scanners.docker.docker_support import COMPOSE, lines, scan
 
 RULE = "compose/secret-in-environment"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import RULES, hits, lines, scan, write
-
 from aisec_ci.scanners.docker.images import parse_image, registry_allowed
+from tests.scanners.docker.docker_support import RULES, hits, lines, scan, write
 
 
 def test_untagged_and_latest_bases_after_arg_substitution() -> None:

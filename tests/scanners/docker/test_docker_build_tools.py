@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docker_support import RULES, lines, scan
+from tests.scanners.docker.docker_support import RULES, lines, scan
 
 RULE = "docker/build-tools-in-final-stage"
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from docker_support import COMPOSE, FIXTURES, REPO, RULES
+from tests.scanners.docker.docker_support import COMPOSE, FIXTURES, REPO, RULES
 
 
 def _repo(tmp_path: Path) -> Path:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import FIXTURES, lines, scan, write
-
 from aisec_ci.scanners.docker.dockerignore import is_excluded, parse_dockerignore
+from tests.scanners.docker.docker_support import FIXTURES, lines, scan, write
 
 RULE = "docker/broad-copy-context"
 

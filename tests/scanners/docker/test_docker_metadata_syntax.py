@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docker_support import FIXTURES, RULES, hits, lines, scan, source, write
 
 from aisec_ci.scanners.base import ScanContext, SkipFile
 from aisec_ci.scanners.docker import SCANNER
+from tests.scanners.docker.docker_support import FIXTURES, RULES, hits, lines, scan, source, write
 
 
 def test_metadata_rules_are_off_by_default_and_work_when_on(tmp_path: Path) -> None:

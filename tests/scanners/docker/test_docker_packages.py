@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import RULES, lines, scan, write
+from tests.scanners.docker.docker_support import RULES, lines, scan, write
 
 RULE = "docker/package-unpinned"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docker_support import REALWORLD, RULES
 
 from aisec_ci.scanners.docker.parser import parse, split_assignments, substitute
+from tests.scanners.docker.docker_support import REALWORLD, RULES
 
 
 def test_continuations_skip_comments_and_blank_lines_and_keep_line_numbers() -> None:

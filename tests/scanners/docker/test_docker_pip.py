@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docker_support import RULES, hits, scan
+from tests.scanners.docker.docker_support import RULES, hits, scan
 
 
 def test_pip_fixture() -> None:

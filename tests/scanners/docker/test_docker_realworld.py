@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from docker_support import FIXTURES, REALWORLD, scan
+
+from tests.scanners.docker.docker_support import FIXTURES, REALWORLD, scan
 
 SNAPSHOT = FIXTURES / "realworld-snapshot.json"
 CORPUS = REALWORLD / "dockerfiles"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import RULES, scan, write
-
 from aisec_ci.scanners.docker.redaction import redact_text, redact_url
+from tests.scanners.docker.docker_support import RULES, scan, write
 
 
 def _assert_absent(secret: str, path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import RULES, hits, lines, scan, write
+from tests.scanners.docker.docker_support import RULES, hits, lines, scan, write
 
 
 def test_every_pipe_to_shell_form_and_none_of_the_safe_ones() -> None:

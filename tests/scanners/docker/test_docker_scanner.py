@@ -7,11 +7,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from docker_support import FIXTURES, hits, scan, write
 
 from aisec_ci.scanners import registry
 from aisec_ci.scanners.docker import SCANNER
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.docker.docker_support import FIXTURES, hits, scan, write
 
 
 def test_registered_with_its_rules_in_the_catalog() -> None:

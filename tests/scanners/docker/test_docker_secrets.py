@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from docker_support import RULES, hits, scan
-
 from aisec_ci.scanners.docker.secretnames import is_secret_name
+from tests.scanners.docker.docker_support import RULES, hits, scan
 
 
 def test_literal_and_build_arg_credentials() -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docker_support import RULES, lines, scan, write
-
 from aisec_ci.scanners.docker.analysis import start_command
 from aisec_ci.scanners.docker.parser import parse
+from tests.scanners.docker.docker_support import RULES, lines, scan, write
 
 PIPE = "docker/curl-pipe-shell"
 TLS = "docker/tls-verification-disabled"

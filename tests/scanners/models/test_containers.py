@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_corpus as mc
-from model_scan import rule_ids, scan_bytes, scan_path
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.models.stream import (
@@ -25,6 +20,8 @@ from aisec_ci.scanners.models.stream import (
 )
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.models import model_corpus as mc
+from tests.scanners.models.model_scan import rule_ids, scan_bytes, scan_path
 
 EXEC = "models/pickle-code-execution"
 MALFORMED = "models/malformed-model"

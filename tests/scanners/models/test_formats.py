@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import struct
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_corpus as mc
-from model_scan import rule_ids, scan_bytes, scan_path
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.models.gguf_template import template_gadgets
 from aisec_ci.scanners.models.onnx_graph import unsafe_location
 from aisec_ci.severity import Severity
+from tests.scanners.models import model_corpus as mc
+from tests.scanners.models.model_scan import rule_ids, scan_bytes, scan_path
 
 MALFORMED = "models/malformed-model"
 

@@ -6,18 +6,14 @@ import collections
 import pickle
 import pickletools
 import struct
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_corpus as mc
-
 from aisec_ci.scanners.models import pickle_machine as pm
 from aisec_ci.scanners.models.stream import BytesBlob
+from tests.scanners.models import model_corpus as mc
 
 
 def run(data: bytes) -> list[pm.PickleResult]:

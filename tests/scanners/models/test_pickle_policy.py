@@ -118,11 +118,7 @@ def test_unknown_import_is_medium_and_names_the_global() -> None:
 
 
 def test_benign_torch_state_dict_has_no_issues() -> None:
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import model_corpus as mc
+    from tests.scanners.models import model_corpus as mc
 
     assert _assess(mc.torch_state_dict_pickle(5)) == []
     assert _assess(mc.sklearn_like()) == []

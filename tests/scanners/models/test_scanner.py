@@ -10,15 +10,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import model_corpus as mc
-from model_scan import scan_path
-
 from aisec_ci.scanners import registry
 from aisec_ci.scanners.base import ScanContext, SkipFile
 from aisec_ci.scanners.models import SCANNER
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.models import model_corpus as mc
+from tests.scanners.models.model_scan import scan_path
 
 CLI = (sys.executable, "-m", "aisec_ci", "scan")
 RULES = {

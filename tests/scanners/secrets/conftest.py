@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import base64
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from secret_tokens import TokenFactory
+from tests.scanners.secrets.secret_tokens import TokenFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "secrets"
 

@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from secret_tokens import TokenFactory, scan_path
 
 from aisec_ci.errors import ConfigError
 from aisec_ci.findings import assign_fingerprints
 from aisec_ci.scanners.secrets.baseline import load_detect_secrets_baseline
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.secret_tokens import TokenFactory, scan_path
 
 
 def _detect_secrets_baseline(root: Path, rel: str) -> dict[str, object]:

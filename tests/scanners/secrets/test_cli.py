@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from secret_tokens import TokenFactory
+from tests.scanners.secrets.secret_tokens import TokenFactory
 
 
 def _run(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from secret_tokens import TokenFactory, scan_path
 
 from aisec_ci.scanners.secrets.false_positives import generic_filter_reason, is_placeholder
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.conftest import FIXTURES
+from tests.scanners.secrets.secret_tokens import TokenFactory, scan_path
 
 
 def test_negatives_file_has_no_findings() -> None:

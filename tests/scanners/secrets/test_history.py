@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from secret_tokens import TokenFactory
 
 from aisec_ci.errors import UsageError
 from aisec_ci.scanners.secrets.history import scan_history
+from tests.scanners.secrets.secret_tokens import TokenFactory
 
 ENV = {
     **os.environ,

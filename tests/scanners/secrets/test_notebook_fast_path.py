@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from secret_tokens import render, scan_path
 
 from aisec_ci.scanners.secrets import notebooks
 from aisec_ci.scanners.secrets.scanner import prefilter
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.conftest import FIXTURES
+from tests.scanners.secrets.secret_tokens import render, scan_path
 
 
 def _split_strings(nb: dict, width: int) -> dict:  # type: ignore[type-arg]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import FIXTURES
-from secret_tokens import render, scan_path
-
 from aisec_ci.scanners.secrets.segments import notebook_segments
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.conftest import FIXTURES
+from tests.scanners.secrets.secret_tokens import render, scan_path
 
 
 def _raw_line(path: Path, needle: str) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from secret_tokens import TokenFactory, render, scan_path
 
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.conftest import FIXTURES
+from tests.scanners.secrets.secret_tokens import TokenFactory, render, scan_path
 
 # marker -> (rule id, severity outside test paths)
 EXPECTED_PY = {

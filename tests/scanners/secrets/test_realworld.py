@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from secret_tokens import scan_path
 
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.secret_tokens import scan_path
 
 REALWORLD = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "realworld"
 SNAPSHOT = Path(__file__).resolve().parents[2] / "fixtures" / "secrets" / "realworld-snapshot.json"

@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FIXTURES
-from secret_tokens import render, scan_path
-
 from aisec_ci.scanners.secrets.redaction import redact, redact_line
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.secrets.conftest import FIXTURES
+from tests.scanners.secrets.secret_tokens import render, scan_path
 
 TEMPLATES = {
     "app.py.tmpl": ("src/app.py", FileKind.PYTHON),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from secret_tokens import scanner
-
 from aisec_ci.scanners.registry import all_scanners, catalog
 from aisec_ci.scanners.secrets.notebooks import UNPARSED_NOTEBOOK
 from aisec_ci.scanners.secrets.scanner import ALL_RULES, SPECIFIC_DETECTORS
 from aisec_ci.workspace.kinds import TEXT_KINDS, FileKind
+from tests.scanners.secrets.secret_tokens import scanner
 
 
 def test_registered_with_every_rule() -> None:

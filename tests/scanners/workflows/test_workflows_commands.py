@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows_testlib import hits, scan
+from tests.scanners.workflows.workflows_testlib import hits, scan
 
 CURL = "workflows/curl-pipe-shell"
 INSECURE = "workflows/insecure-commands"

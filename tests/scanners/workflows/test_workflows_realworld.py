@@ -27,7 +27,8 @@ import os
 from pathlib import Path
 
 import pytest
-from workflows_testlib import FIXTURES, REALWORLD, scan_path
+
+from tests.scanners.workflows.workflows_testlib import FIXTURES, REALWORLD, scan_path
 
 SNAPSHOT = FIXTURES / "realworld-snapshot.json"
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from workflows_testlib import FIXTURES, scan_path
 
 from aisec_ci.scanners.base import SkipFile
+from tests.scanners.workflows.workflows_testlib import FIXTURES, scan_path
 
 _REPLACEMENTS: tuple[Any, ...] = ("${{ github.event.issue.title }}", ["x", {"y": 1}], {"k": ["v"]}, None, 3)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from workflows_testlib import FIXTURES, source_file
 
 import aisec_ci.scanners.registry as registry
 from aisec_ci.scanners.base import ScanContext
@@ -18,6 +17,7 @@ from aisec_ci.scanners.workflows import SCANNER
 from aisec_ci.scanners.workflows.scanner import is_action_path, is_workflow_path
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
+from tests.scanners.workflows.workflows_testlib import FIXTURES, source_file
 
 REPO_FIXTURE = FIXTURES / "repo"
 

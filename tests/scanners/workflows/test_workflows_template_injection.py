@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows_testlib import hits, scan, scan_path
+from tests.scanners.workflows.workflows_testlib import hits, scan, scan_path
 
 RULE = "workflows/template-injection"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows_testlib import hits, scan
+from tests.scanners.workflows.workflows_testlib import hits, scan
 
 ACTION = "workflows/unpinned-action"
 IMAGE = "workflows/unpinned-image"
