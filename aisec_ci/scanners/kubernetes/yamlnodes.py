@@ -203,15 +203,20 @@ class _Converter:
         return out
 
 
-def _problem_line(exc: yaml.YAMLError) -> int:
+def _problem_line(exc: yaml.YAMLError, text: str) -> int:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return int(mark.line) + 1 if mark is not None else 1
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(exc, "position", None)  # a ReaderError (a NUL byte, say) has only an offset
+    if isinstance(position, int) and 0 <= position <= len(text):
+        return text.count("\n", 0, position) + 1
+    return 1
 
 
-def describe_error(exc: yaml.YAMLError) -> str:
+def describe_error(exc: yaml.YAMLError, text: str) -> str:
     """A one-line reason with the line, without echoing file content."""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"invalid YAML at line {_problem_line(exc)}: {problem}"
+    return f"invalid YAML at line {_problem_line(exc, text)}: {problem}"
 
 
 def load_documents(text: str, *, max_nodes: int | None = None, max_documents: int = MAX_DOCUMENTS) -> list[Document]:
@@ -226,7 +231,7 @@ def load_documents(text: str, *, max_nodes: int | None = None, max_documents: in
                 continue
             docs.append(Document(converter.convert(node), _mark_line(node), index))
     except yaml.YAMLError as exc:
-        raise YamlLoadError(describe_error(exc), _problem_line(exc)) from None
+        raise YamlLoadError(describe_error(exc, text), _problem_line(exc, text)) from None
     except RecursionError:
         raise YamlLoadError(f"nesting deeper than {MAX_DEPTH} levels") from None
     return docs
