@@ -227,7 +227,12 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def _scan_options(args: argparse.Namespace) -> ScanOptions:
     from aisec_ci.pipeline import ScanOptions
+    from aisec_ci.workspace.gitdiff import validate_revision
 
+    # Checked before anything runs: a value starting with '-' would otherwise reach git as an option.
+    for option, value in (("--base", args.base), ("--history", args.history)):
+        if value is not None:
+            validate_revision(value, option)
     if args.new_only and not args.base:
         raise UsageError("--new-only needs --base REF (the revision to compare against)")
     if args.base and not args.new_only:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aisec_ci.budget import DEFAULT_FILE_MEMORY, DEFAULT_FILE_SECONDS, FileBudget
@@ -19,6 +19,7 @@ from aisec_ci.core_rules import SCAN_ERROR
 from aisec_ci.engine import EngineOutput, default_jobs, finish_findings, run_scanners
 from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding, assign_fingerprints
+from aisec_ci.newonly import base_checkout, base_fingerprints
 from aisec_ci.redaction import Redactor, safe_error_text
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.scanners.base import ScanContext, Scanner
@@ -28,6 +29,7 @@ from aisec_ci.suppress.apply import apply_suppressions
 from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES, load_baseline
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
+from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree
 from aisec_ci.workspace.reading import format_size, is_regular_file, read_bounded
 
 DETECT_SECRETS_BASELINE = ".secrets.baseline"
@@ -59,6 +61,8 @@ class ScanOptions:
     apply_baseline: bool = True
     today: dt.date | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    config: Config | None = None
+    """Use this configuration instead of loading one (new-only's base scan takes the HEAD's)."""
 
 
 def shard_of(path: str, count: int) -> int:
@@ -96,12 +100,17 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     root = opts.root.resolve() if opts.root.exists() else opts.root
     if not opts.root.exists():
         raise UsageError(f"{opts.root}: no such file or directory")
-    config = _load_config(opts.config_path, root if root.is_dir() else root.parent)
+    config = (
+        opts.config
+        if opts.config is not None
+        else _load_config(opts.config_path, root if root.is_dir() else root.parent)
+    )
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)
     names = {cls.name for cls in scanner_classes}
     if opts.history and "secrets" not in names:
         raise UsageError("--history scans git history for secrets: enable the secrets scanner")
+    history, history_notes = _history_request(opts, config, root if root.is_dir() else root.parent, names)
     if opts.sbom is not None and "deps" not in names:
         raise UsageError("--sbom lists the dependencies the deps scanner finds: enable the deps scanner")
     fail_on = opts.fail_on if opts.fail_on_set else (config.fail_on if config.fail_on_set else Severity.HIGH)
@@ -126,8 +135,10 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     specs: list[tuple[type[Scanner], ScanContext]] = []
     for cls in scanner_classes:
         options = dict(config.scanner_options.get(cls.name, {}))
-        if cls.name == "secrets" and opts.history:
-            options["history"] = opts.history
+        if cls.name == "secrets":
+            options.pop("history", None)
+            if history:
+                options["history"] = history
         if cls.name == "deps" and opts.sbom is not None:
             options["sbom"] = str(opts.sbom.resolve())
         specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
@@ -139,7 +150,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     )
     out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs(), budget=budget)
     findings = out.findings
-    notes: list[str] = list(out.notes)
+    notes: list[str] = (list(history_notes) if first_shard else []) + out.notes
     repo_suppressed: list[Suppressed] = []
     repo_skipped: list[SkippedFile] = []
     if first_shard:
@@ -182,7 +193,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         notes.append(f"{entries} expired (see core/expired-ignore)")
 
     if opts.new_only_base:
-        kept, moved = _select_new(opts, kept)
+        kept, moved = _select_new(opts, config, kept)
         suppressed.extend(moved)
 
     # The redaction stage: every string a report, log or comment can show passes here. Each
@@ -254,15 +265,64 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
     return out, list(scanner.notes) + out.notes
 
 
-def _select_new(opts: ScanOptions, kept: list[Finding]) -> tuple[list[Finding], list[Suppressed]]:
-    """Keep findings whose fingerprints the base revision's scan does not have."""
-    from aisec_ci.newonly import base_fingerprints
+def _select_new(opts: ScanOptions, config: Config, kept: list[Finding]) -> tuple[list[Finding], list[Suppressed]]:
+    """Keep findings whose fingerprints the base revision's scan does not have.
 
+    The base is scanned with this scan's configuration, never the base's own
+    `.aisec.yml`: a change that deletes an ignore, re-enables a rule or drops
+    the config file shows old findings, and they must stay old. Neither the
+    history scan (its range does not depend on the checkout) nor the SBOM (it
+    describes HEAD) is part of the base scan.
+    """
     assert opts.new_only_base is not None
-    base = base_fingerprints(opts, opts.new_only_base)
+    with base_checkout(opts.root, opts.new_only_base) as base_root:
+        if base_root is None:
+            base = frozenset[str]()  # the scanned path did not exist yet: everything is new
+        else:
+            base_opts = replace(
+                opts,
+                root=base_root,
+                config=config,
+                new_only_base=None,
+                apply_baseline=False,
+                history=None,
+                sbom=None,
+            )
+            base = base_fingerprints(run_scan(base_opts), base_root)
     new = [f for f in kept if f.fingerprint not in base]
     old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if f.fingerprint in base]
     return new, old
+
+
+def _history_request(opts: ScanOptions, config: Config, root: Path, names: set[str]) -> tuple[str | None, list[str]]:
+    """The history to scan (`--history`, else the secrets scanner's `history`
+    option) once checked, and the notes the report carries about it.
+
+    A range git cannot resolve, or a history request outside a git repository,
+    is a usage error (exit 2) rather than a scan error the gate would let pass.
+    """
+    option = "--history"
+    history = opts.history
+    if not history and "secrets" in names:
+        configured = config.scanner_options.get("secrets", {}).get("history")
+        if configured:
+            history, option = str(configured), "secrets.history (config)"
+    if not history:
+        return None, []
+    if not opts.use_git:
+        return None, [f"git history not scanned: {option} {history} was given with --no-git"]
+    notes: list[str] = []
+    if history == "all":
+        if not is_work_tree(root):
+            raise UsageError(f"{option} all needs a git repository: {root} is not inside a git work tree")
+    else:
+        check_range(root, history, option)
+    if is_shallow(root):
+        notes.append(
+            f"{option} {history}: the clone is shallow, so history is incomplete "
+            "(commits before the shallow boundary were not scanned; fetch them with fetch-depth: 0)"
+        )
+    return history, notes
 
 
 def _baseline_files(root: Path, configured: Path | None, notes: list[str]) -> list[Path]:

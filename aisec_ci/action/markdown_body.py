@@ -13,6 +13,7 @@ from aisec_ci.findings import Finding
 from aisec_ci.report.markdown import escape, escape_message, render_markdown
 from aisec_ci.result import ScanResult
 from aisec_ci.rules import RuleCatalog
+from aisec_ci.workspace.files import path_bytes
 
 EXISTING_MESSAGE_CHARS = 200
 
@@ -43,7 +44,8 @@ def _existing_section(findings: list[Finding], base: str, budget: int, repo_url:
     for f in findings:
         location = escape(f"{f.path}:{f.start_line}")
         if repo_url and ref:
-            url = f"{repo_url}/blob/{quote(ref, safe='/')}/{quote(f.path, safe='/')}#L{max(1, f.start_line)}"
+            path = quote(path_bytes(f.path), safe="/")
+            url = f"{repo_url}/blob/{quote(ref, safe='/')}/{path}#L{max(1, f.start_line)}"
             location = f"[{location}]({url})"
         row = (
             f"| {f.severity.label} | {escape(f.rule_id)} | {location} | "

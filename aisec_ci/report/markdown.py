@@ -20,6 +20,7 @@ from aisec_ci.findings import Finding
 from aisec_ci.result import ScanResult
 from aisec_ci.rules import RuleCatalog
 from aisec_ci.severity import Severity
+from aisec_ci.workspace.files import path_bytes
 
 DEFAULT_MAX_CHARS = 65_000
 TOP_FINDINGS = 15
@@ -96,7 +97,8 @@ def _size(text: str) -> int:
 def _location_cell(f: Finding, repo_url: str | None, ref: str | None) -> str:
     label = escape(f"{f.path}:{f.start_line}")
     if repo_url and ref:
-        url = f"{repo_url.rstrip('/')}/blob/{quote(ref, safe='/')}/{quote(f.path, safe='/')}#L{max(1, f.start_line)}"
+        path = quote(path_bytes(f.path), safe="/")
+        url = f"{repo_url.rstrip('/')}/blob/{quote(ref, safe='/')}/{path}#L{max(1, f.start_line)}"
         return f"[{label}]({url})"
     return label
 

@@ -21,6 +21,7 @@ from aisec_ci.findings import Finding
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.rules import Rule, RuleCatalog
 from aisec_ci.severity import Severity
+from aisec_ci.workspace.files import path_bytes
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -72,7 +73,8 @@ def artifact_uri(path: str) -> str:
     while clean.startswith("./"):
         clean = clean[2:]
     clean = clean.lstrip("/")
-    return quote(clean, safe="/") or "."
+    # The bytes of the name on disk: a non-UTF-8 byte shown as `\xe9` is `%E9` in the URI.
+    return quote(path_bytes(clean), safe="/") or "."
 
 
 def _json_safe(value: Any) -> Any:

@@ -19,8 +19,15 @@ from pathlib import Path
 
 from aisec_ci.errors import UsageError
 from aisec_ci.workspace.classify import HEAD_SIZE, classify
-from aisec_ci.workspace.files import SkippedFile, SourceFile
-from aisec_ci.workspace.gitdiff import GitError, GitListing, is_ignored_dir, is_work_tree, list_files, report_path
+from aisec_ci.workspace.files import SkippedFile, SourceFile, report_path
+from aisec_ci.workspace.gitdiff import (
+    GitError,
+    GitListing,
+    ignored_paths,
+    is_ignored_dir,
+    is_work_tree,
+    list_files,
+)
 from aisec_ci.workspace.globs import PatternSet, excluded_dir_reason
 from aisec_ci.workspace.kinds import FileKind
 
@@ -151,6 +158,64 @@ class _Discovery:
                         stack.append(rel)
                     else:
                         self.excluded_dirs[rel] = reason
+
+    def special_files(self, listing: GitListing) -> list[str]:
+        """FIFOs, sockets and devices git would list if it listed them.
+
+        `git ls-files` names regular files and symlinks only, so without this a
+        FIFO would vanish from the report in a git work tree. The directories
+        that hold listed paths are read once each (one `scandir`, no `stat`);
+        a directory git listed nothing in is entered only when git does not
+        ignore it, and each special file found must not be ignored either.
+        """
+        known = {""}
+        for rel in (*listing.tracked, *listing.untracked):
+            slash = rel.rfind("/")
+            while slash > 0 and rel[:slash] not in known:
+                rel = rel[:slash]
+                known.add(rel)
+                slash = rel.rfind("/")
+        units = {*listing.submodules, *listing.nested_repos}
+        found: list[str] = []
+        level = sorted(known)
+        while level:
+            unknown: list[str] = []
+            for rel_dir in level:
+                self._special_entries(rel_dir, known, units, found, unknown)
+            try:
+                ignored = ignored_paths(self.root, unknown)
+            except GitError:
+                break  # without git's answer an ignored data directory could be walked whole
+            level = [d for d in unknown if d not in ignored]
+        if not found:
+            return []
+        try:
+            ignored = ignored_paths(self.root, found)
+        except GitError:
+            ignored = set()
+        return sorted(rel for rel in found if rel not in ignored)
+
+    def _special_entries(
+        self, rel_dir: str, known: set[str], units: set[str], found: list[str], unknown: list[str]
+    ) -> None:
+        if not self._dir_is_real(rel_dir):
+            return  # a tracked directory replaced by a symlink is not followed
+        abs_dir = f"{self.root_prefix}{rel_dir}" if rel_dir else self.root_str
+        try:
+            entries = os.scandir(abs_dir)
+        except OSError:
+            return  # the files git listed in it report their own trouble
+        with entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if rel not in known and rel not in units and excluded_dir_reason(entry.name) is None:
+                            unknown.append(rel)
+                    elif not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
+                        found.append(rel)
+                except OSError:
+                    continue
 
     def excluded_ancestor(self, rel: str) -> str | None:
         """The shallowest default-excluded directory containing `rel`, if any."""
@@ -390,6 +455,9 @@ def discover(
                 run.examine(rel, tracked=True, from_git=True)
             for rel in listing.untracked:
                 run.examine(rel, tracked=False, from_git=True)
+            if run.only_paths is None:
+                for rel in run.special_files(listing):
+                    run.examine(rel, tracked=False, from_git=True)
             for rel in listing.submodules:
                 if not run.is_excluded_dir(rel):
                     run.add_directory_entry(rel, "git submodule (not scanned; scan it in its own repository)")

@@ -2,10 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisec_ci.workspace.kinds import FileKind
+
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def report_path(fs_path: str) -> str:
+    """The path as reports show it, one to one with the name on disk.
+
+    A name that is not valid UTF-8 arrives from the file system (and from git)
+    with lone surrogates, which no report can encode; each such byte is shown
+    as `\\xff`, the way the text report shows control characters. So that no
+    other name can read the same, a backslash in a name is shown doubled
+    (`a\\\\b`); every other name is shown unchanged. `path_bytes` undoes it.
+    """
+    if "\\" not in fs_path:
+        if fs_path.isascii():
+            return fs_path
+        try:
+            fs_path.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return fs_path
+    raw = fs_path.encode("utf-8", "surrogateescape")
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def path_bytes(shown: str) -> bytes:
+    """The name on disk, as bytes, of a path `report_path` produced (for URIs)."""
+    if "\\" not in shown:
+        return shown.encode("utf-8", "surrogateescape")
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(shown):
+        out += shown[pos : m.start()].encode("utf-8", "surrogateescape")
+        token = m.group(1)
+        out += b"\\" if token == "\\" else bytes([int(token[1:], 16)])
+        pos = m.end()
+    out += shown[pos:].encode("utf-8", "surrogateescape")
+    return bytes(out)
 
 
 @dataclass(frozen=True)

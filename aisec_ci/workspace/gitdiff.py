@@ -4,19 +4,23 @@ git runs with settings that keep a scanned repository from running code or
 bending the output: `core.fsmonitor` off (a hostile `.git/config` could name a
 program), no external diff drivers or textconv filters, explicit diff prefixes
 and context (user config may change both), no pager, no prompts, no optional
-index locks, and `-z` output wherever git offers it. Revisions are resolved to
-full SHAs before they reach a git command line, and a revision that starts with
-`-` is refused, so user input never becomes a git option.
+index locks, and `-z` output wherever git offers it. A revision or range a user
+gives is refused when it starts with `-`, and every git command line that
+carries one puts `--end-of-options` before it, so user input never becomes a
+git option (git 2.30 or later: rev-parse learned `--end-of-options` in 2.30,
+the other commands in 2.24).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisec_ci.errors import UsageError
+from aisec_ci.workspace.files import report_path
 from aisec_ci.workspace.globs import in_excluded_dir
 
 GIT_TIMEOUT = 300
@@ -54,14 +58,26 @@ def _git_env() -> dict[str, str]:
     return env
 
 
-def run_git(root: Path, *args: str) -> bytes:
-    """Run git in `root` and return its stdout; GitError on any failure."""
+def git_argv(*args: str) -> list[str]:
+    """A git command line with the protective settings above (for callers that stream)."""
+    return [*_GIT_BASE, *args]
+
+
+def git_env() -> dict[str, str]:
+    """The environment every git process of a scan runs with."""
+    return _git_env()
+
+
+def run_git(root: Path, *args: str, stdin: bytes | None = None, ok_codes: tuple[int, ...] = (0,)) -> bytes:
+    """Run git in `root` and return its stdout; GitError on any failure
+    (an exit status outside `ok_codes`)."""
     import subprocess  # here: a scan with --no-git (or of a plain directory) never starts a process
 
     try:
         proc = subprocess.run(
-            [*_GIT_BASE, *args],
+            git_argv(*args),
             cwd=root,
+            input=stdin,
             capture_output=True,
             env=_git_env(),
             timeout=GIT_TIMEOUT,
@@ -73,23 +89,11 @@ def run_git(root: Path, *args: str) -> bytes:
         raise GitError(f"git {args[0]} timed out after {GIT_TIMEOUT} s") from None
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
+    if proc.returncode not in ok_codes:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = message[0] if message else f"exit status {proc.returncode}"
         raise GitError(f"git {args[0]} failed: {first}")
     return proc.stdout
-
-
-def report_path(fs_path: str) -> str:
-    """The path as reports show it: file names that are not valid UTF-8 get
-    U+FFFD instead of lone surrogates, which JSON/SARIF writers cannot encode."""
-    if fs_path.isascii():
-        return fs_path
-    try:
-        fs_path.encode("utf-8")
-    except UnicodeEncodeError:
-        return fs_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return fs_path
 
 
 @dataclass
@@ -144,6 +148,17 @@ def is_work_tree(root: Path) -> bool:
         return False
 
 
+def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Those of `paths` (relative to `root`, file-system encoding) that
+    .gitignore, info/exclude or core.excludesFile hide; GitError on failure."""
+    if not paths:
+        return set()
+    names = b"\0".join(os.fsencode(p) for p in paths) + b"\0"
+    # Exit status 1 only says that none of them is ignored.
+    out = run_git(root, "check-ignore", "--stdin", "-z", stdin=names, ok_codes=(0, 1))
+    return {os.fsdecode(raw) for raw in out.split(b"\0") if raw}
+
+
 def is_ignored_dir(root: Path) -> bool:
     """Whether .gitignore hides `root` itself (git then lists nothing under it)."""
     try:
@@ -153,34 +168,89 @@ def is_ignored_dir(root: Path) -> bool:
     return True
 
 
-def _validate_revision(rev: str) -> None:
-    if not rev or rev.startswith("-") or any(ch in rev for ch in "\0\n\r\t "):
-        raise UsageError(f"invalid git revision {rev!r}")
+def validate_revision(rev: str, option: str | None = None) -> None:
+    """UsageError, naming `option` when given, unless `rev` could only ever be a
+    revision or range: not empty, no leading `-` (git would read an option), no
+    whitespace or control characters (no ref name holds them)."""
+    problem = None
+    if not rev:
+        problem = "it is empty"
+    elif rev.startswith("-"):
+        problem = "it starts with '-'"
+    elif any(ch.isspace() or ord(ch) < 0x20 or ch == "\x7f" for ch in rev):
+        problem = "it holds whitespace or control characters"
+    if problem is not None:
+        where = f"{option} {rev!r}" if option else repr(rev)
+        raise UsageError(f"{where}: invalid git revision ({problem})")
 
 
-def resolve_revision(root: Path, rev: str) -> str:
+def is_shallow(root: Path) -> bool:
+    """Whether the repository at `root` is a shallow clone (False when unknown)."""
+    try:
+        return run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    except GitError:
+        return False
+
+
+def resolve_revision(root: Path, rev: str, option: str | None = None) -> str:
     """The full commit SHA `rev` names in the repository at `root`.
 
-    UsageError, naming the revision, when it is malformed, unknown, or `root`
-    is not in a git repository; a shallow clone gets a hint to fetch history.
+    UsageError, naming the revision (and `option`, when given), when it is
+    malformed, unknown, or `root` is not in a git repository; a shallow clone
+    gets a hint to fetch history.
     """
-    _validate_revision(rev)
+    validate_revision(rev, option)
+    where = f"{option} {rev!r}" if option else f"revision {rev!r}"
     if not is_work_tree(root):
-        raise UsageError(f"cannot resolve revision {rev!r}: {root} is not inside a git work tree")
+        raise UsageError(f"cannot resolve {where}: {root} is not inside a git work tree")
     try:
-        out = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        out = run_git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     except GitError:
         message = f"unknown git revision {rev!r} in {root}"
-        try:
-            if run_git(root, "rev-parse", "--is-shallow-repository").strip() == b"true":
-                message += f"; {_SHALLOW_HINT}"
-        except GitError:
-            pass
+        if option:
+            message = f"{option}: {message}"
+        if is_shallow(root):
+            message += f"; {_SHALLOW_HINT}"
         raise UsageError(message) from None
     sha = out.decode("ascii", "replace").strip()
     if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha):
         raise UsageError(f"git revision {rev!r} did not resolve to a commit")
     return sha
+
+
+_RANGE_SEPARATOR = re.compile(r"\.\.\.?")
+
+
+def check_range(root: Path, text: str, option: str) -> None:
+    """UsageError, naming `option`, unless git resolves the revision range
+    `text` (`main..HEAD`, `v1.0...feature`, `HEAD~5`) in the repository at `root`."""
+    validate_revision(text, option)
+    for end in _RANGE_SEPARATOR.split(text, maxsplit=1):
+        if end.startswith("-"):
+            raise UsageError(f"{option} {text!r}: invalid git revision range ({end!r} starts with '-')")
+    if not is_work_tree(root):
+        raise UsageError(f"{option} {text!r} needs a git repository: {root} is not inside a git work tree")
+    try:
+        run_git(root, "rev-list", "--max-count=1", "--end-of-options", text, "--")
+    except GitError:
+        unknown = [
+            end
+            for end in _RANGE_SEPARATOR.split(text, maxsplit=1)
+            if end and not _resolves(root, end.removesuffix("^!").removesuffix("^@"))
+        ]
+        what = f"unknown git revision {unknown[0]!r}" if unknown else "git cannot resolve this revision range"
+        message = f"{option} {text!r}: {what} in {root}"
+        if is_shallow(root):
+            message += f"; {_SHALLOW_HINT}"
+        raise UsageError(message) from None
+
+
+def _resolves(root: Path, rev: str) -> bool:
+    try:
+        run_git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    except GitError:
+        return False
+    return True
 
 
 def _diff_endpoints(root: Path, base: str, head: str | None) -> list[str]:
@@ -191,7 +261,7 @@ def _diff_endpoints(root: Path, base: str, head: str | None) -> list[str]:
     base_sha = resolve_revision(root, base)
     head_sha = resolve_revision(root, head) if head is not None else None
     try:
-        start = run_git(root, "merge-base", base_sha, head_sha or "HEAD").decode("ascii").strip()
+        start = run_git(root, "merge-base", "--end-of-options", base_sha, head_sha or "HEAD").decode("ascii").strip()
     except GitError:
         start = base_sha
     return [start] if head_sha is None else [start, head_sha]
@@ -219,7 +289,9 @@ def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
     """
     endpoints = _diff_endpoints(root, base, head)
     try:
-        out = run_git(root, "diff", "--name-only", "-z", "--diff-filter=d", *_DIFF_OPTIONS, *endpoints, "--")
+        out = run_git(
+            root, "diff", "--name-only", "-z", "--diff-filter=d", *_DIFF_OPTIONS, "--end-of-options", *endpoints, "--"
+        )
     except GitError as exc:
         raise UsageError(str(exc)) from None
     paths = {os.fsdecode(raw) for raw in out.split(b"\0") if raw}
@@ -393,7 +465,9 @@ def changed_lines(root: Path, base: str, head: str | None = None) -> dict[str, l
     """
     endpoints = _diff_endpoints(root, base, head)
     try:
-        patch = run_git(root, "diff", "-U0", "--inter-hunk-context=0", *_DIFF_OPTIONS, *endpoints, "--")
+        patch = run_git(
+            root, "diff", "-U0", "--inter-hunk-context=0", *_DIFF_OPTIONS, "--end-of-options", *endpoints, "--"
+        )
     except GitError as exc:
         raise UsageError(str(exc)) from None
     result = parse_patch(patch)

@@ -201,12 +201,19 @@ def _key_text(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<complex key at line {mark_line(node)}>"
 
 
-def syntax_error(exc: yaml.YAMLError) -> YamlSyntaxError:
+def syntax_error(exc: yaml.YAMLError, text: str = "") -> YamlSyntaxError:
     """The parser's complaint as a YamlSyntaxError with its line and column (content never quoted)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = int(mark.line) + 1 if mark is not None else 1
     column = int(mark.column) + 1 if mark is not None else 1
+    position = getattr(exc, "position", None)
+    if mark is None and isinstance(position, int) and 0 <= position <= len(text):
+        # A ReaderError (a NUL or other unreadable character) carries only an offset.
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.reader.ReaderError):
+        problem = "a character YAML does not allow (a NUL or control byte)"
     return YamlSyntaxError(str(problem), line, column, str(getattr(exc, "context", None) or ""))
 
 
@@ -240,7 +247,7 @@ def compose_documents(
                 yield index, node
             index += 1
     except yaml.YAMLError as exc:
-        raise syntax_error(exc) from None
+        raise syntax_error(exc, text) from None
     except RecursionError:
         raise too_deep() from None
     finally:
@@ -272,7 +279,7 @@ def compose_single(text: str, *, loader: Any, limit: int | None = None) -> yaml.
     try:
         node: yaml.Node | None = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise syntax_error(exc) from None
+        raise syntax_error(exc, text) from None
     except RecursionError:
         raise too_deep() from None
     if node is not None:

@@ -72,3 +72,78 @@ def test_detect_secrets_baseline_is_honoured(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert report["findings"] == [] and report["summary"]["suppressed"]["baseline"] == 1
     assert ".secrets.baseline" in report["suppressed"][0]["suppression"]["reason"]
+
+
+def test_revisions_that_look_like_options_never_reach_git(tmp_path: Path) -> None:
+    repo = tmp_path / "app"
+    make_repo(repo, {"app.py": "print('hi')\n"})
+    written = tmp_path / "written-by-git"
+    for args in (
+        (f"--history=--output={written}",),
+        ("--history", f"HEAD..--output={written}"),
+        ("--new-only", f"--base=--output={written}"),
+    ):
+        proc = run_cli("scan", repo, "--scanners", "secrets", *args, plugin=False)
+        option = "--base" if "--new-only" in args else "--history"
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert option in proc.stderr and "starts with '-'" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not written.exists(), args
+
+
+def test_history_option_in_the_config_is_checked_too(tmp_path: Path) -> None:
+    repo = tmp_path / "app"
+    written = tmp_path / "written-by-git"
+    make_repo(repo, {"app.py": "x\n", ".aisec.yml": f"secrets:\n  history: '--output={written}'\n"})
+    proc = run_cli("scan", repo, "--scanners", "secrets", plugin=False)
+    assert proc.returncode == 2 and "secrets.history" in proc.stderr, proc.stderr
+    assert not written.exists()
+
+
+def test_history_that_cannot_be_scanned_is_a_usage_error(tmp_path: Path) -> None:
+    repo = tmp_path / "app"
+    make_repo(repo, {"app.py": "x\n"})
+    proc = run_cli("scan", repo, "--scanners", "secrets", "--history", "no-such-branch..HEAD", plugin=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "--history" in proc.stderr and "'no-such-branch'" in proc.stderr
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "app.py").write_text("x\n")
+    for history in ("all", "HEAD~1..HEAD"):
+        proc = run_cli("scan", plain, "--scanners", "secrets", "--history", history, plugin=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "--history" in proc.stderr and "not inside a git work tree" in proc.stderr
+
+
+def test_history_notes_for_no_git_and_shallow_clones(tmp_path: Path) -> None:
+    token = TokenFactory(seed=13).github()
+    repo = tmp_path / "app"
+    make_repo(repo, {"settings.py": f'TOKEN = "{token}"\n'})
+    make_repo(repo, {"settings.py": "import os\nTOKEN = os.environ['TOKEN']\n"}, "use env")
+    make_repo(repo, {"b.py": "y\n"}, "third")
+    out = tmp_path / "r.json"
+
+    proc = run_cli(
+        "scan", repo, "--scanners", "secrets", "--history", "all", "--no-git",
+        "--format", "json", "--output", out, plugin=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = load_json(out)
+    assert report["findings"] == []  # history was not scanned, and the report says why
+    assert any("--no-git" in n and "history" in n for n in report["notes"]), report["notes"]
+
+    clone = tmp_path / "clone"
+    from tests.conftest import git
+
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    proc = run_cli(
+        "scan", clone, "--scanners", "secrets", "--history", "all", "--format", "json", "--output", out, plugin=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert any("shallow" in n and "incomplete" in n for n in load_json(out)["notes"]), load_json(out)["notes"]
+    proc = run_cli(
+        "scan", repo, "--scanners", "secrets", "--history", "all", "--format", "json", "--output", out, plugin=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert not any("shallow" in n for n in load_json(out)["notes"])

@@ -15,6 +15,7 @@ import pytest
 from aisec_ci.errors import UsageError
 from aisec_ci.workspace import discovery, gitdiff
 from aisec_ci.workspace.discovery import Workspace, discover, format_size
+from aisec_ci.workspace.files import path_bytes
 from aisec_ci.workspace.kinds import FileKind
 from tests.workspace.workspace_helpers import run_git, write_files
 
@@ -178,16 +179,27 @@ def test_git_unicode_names_with_quotepath_on(git_repo: MakeRepo) -> None:
 
 
 def test_non_utf8_file_name_is_scanned_with_a_printable_path(tmp_path: Path) -> None:
-    raw_name = b"caf\xe9.py"
-    fd = os.open(os.fsencode(tmp_path) + b"/" + raw_name, os.O_WRONLY | os.O_CREAT, 0o644)
-    os.write(fd, b"x = 1\n")
-    os.close(fd)
+    for raw_name in (b"caf\xe9.py", b"caf\xe8.py"):
+        fd = os.open(os.fsencode(tmp_path) + b"/" + raw_name, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, b"x = 1\n")
+        os.close(fd)
     ws = discover(tmp_path, use_git=False)
-    (only,) = ws.files
-    assert only.path == "caf\ufffd.py"
-    only.path.encode("utf-8")  # reports can write it
-    assert only.kind is FileKind.PYTHON
-    assert only.text == "x = 1\n"  # abspath still names the real file
+    # Two names that differ only in an undecodable byte stay two paths.
+    assert [f.path for f in ws.files] == ["caf\\xe8.py", "caf\\xe9.py"]
+    for f in ws.files:
+        f.path.encode("utf-8")  # reports can write it
+        assert f.kind is FileKind.PYTHON
+        assert f.text == "x = 1\n"  # abspath still names the real file
+
+
+def test_backslashes_are_doubled_so_no_name_reads_like_an_escape(tmp_path: Path) -> None:
+    for raw_name in (b"\\xe9.py", b"\xe9.py"):
+        fd = os.open(os.fsencode(tmp_path) + b"/" + raw_name, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.close(fd)
+    ws = discover(tmp_path, use_git=False)
+    shown = sorted(f.path for f in ws.files)
+    assert shown == ["\\\\xe9.py", "\\xe9.py"]
+    assert sorted(path_bytes(p) for p in shown) == sorted([b"\\xe9.py", b"\xe9.py"])
 
 
 def test_git_deleted_tracked_file_and_file_deleted_after_listing(

@@ -12,6 +12,7 @@ import pytest
 
 from aisec_ci.errors import UsageError
 from aisec_ci.workspace import gitdiff
+from aisec_ci.workspace.discovery import discover
 from aisec_ci.workspace.gitdiff import changed_files, changed_lines, parse_patch, resolve_revision
 from tests.workspace.workspace_helpers import run_git, write_files
 
@@ -286,4 +287,5 @@ def test_non_utf8_names_match_discovery(git_repo: MakeRepo) -> None:
     os.write(fd, b"y = 1\n")
     os.close(fd)
     head = commit_all(root, "latin-1 name")
-    assert changed_lines(root, base, head) == {"caf\ufffd.py": [(1, 1)]}
+    assert changed_lines(root, base, head) == {"caf\\xe9.py": [(1, 1)]}
+    assert [f.path for f in discover(root).files] == ["a.py", "caf\\xe9.py"]

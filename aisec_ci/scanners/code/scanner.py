@@ -122,7 +122,7 @@ class CodeScanner(Scanner):
                     warnings.simplefilter("ignore")
                     tree = ast.parse(unit.source, filename=posixpath.basename(file.path))
             except SyntaxError as exc:
-                reason = _syntax_reason(exc)
+                reason = _syntax_reason(exc, unit.source)
                 if unit.cell is None:
                     raise SkipFile(reason) from None
                 # One broken cell (IPython syntax we do not blank) does not hide the others.
@@ -141,10 +141,15 @@ class CodeScanner(Scanner):
         return findings
 
 
-def _syntax_reason(exc: SyntaxError) -> str:
+def _syntax_reason(exc: SyntaxError, source: str) -> str:
     message = (exc.msg or "invalid syntax").splitlines()[0][:160]
     hint = " (Python 2 code is not scanned)" if any(m in message for m in _PY2_HINTS) else ""
-    return f"Python syntax error at line {exc.lineno or 1}: {message}{hint}"
+    line = exc.lineno
+    if line is None and "\0" in source:
+        # CPython refuses a NUL byte before tokenizing, so its error names no line: find it.
+        line = source.count("\n", 0, source.index("\0")) + 1
+    where = f" at line {line}" if line else ""
+    return f"Python syntax error{where}: {message}{hint}"
 
 
 # Nodes that never bind a name or hold a call: the walk does not descend into them.

@@ -9,6 +9,7 @@ through one `git cat-file --batch` process.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from pathlib import Path
 
 from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding
-from aisec_ci.scanners.base import ScanContext
-from aisec_ci.scanners.secrets.scanner import SecretsScanner
+from aisec_ci.scanners.secrets.content import ContentScanner
 from aisec_ci.workspace.classify import classify, is_binary
+from aisec_ci.workspace.files import report_path
+from aisec_ci.workspace.gitdiff import GitError, git_argv, git_env, run_git, validate_revision
 from aisec_ci.workspace.kinds import FileKind
 
 MAX_BLOB = 10 * 1024 * 1024
@@ -28,18 +30,15 @@ _EMPTY_BLOB = "0" * 40
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
-        proc = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, check=False)
-    except OSError as exc:
-        raise UsageError(f"history scan needs git: {exc}") from None
-    if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(f"git {args[0]} failed in {root}: {msg[-1] if msg else proc.returncode}")
-    return proc.stdout
+        return run_git(root, *args, stdin=stdin)
+    except GitError as exc:
+        raise UsageError(f"history scan in {root}: {exc}") from None
 
 
 def _range_blobs(root: Path, rev_range: str) -> dict[str, tuple[str, str]]:
     """blob id -> (path, first commit in the range that added it)."""
-    commits = _git(root, "rev-list", "--reverse", "--no-merges", rev_range, "--").split()
+    # `--end-of-options`: whatever the range says, git reads it as a revision, never as an option.
+    commits = _git(root, "rev-list", "--reverse", "--no-merges", "--end-of-options", rev_range, "--").split()
     if not commits:
         return {}
     out = _git(root, "diff-tree", "--stdin", "-r", "--root", "-z", "--no-renames", stdin=b"\n".join(commits) + b"\n")
@@ -54,7 +53,7 @@ def _range_blobs(root: Path, rev_range: str) -> dict[str, tuple[str, str]]:
             continue
         if item.startswith(b":"):
             meta = item[1:].split()
-            path = fields[i + 1].decode("utf-8", "surrogateescape") if i + 1 < len(fields) else ""
+            path = report_path(os.fsdecode(fields[i + 1])) if i + 1 < len(fields) else ""
             i += 2
             if len(meta) >= 5 and meta[4][:1] in (b"A", b"M", b"T") and meta[1].startswith(b"100"):
                 blob = meta[3].decode()
@@ -71,9 +70,9 @@ def _all_blobs(root: Path) -> dict[str, tuple[str, str]]:
     listing = _git(root, "rev-list", "--objects", "--all")
     candidates: dict[str, str] = {}
     for raw in listing.splitlines():
-        sha, _, path = raw.decode("utf-8", "surrogateescape").partition(" ")
-        if path and sha not in candidates:
-            candidates[sha] = path
+        sha, _, path = raw.partition(b" ")
+        if path and sha.decode() not in candidates:
+            candidates[sha.decode()] = report_path(os.fsdecode(path))
     if not candidates:
         return {}
     check = _git(root, "cat-file", "--batch-check", stdin="\n".join(candidates).encode() + b"\n")
@@ -88,7 +87,9 @@ def _all_blobs(root: Path) -> dict[str, tuple[str, str]]:
 def _read_blobs(root: Path, ids: list[str]) -> Iterator[tuple[str, bytes | None]]:
     """(id, content) for each id; content None when the blob is too large."""
     proc = subprocess.Popen(
-        ["git", "-C", str(root), "cat-file", "--batch"],
+        git_argv("cat-file", "--batch"),
+        cwd=root,
+        env=git_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -142,7 +143,7 @@ def _head_blobs(root: Path) -> dict[str, tuple[str, str]]:
         meta, _, path = entry.partition(b"\t")
         parts = meta.split()
         if len(parts) == 3 and parts[1] == b"blob":
-            blobs[parts[2].decode()] = (path.decode("utf-8", "surrogateescape"), "")
+            blobs[parts[2].decode()] = (report_path(os.fsdecode(path)), "")
     return blobs
 
 
@@ -161,9 +162,10 @@ def scan_history(
     `exclude_head`: leave out secrets still present in HEAD at the same path (the
     working-tree scan reports those), so scanning both does not report them twice."""
     root = root.resolve()
+    if rev_range is not None:
+        validate_revision(rev_range, "history")
     blobs = _range_blobs(root, rev_range) if rev_range else _all_blobs(root)
-    opts = {k: v for k, v in (options or {}).items() if k != "history"}
-    scanner = SecretsScanner(ScanContext(root=root, options=opts))
+    scanner = ContentScanner({k: v for k, v in (options or {}).items() if k != "history"})
     findings: list[Finding] = []
     current: set[tuple[str, str, str]] = set()
     if exclude_head:
@@ -172,7 +174,7 @@ def scan_history(
             blobs.pop(blob, None)
             if data is not None and not is_binary(data[:8192]):
                 path = head[blob][0]
-                found = scanner.scan_content(path, _decode(data), classify(path, data[:8192]))
+                found = scanner.scan(path, _decode(data), classify(path, data[:8192]))
                 current.update((f.rule_id, f.path, f.key) for f in found)
     seen = set(current)
     for blob, data in _read_blobs(root, sorted(blobs)):
@@ -182,7 +184,7 @@ def scan_history(
         kind = classify(path, data[:8192])
         if kind in (FileKind.MODEL, FileKind.BINARY):
             continue
-        found = scanner.scan_content(path, _decode(data), kind)
+        found = scanner.scan(path, _decode(data), kind)
         if not found:
             continue
         commit = commit or _introducing_commit(root, blob)
