@@ -174,6 +174,7 @@ class SupervisedPool:
         from aisec_ci.workspace.files import SkippedFile
 
         culprit = w.pending.popleft()
+        w.process.join(_STOP_GRACE_SECONDS)  # reap it, so its exit status is known
         reason = self._death_reason(w)
         out.extend(EngineOutput(skipped=[SkippedFile(culprit.path, reason)]))
         if w.pending:
