@@ -321,6 +321,11 @@ class Machine:
         if self._retained > MAX_RETAINED:
             raise LimitExceeded(f"pickle builds more than {MAX_RETAINED} objects")
 
+    @property
+    def retained(self) -> int:
+        """Containers, call results and memo entries built so far."""
+        return self._retained
+
     def charge(self, nbytes: int) -> None:
         """Account for `nbytes` more of emulated values (payloads, pairs)."""
         self.memory += nbytes
