@@ -33,6 +33,10 @@ def identify(head: bytes, blob: Blob | None = None) -> list[str]:
 
 
 def identify_head(head: bytes) -> str | None:
+    # safetensors first: its header length's low byte may be 0x80 or 0x78, which
+    # the pickle and zlib checks below would claim (a 640-byte header is 80 02 ...).
+    if _is_safetensors(head):
+        return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
         return "pickle"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -59,8 +63,6 @@ def identify_head(head: bytes) -> str | None:
         return "tar"
     if head.startswith(b"GGUF"):
         return "gguf"
-    if _is_safetensors(head):
-        return "safetensors"
     return None
 
 
