@@ -20,6 +20,7 @@ HEAD_SIZE = 8192
 MODEL_EXTENSIONS = frozenset(
     {
         "pkl",
+        "p",
         "pickle",
         "dill",
         "pt",
@@ -229,6 +230,20 @@ def _is_safetensors(head: bytes) -> bool:
     return 2 <= header_len <= 100 * 1024 * 1024
 
 
+# Protocol 0/1 pickles are printable text with no magic number; a `model.p` or a
+# `config.json` that holds one starts with GLOBAL `c`, MARK `(` or PROTO 0x80.
+_TEXT_PICKLE_STARTS = (b"c", b"(", b"\x80")
+
+
+def _is_text_pickle(head: bytes) -> bool:
+    # Only heads starting with one of three bytes get here, and the models
+    # scanner's own pickle reader (an emulator, nothing is unpickled) replays at
+    # most the head's opcodes. Imported here: discovery seldom needs it.
+    from aisec_ci.scanners.models.sniff import is_pickle_prefix
+
+    return is_pickle_prefix(head, whole=len(head) < HEAD_SIZE)
+
+
 def _extension(lower_name: str) -> str:
     dot = lower_name.rfind(".")
     return lower_name[dot + 1 :] if dot > 0 else ""
@@ -347,7 +362,7 @@ def classify(relpath: str, head: bytes) -> FileKind:
 
     Model magic numbers win over everything, so a zip or pickle is a model
     whatever its name. Then model extensions, then known binary formats, then
-    binary content, then the name rules, then a content sniff for generic
+    binary content, then text that replays as a pickle, then the name rules, then a content sniff for generic
     YAML, JSON, CloudFormation templates, `.conf` files and scripts.
     """
     if model_magic(head) is not None:
@@ -359,6 +374,8 @@ def classify(relpath: str, head: bytes) -> FileKind:
     ext = _extension(lower)
     if ext in KNOWN_BINARY_EXTENSIONS or is_binary(head):
         return FileKind.BINARY
+    if head[:1] in _TEXT_PICKLE_STARTS and _is_text_pickle(head):
+        return FileKind.MODEL
     if by_name is not None:
         return by_name
     if ext in _YAML_EXTENSIONS:

@@ -366,3 +366,43 @@ def test_realworld_files(area: str, expected: set[FileKind]) -> None:
         # Only Go-templated manifests (clusterloader2 `{{.Image}}`) are templates.
         if kind is FileKind.HELM_TEMPLATE:
             assert b"{{" in (base / rel).read_bytes()
+
+
+# --- protocol 0/1 pickles told by content (issue 17) ------------------------------------------
+
+_TEXT_PICKLE = b"cos\nsystem\n(S'echo hi'\ntR."
+
+
+@pytest.mark.parametrize("name", ["model.p", "weights.P", "x.pickle", "y.dill", "z.sav"])
+def test_pickle_extensions_are_models(name: str) -> None:
+    assert kind_by_name(name) is FileKind.MODEL
+
+
+@pytest.mark.parametrize("name", ["config.json", "notes.txt", "settings.yaml", "README"])
+def test_text_pickle_is_a_model_whatever_its_name(name: str) -> None:
+    assert classify(name, _TEXT_PICKLE) is FileKind.MODEL
+    assert classify(name, pickle.dumps({"lr": 0.1, "layers": [1, 2]}, protocol=0)) is FileKind.MODEL
+
+
+def test_text_pickle_longer_than_the_head_is_a_model() -> None:
+    data = pickle.dumps([f"token{i}" for i in range(5000)], protocol=0)
+    assert len(data) > HEAD_SIZE
+    assert classify("vocab.json", data[:HEAD_SIZE]) is FileKind.MODEL
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "kind"),
+    [
+        ("config.json", b'{"model_type": "bert", "hidden_size": 768}\n', FileKind.JSON),
+        ("build.txt", b"cd build\ncmake ..\nmake -j4\n", FileKind.TEXT),
+        ("notes.txt", b"cat\ndog\nfish\n", FileKind.TEXT),
+        ("todo.md", b"(t.b.d.) write the docs\n", FileKind.TEXT),
+        ("script", b"(cd build && make)\n", FileKind.TEXT),
+        ("swap.py", b"(a, b) = (b, a)\nprint(a, b)\n", FileKind.PYTHON),
+        ("cities.csv", b"city,population\nParis,2100000\nLyon,516000\n", FileKind.TEXT),
+        ("app.js", b"const a = 1;\n" * 1000, FileKind.TEXT),
+        ("marks.txt", b"(" * HEAD_SIZE, FileKind.TEXT),
+    ],
+)
+def test_text_starting_like_a_pickle_stays_text(name: str, head: bytes, kind: FileKind) -> None:
+    assert classify(name, head[:HEAD_SIZE]) is kind

@@ -121,6 +121,8 @@ class Problem:
     subject: str
     message: str
     format: str = ""
+    severity: Severity | None = None
+    """Overrides the rule's severity (an empty file is worth a note, not a gate failure)."""
 
 
 @dataclass
@@ -133,8 +135,10 @@ class FileReport:
     external_data: list[tuple[str, str]] = field(default_factory=list)
     """(member, location) of every ONNX external-data reference, for the on-disk symlink check."""
 
-    def problem(self, rule: Rule, member: str, subject: str, message: str, fmt: str = "") -> None:
-        self.problems.append(Problem(rule, member, subject, message, fmt))
+    def problem(
+        self, rule: Rule, member: str, subject: str, message: str, fmt: str = "", severity: Severity | None = None
+    ) -> None:
+        self.problems.append(Problem(rule, member, subject, message, fmt, severity))
 
     def note_format(self, fmt: str) -> None:
         if fmt not in self.formats:
@@ -170,11 +174,27 @@ class Walker:
         head = blob.read_at(0, 1024)
         if not head:
             if model_path or is_pickle_name(name):
-                self.report.problem(MALFORMED_MODEL, member, "empty", "the model file is empty", "empty")
+                # Loaders refuse an empty file outright, so nothing can run: a note, not a gate failure.
+                self.report.problem(
+                    MALFORMED_MODEL, member, "empty", "the model file is empty", "empty", severity=Severity.INFO
+                )
+            return
+        lower = name.lower()
+        if head[0] == 0 and is_model_name(name) and _zero_filled(blob):
+            self.report.note_format("zeros")
+            self.report.problem(
+                MALFORMED_MODEL,
+                member,
+                "zeros",
+                f"{_zeros_seen(blob.size())}: not a model in any format (an interrupted download or a placeholder?)",
+                "zeros",
+            )
+            return
+        if lower.endswith(".safetensors"):
+            self.safetensors_named(blob, head, member=member, name=name, depth=depth, wrapper=wrapper)
             return
         views = identify(head, blob)
         if not views:
-            lower = name.lower()
             if lower.endswith(".onnx"):
                 self.protobuf("onnx", blob, member)
             elif lower.rsplit("/", 1)[-1] == KERAS_METADATA_NAME:
@@ -222,6 +242,28 @@ class Walker:
                 self.report.problem(MALFORMED_MODEL, member, f"safetensors:{text[:50]}", f"safetensors: {text}", view)
         else:
             self.report.note_format(view)
+
+    def safetensors_named(self, blob: Blob, head: bytes, *, member: str, name: str, depth: int, wrapper: str) -> None:
+        """A `.safetensors` name: the bytes are read the way safetensors reads them, first.
+
+        Its 8-byte little-endian header length can start with any byte (0x80 0x02
+        for a 640-byte header), so a magic-number guess would take valid files for
+        pickles or zlib streams. Only a file that is not valid safetensors is also
+        looked at as a container, and a pickle in it counts only if it imports something.
+        """
+        self.report.note_format("safetensors")
+        problems = safetensors_problems(blob)
+        for text in problems:
+            self.report.problem(
+                MALFORMED_MODEL, member, f"safetensors:{text[:50]}", f"safetensors: {text}", "safetensors"
+            )
+        if not problems:
+            return
+        for view in identify(head, blob):
+            if view == "pickle":
+                self.pickle_stream(blob.stream(), member, _fmt(wrapper, "pickle"), confident=False)
+            elif view in _STRONG_MAGIC_VIEWS:
+                self.view(view, blob, member=member, name=name, depth=depth, wrapper=wrapper, model_path=True)
 
     # -- formats without pickles ---------------------------------------------------------
     def gguf(self, blob: Blob, member: str) -> None:
@@ -488,6 +530,34 @@ class Walker:
                 self.content(sub, member=child, name=name, depth=depth + 1, wrapper=fmt, model_path=True)
             except (ZipError, CorruptData, NpyError, struct.error, ValueError, OSError) as exc:
                 self.report.problem(MALFORMED_MODEL, child, "member", f"could not be read: {exc}", fmt)
+
+
+_STRONG_MAGIC_VIEWS = frozenset({"zip", "tar", "npy", "gzip", "bzip2", "xz", "7z", "gguf", "hdf5"})
+"""Views whose magic number is long enough to trust in a file that claims another format."""
+
+_ZERO_SAMPLES = 16
+_ZERO_BLOCK = 1 << 16
+
+
+def _zero_filled(blob: Blob) -> bool:
+    """Whether the content is zero bytes throughout: read whole up to 1 MiB, sampled beyond
+    (16 blocks spread over the file and its last block), so a sparse 10 GB file costs 1 MiB of reads."""
+    size = blob.size()
+    if size <= _ZERO_SAMPLES * _ZERO_BLOCK:
+        offsets = list(range(0, size, _ZERO_BLOCK))
+    else:
+        offsets = [size * k // _ZERO_SAMPLES for k in range(_ZERO_SAMPLES)] + [size - _ZERO_BLOCK]
+    for offset in offsets:
+        block = blob.read_at(offset, _ZERO_BLOCK)
+        if block.count(0) != len(block):
+            return False
+    return True
+
+
+def _zeros_seen(size: int) -> str:
+    if size <= _ZERO_SAMPLES * _ZERO_BLOCK:
+        return f"holds nothing but zero bytes ({size} bytes)"
+    return f"reads as zero bytes throughout ({size} bytes, {_ZERO_SAMPLES + 1} blocks of 64 KiB sampled)"
 
 
 def _fmt(wrapper: str, fmt: str) -> str:

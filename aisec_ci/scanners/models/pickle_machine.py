@@ -30,6 +30,7 @@ MAX_OPCODES = 5_000_000  # per pickle
 MAX_FILE_OPCODES = 10_000_000  # per model file, across stacked pickles and archive members
 MAX_RETAINED = 1_500_000  # containers, call results and memo entries alive at once (~150 MB worst case)
 MAX_EVENTS = 10_000  # imports/calls recorded per pickle; the rest are counted
+MAX_MEMORY = 160 << 20  # estimated bytes of emulated values one model file's pickles may keep alive
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -37,10 +38,12 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 class PickleError(Exception):
     """The stream is not a valid pickle at `offset`."""
 
-    def __init__(self, message: str, offset: int) -> None:
+    def __init__(self, message: str, offset: int, *, truncated: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+        self.truncated = truncated
+        """The bytes ran out before the opcode was complete (as opposed to an invalid opcode or state)."""
 
 
 # --- symbolic values -----------------------------------------------------------------
@@ -254,11 +257,44 @@ def python3_name(module: str, name: str) -> tuple[str, str]:
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
+# Estimated bytes each opcode adds to what the machine keeps alive (CPython object
+# sizes, rounded up): a pointer for singletons, moves and memo lookups, an object
+# for numbers, strings (their payload is charged where it is read), marks, memo
+# entries and containers. Imports and calls are charged where they are recorded.
+# The estimate bounds memory however values later move between stack, marks,
+# containers and memo; measured against tracemalloc it is 1-2x the real peak.
+_POINTER = 8
+_NUMBER = 32
+_OBJECT = 64
+_CONTAINER = 128
+_EVENT = 160
+_COSTS: dict[str, int] = {
+    **dict.fromkeys(("STOP", "POP", "POP_MARK", "PROTO", "FRAME", "READONLY_BUFFER"), 0),
+    # moved into a container, or recorded as a call (charged there)
+    **dict.fromkeys(("APPEND", "APPENDS", "SETITEMS", "ADDITEMS", "BUILD", "REDUCE", "OBJ", "NEWOBJ"), 0),
+    **dict.fromkeys(("NEWOBJ_EX", "GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4"), 0),
+    **dict.fromkeys(("FLOAT", "INT", "BININT", "BININT2", "LONG", "LONG1", "LONG4", "BINFLOAT"), _NUMBER),
+    **dict.fromkeys(("STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE"), _OBJECT),
+    **dict.fromkeys(("SHORT_BINUNICODE", "BINUNICODE8", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8"), _OBJECT),
+    **dict.fromkeys(("BYTEARRAY8", "PERSID", "BINPERSID", "NEXT_BUFFER"), _OBJECT),
+    "MARK": _OBJECT,  # a new list for the frame
+    "SETITEM": _OBJECT,  # the (key, value) pair
+    **dict.fromkeys(("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"), _OBJECT),
+    **dict.fromkeys(("TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"), _OBJECT),
+    **dict.fromkeys(("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "LIST", "DICT", "FROZENSET"), _CONTAINER),
+}
+"""Every other opcode pushes one pointer to an existing or cached object."""
+
+_PAIR = _OBJECT // 2
+"""Per item of DICT/SETITEMS: each two items become a (key, value) tuple."""
+
+
 @dataclass
 class Budget:
-    """Opcodes left for one model file; shared by every pickle in it."""
+    """Opcodes and memory left for one model file; shared by every pickle in it."""
 
     opcodes: int = field(default_factory=lambda: MAX_FILE_OPCODES)
+    memory: int = field(default_factory=lambda: MAX_MEMORY)
 
 
 class Machine:
@@ -276,6 +312,8 @@ class Machine:
         self.result = PickleResult(start=stream.tell())
         self._op_offset = 0
         self._retained = 0
+        self.memory = 0
+        """Estimated bytes of values created so far (never decreases: a bound, not a measure)."""
 
     def retain(self) -> None:
         """Count one more emulated object kept alive; past the budget the pickle is unscannable."""
@@ -283,9 +321,18 @@ class Machine:
         if self._retained > MAX_RETAINED:
             raise LimitExceeded(f"pickle builds more than {MAX_RETAINED} objects")
 
+    @property
+    def retained(self) -> int:
+        """Containers, call results and memo entries built so far."""
+        return self._retained
+
+    def charge(self, nbytes: int) -> None:
+        """Account for `nbytes` more of emulated values (payloads, pairs)."""
+        self.memory += nbytes
+
     # -- helpers ---------------------------------------------------------------------
-    def fail(self, message: str) -> PickleError:
-        return PickleError(message, self._op_offset)
+    def fail(self, message: str, *, truncated: bool = False) -> PickleError:
+        return PickleError(message, self._op_offset, truncated=truncated)
 
     def _pop(self) -> Any:
         if not self.stack:
@@ -307,22 +354,29 @@ class Machine:
     def _read_exact(self, n: int) -> bytes:
         data = self.stream.read(n)
         if len(data) != n:
-            raise self.fail(f"truncated: needed {n} bytes, found {len(data)}")
+            raise self.fail(f"truncated: needed {n} bytes, found {len(data)}", truncated=True)
         return data
 
     def _line(self) -> bytes:
         line = self.stream.readline(MAX_LINE)
         if line is None:
-            raise self.fail("unterminated or overlong text argument")
+            raise self.fail("unterminated or overlong text argument", truncated=self._line_runs_out())
         return line[:-1]
 
+    def _line_runs_out(self) -> bool:
+        # No newline: either the bytes end first (truncated) or the line is over MAX_LINE.
+        return len(self.stream.peek(MAX_LINE)) < MAX_LINE
+
     def _text_line(self) -> bytes | LargeData:
-        peeked = self.stream.peek(MAX_LINE)
-        if peeked.find(b"\n") != -1:
-            return self._line()
+        # readline looks for the newline in place; peeking MAX_LINE bytes here
+        # instead would copy 64 KiB for every short STRING/UNICODE opcode.
+        line = self.stream.readline(MAX_LINE)
+        if line is not None:
+            self.memory += len(line)
+            return line[:-1]
         length = self.stream.skip_line(MAX_TEXT_LINE)
         if length is None:
-            raise self.fail("unterminated text argument")
+            raise self.fail("unterminated text argument", truncated=True)
         return LargeData("text", length - 1)
 
     def _payload(self, kind: str, length: int) -> Any:
@@ -332,11 +386,13 @@ class Machine:
         if length > MAX_INLINE:
             skipped = self.stream.skip(length)
             if skipped != length:
-                raise self.fail(f"truncated: {kind} of {length} bytes runs past the end")
+                raise self.fail(f"truncated: {kind} of {length} bytes runs past the end", truncated=True)
             return LargeData(kind, length)
+        self.memory += length
         return self._read_exact(length)
 
     def _record_import(self, g: Global) -> None:
+        self.memory += _EVENT
         if len(self.result.imports) < MAX_EVENTS:
             self.result.imports.append(g)
         else:
@@ -344,6 +400,7 @@ class Machine:
 
     def _record_call(self, c: Call) -> None:
         self.retain()
+        self.memory += _EVENT
         if len(self.result.calls) < MAX_EVENTS:
             self.result.calls.append(c)
         else:
@@ -380,19 +437,28 @@ class Machine:
             res.error = PickleError("structure nested too deeply", self._op_offset)
         res.end = self.stream.tell()
         self.budget.opcodes -= res.opcodes
+        self.budget.memory -= self.memory
+        # The stack, marks and memo die with this run; only the result is kept.
+        self.stack = []
+        self.metastack = []
+        self.memo = {}
         return res
 
     def _loop(self) -> None:
+        # The hot loop of the scanner: one table lookup per opcode, no per-opcode
+        # string compares, and the opcode/memory limits checked as it goes so a
+        # hostile stream costs time and memory linear in the bytes read, capped.
         res = self.result
         stream = self.stream
+        dispatch = _DISPATCH
         limit = min(MAX_OPCODES, self.budget.opcodes)
+        memory_limit = min(MAX_MEMORY, self.budget.memory)
         while True:
             self._op_offset = stream.tell()
-            code = stream.read(1)
-            if not code:
-                raise self.fail("stream ends before STOP" if res.opcodes else "empty stream")
-            op = code[0]
-            entry = OPCODES.get(op)
+            op = stream.read_byte()
+            if op < 0:
+                raise self.fail("stream ends before STOP" if res.opcodes else "empty stream", truncated=True)
+            entry = dispatch[op]
             if entry is None:
                 raise self.fail(f"invalid opcode 0x{op:02x}")
             res.opcodes += 1
@@ -400,25 +466,19 @@ class Machine:
                 if limit < MAX_OPCODES:
                     raise LimitExceeded(f"the file's pickles exceed {MAX_FILE_OPCODES} opcodes in total")
                 raise LimitExceeded(f"more than {MAX_OPCODES} opcodes")
-            name, argkind = entry
-            arg: Any = None
-            if argkind == "line":
-                arg = self._line()
-            elif argkind == "textline":
-                arg = self._text_line()
-                if isinstance(arg, LargeData):
-                    self.stack.append(arg)
-                    continue
-            elif argkind == "2lines":
-                arg = (self._line(), self._line())
-            elif argkind:
-                st = _STRUCTS[argkind]
-                arg = st.unpack(self._read_exact(st.size))[0]
-            if name == "STOP":
+            handler, reader, cost = entry
+            self.memory += cost
+            arg = reader(self) if reader is not None else None
+            if self.memory > memory_limit:
+                whose = "the file's pickle values" if memory_limit < MAX_MEMORY else "pickle values"
+                raise LimitExceeded(
+                    f"{whose} would take more than {MAX_MEMORY >> 20} MB to emulate "
+                    f"(stopped after {res.opcodes} opcodes)"
+                )
+            if handler is None:  # STOP
                 res.value = self._pop()
                 res.stopped = True
                 return
-            handler = _HANDLERS[name]
             handler(self, arg)
 
 
@@ -502,7 +562,10 @@ def _op_reduce(m: Machine, arg: Any) -> None:
     m.stack.append(call)
 
 
-def _op_string(m: Machine, arg: bytes) -> None:
+def _op_string(m: Machine, arg: bytes | LargeData) -> None:
+    if isinstance(arg, LargeData):
+        m.stack.append(arg)
+        return
     if len(arg) >= 2 and arg[0] == arg[-1] and arg[:1] in (b"'", b'"'):
         raw = arg[1:-1]
     else:
@@ -527,7 +590,10 @@ def _op_binstring(m: Machine, arg: int) -> None:
     m.stack.append(_py2_str(value) if isinstance(value, bytes) else value)
 
 
-def _op_unicode(m: Machine, arg: bytes) -> None:
+def _op_unicode(m: Machine, arg: bytes | LargeData) -> None:
+    if isinstance(arg, LargeData):
+        m.stack.append(arg)
+        return
     try:
         m.stack.append(arg.decode("raw-unicode-escape"))
     except UnicodeDecodeError:
@@ -653,6 +719,7 @@ def _op_dict(m: Machine, arg: Any) -> None:
     items = m._pop_mark()
     if len(items) % 2:
         raise m.fail("DICT with an odd number of items")
+    m.charge(_PAIR * len(items))
     m.retain()
     m.stack.append(PDict([(items[i], items[i + 1]) for i in range(0, len(items), 2)]))
 
@@ -671,6 +738,7 @@ def _op_setitems(m: Machine, arg: Any) -> None:
     items = m._pop_mark()
     if len(items) % 2:
         raise m.fail("SETITEMS with an odd number of items")
+    m.charge(_PAIR * len(items))
     target = m._top()
     pairs = [(items[i], items[i + 1]) for i in range(0, len(items), 2)]
     if isinstance(target, PDict):
@@ -759,9 +827,10 @@ def _op_long4(m: Machine, n: int) -> None:
 def _long_bytes(m: Machine, n: int) -> None:
     if n > MAX_INLINE:
         if m.stream.skip(n) != n:
-            raise m.fail("truncated LONG4")
+            raise m.fail("truncated LONG4", truncated=True)
         m.stack.append(LargeData("int", n))
         return
+    m.charge(n)
     m.stack.append(int.from_bytes(m._read_exact(n), "little", signed=True))
 
 
@@ -863,6 +932,48 @@ _HANDLERS: dict[str, Callable[[Machine, Any], None]] = {
     "READONLY_BUFFER": _op_readonly_buffer,
 }
 assert set(_HANDLERS) | {"STOP"} == {name for name, _ in OPCODES.values()}
+
+
+def _byte_reader(m: Machine) -> int:
+    value = m.stream.read_byte()
+    if value < 0:
+        raise m.fail("truncated: needed 1 bytes, found 0", truncated=True)
+    return value
+
+
+def _struct_reader(st: struct.Struct) -> Callable[[Machine], Any]:
+    if st.format == "<B":
+        return _byte_reader
+
+    def read(m: Machine) -> Any:
+        return st.unpack(m._read_exact(st.size))[0]
+
+    return read
+
+
+def _two_lines(m: Machine) -> tuple[bytes, bytes]:
+    return m._line(), m._line()
+
+
+_Reader = Callable[[Machine], Any]
+_READERS: dict[str, _Reader | None] = {
+    "": None,
+    "line": Machine._line,
+    "textline": Machine._text_line,
+    "2lines": _two_lines,
+    **{fmt: _struct_reader(st) for fmt, st in _STRUCTS.items()},
+}
+
+
+def _dispatch_table() -> list[tuple[Callable[[Machine, Any], None] | None, _Reader | None, int] | None]:
+    table: list[tuple[Callable[[Machine, Any], None] | None, _Reader | None, int] | None] = [None] * 256
+    for code, (name, argkind) in OPCODES.items():
+        table[code] = (_HANDLERS.get(name), _READERS[argkind], _COSTS.get(name, _POINTER))
+    return table
+
+
+_DISPATCH = _dispatch_table()
+"""Opcode byte -> (handler, argument reader, memory cost); None for invalid bytes and no handler for STOP."""
 
 
 # --- rendering -------------------------------------------------------------------------

@@ -43,8 +43,12 @@ def safetensors_problems(blob: Blob) -> list[str]:
     if len(head) < 8:
         return ["file is shorter than the 8-byte header length"]
     (n,) = struct.unpack("<Q", head)
-    if n > MAX_HEADER or 8 + n > size:
-        return [f"header length {n} exceeds the file or the {MAX_HEADER}-byte limit"]
+    if 8 + n > size:
+        return [f"header length {n} is more than the file holds ({size} bytes)"]
+    if n > MAX_HEADER:
+        return [f"header length {n} exceeds the {MAX_HEADER}-byte limit"]
+    if n < 2:
+        return [f"header length {n} is too short for a JSON object"]
     try:
         header = json.loads(blob.read_at(8, n))
     except (ValueError, RecursionError):

@@ -31,6 +31,7 @@ from aisec_ci.scanners.models.pickle_policy import (
 from aisec_ci.scanners.models.savedmodel_ops import TF_DANGEROUS_OP
 from aisec_ci.scanners.models.sniff import is_model_name, is_pickle_name
 from aisec_ci.scanners.models.stream import FileBlob
+from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -140,13 +141,15 @@ def _check_external_data_links(report: FileReport, abspath: str) -> None:
 def report_findings(report: FileReport, path: str, policy: Policy) -> Iterator[Finding]:
     seen: set[str] = set()
 
-    def emit(rule: Rule, key: str, message: str, props: dict[str, Any]) -> Iterator[Finding]:
+    def emit(
+        rule: Rule, key: str, message: str, props: dict[str, Any], severity: Severity | None = None
+    ) -> Iterator[Finding]:
         if key in seen:
             return
         seen.add(key)
         yield Finding(
             rule_id=rule.id,
-            severity=rule.severity,
+            severity=severity if severity is not None else rule.severity,
             message=message,
             path=path,
             start_line=1,
@@ -164,6 +167,7 @@ def report_findings(report: FileReport, path: str, policy: Policy) -> Iterator[F
             f"{problem.rule.id}|{problem.member}|{problem.subject}",
             f"{where}{problem.message}",
             {"member": problem.member, "format": problem.format},
+            problem.severity,
         )
     if report.pickles:
         members = [s.member for s in report.pickles]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import struct
 
-from aisec_ci.scanners.models.pickle_machine import OPCODES
-from aisec_ci.scanners.models.stream import Blob
+from aisec_ci.scanners.models.pickle_machine import OPCODES, Budget, Machine
+from aisec_ci.scanners.models.stream import Blob, BytesBlob
 from aisec_ci.scanners.models.zip_walker import find_eocd
 
 # lzma "alone" streams (joblib's .lzma) start with properties 0x5D and a power-of-two dictionary size.
@@ -33,6 +33,10 @@ def identify(head: bytes, blob: Blob | None = None) -> list[str]:
 
 
 def identify_head(head: bytes) -> str | None:
+    # safetensors first: its header length's low byte may be 0x80 or 0x78, which
+    # the pickle and zlib checks below would claim (a 640-byte header is 80 02 ...).
+    if _is_safetensors(head):
+        return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
         return "pickle"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -59,8 +63,6 @@ def identify_head(head: bytes) -> str | None:
         return "tar"
     if head.startswith(b"GGUF"):
         return "gguf"
-    if _is_safetensors(head):
-        return "safetensors"
     return None
 
 
@@ -68,6 +70,46 @@ def looks_like_text_pickle(head: bytes) -> bool:
     """Protocol 0/1 pickles have no magic; they start with an ASCII opcode byte
     (protocol 2+ opcodes only follow a PROTO header in real pickles)."""
     return bool(head) and head[0] < 0x80 and head[0] in OPCODES
+
+
+TEXT_PICKLE_FIRST_BYTES = frozenset(b"c(\x80")
+"""How protocol 0/1 pickles start: GLOBAL (an object), MARK (a tuple, list or dict) or PROTO."""
+
+_PARTIAL_MIN_OPCODES = 32
+
+
+def is_pickle_prefix(head: bytes, *, whole: bool) -> bool:
+    """Whether a text file's first bytes are a pickle, by replaying them on the pickle machine.
+
+    `head` is the start of the file (all of it when `whole`). Text that merely
+    starts with `c` or `(` breaks within a few opcodes (`cd build` is GLOBAL
+    `d build` and then no opcode; `(a, b)` pops from an empty stack), so this
+    accepts only: a pickle that reaches STOP at the end of the file, or after
+    an import; one that calls an imported name before it breaks (loaders run
+    those opcodes); or, when the head is a prefix of a longer file, a long run
+    of valid opcodes that stops only because the prefix ends.
+    """
+    if not head or head[0] not in TEXT_PICKLE_FIRST_BYTES:
+        return False
+    stream = BytesBlob(head).stream()
+    machine = Machine(stream, budget=Budget(opcodes=len(head), memory=64 * len(head) + (1 << 20)))
+    result = machine.run()
+    if result.limit:
+        return False
+    if result.error is None:
+        return result.stopped and (result.eventful or (whole and stream.at_eof()))
+    if result.eventful and result.calls:
+        return True
+    # A long prefix must also build something (a container, memo entry or call) and
+    # import only well-formed names: lines of code that each start with `c` parse as
+    # a run of GLOBALs, and a run of `(` as nothing but marks.
+    return (
+        not whole
+        and result.error.truncated
+        and result.opcodes >= _PARTIAL_MIN_OPCODES
+        and machine.retained > 0
+        and all(g.well_formed for g in result.imports)
+    )
 
 
 def _is_hdf5(head: bytes) -> bool:
@@ -95,6 +137,7 @@ def _is_safetensors(head: bytes) -> bool:
 
 
 MODEL_SUFFIXES = (
+    ".p",  # a pickle by convention, but also Pascal/OpenEdge source: content must say pickle
     ".npy",
     ".npz",
     ".h5",

@@ -125,12 +125,28 @@ class ByteStream:
         return self._before + self._i
 
     def read(self, n: int) -> bytes:
+        i = self._i
+        end = i + n
+        if n > 0 and end <= len(self._buf):  # the common case: no refill, one slice
+            self._i = end
+            return self._buf[i:end]
         if n <= 0:
             return b""
         self._fill(n)
         out = self._buf[self._i : self._i + n]
         self._i += len(out)
         return out
+
+    def read_byte(self) -> int:
+        """The next byte, or -1 at the end; the pickle machine's per-opcode read, so no slicing."""
+        i = self._i
+        if i >= len(self._buf):
+            self._fill(1)
+            i = self._i
+            if i >= len(self._buf):
+                return -1
+        self._i = i + 1
+        return self._buf[i]
 
     def peek(self, n: int) -> bytes:
         self._fill(n)

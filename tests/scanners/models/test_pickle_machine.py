@@ -223,3 +223,87 @@ def test_opcode_budget_is_shared_by_stacked_pickles(monkeypatch: pytest.MonkeyPa
     results = run(one * 10)
     assert len(results) == 3
     assert "in total" in results[-1].limit
+
+
+# --- bounded work on hostile streams (issue 17) ---------------------------------------------
+
+
+def _memory_bounded(data: bytes) -> tuple[pm.PickleResult, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = run(data)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [b"(", b"\x8c\x05hello", b"Vab\n", b"G" + struct.pack(">d", 1.5), b"N\x94"],
+    ids=["marks", "short-strings", "unicode-lines", "floats", "memoize"],
+)
+def test_a_stream_without_stop_is_cut_by_the_memory_estimate(unit: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pm, "MAX_MEMORY", 8 << 20)
+    data = mc.proto(4) + unit * ((40 << 20) // len(unit) // 4)
+    start = time.monotonic()
+    result, peak = _memory_bounded(data)
+    assert time.monotonic() - start < 10
+    assert not result.stopped and "more than 8 MB" in result.limit, result.limit or result.error
+    # the estimate is near the real footprint, so the cap holds the real one too
+    assert peak < 24 << 20
+
+
+def test_protocol_0_text_lines_do_not_copy_a_64k_window_per_opcode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aisec_ci.scanners.models import stream as st
+
+    peeked: list[int] = []
+    real_peek = st.ByteStream.peek
+
+    def counting_peek(self: st.ByteStream, n: int) -> bytes:
+        peeked.append(n)
+        return real_peek(self, n)
+
+    monkeypatch.setattr(st.ByteStream, "peek", counting_peek)
+    result = run(b"Vab\n0" * 10_000 + b"N.")[0]
+    assert result.stopped and result.error is None
+    # Each short UNICODE line used to peek (and copy) MAX_LINE bytes to find its newline.
+    assert sum(peeked) < 10_000
+
+
+def test_a_million_deep_nesting_and_a_large_memo_stay_within_the_budget() -> None:
+    start = time.monotonic()
+    deep = mc.proto(2) + b"(" * 1_000_000 + b"t" * 1_000_000 + b"."
+    result = run(deep)[0]
+    assert result.stopped and result.error is None and not result.limit
+    memo = mc.proto(4) + b"N" + b"".join(b"r" + struct.pack("<I", i) for i in range(2_000_000)) + b"."
+    result = run(memo)[0]
+    assert result.limit and not result.stopped
+    assert time.monotonic() - start < 15
+
+
+def test_memory_budget_is_shared_by_stacked_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pm, "MAX_MEMORY", 1 << 20)
+    one = mc.proto(4) + b"(" * 5000 + b"N."  # ~320 KB of marks each
+    results = run(one * 10)
+    assert 2 <= len(results) <= 4
+    assert "the file's pickle values would take more than 1 MB" in results[-1].limit
+
+
+@pytest.mark.parametrize(
+    ("data", "truncated"),
+    [
+        (b"\x80\x02N", True),
+        (b"cos\nsys", True),
+        (b"\x80\x02\x8c\x05hel", True),
+        (b"\x80\x02J\x01\x02", True),
+        (b"\x80\x02R.", False),
+        (b"\x80\x02\xfe", False),
+        (b"I12x\n.", False),
+    ],
+)
+def test_errors_say_whether_the_bytes_ran_out(data: bytes, truncated: bool) -> None:
+    error = run(data)[0].error
+    assert error is not None and error.truncated is truncated
