@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import (
     DEFAULT_OSV_URL,
     AuditAnswer,
@@ -24,7 +25,7 @@ from aisec_ci.scanners.deps.services.interface import (
     ServiceUnavailable,
     VulnerabilityService,
 )
-from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records
+from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records, snapshot_records_any
 
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
 # Ids from these databases name an advisory most precisely for PyPI users; prefer them as the finding's id.
@@ -96,6 +97,8 @@ def build_services(
                     # actions/cache) fetches only advisories that changed.
                     cache_dir=_path(cache, root) if cache else default_cache_dir(env),
                     known=snapshot_records,
+                    deadline=lookup_deadline(options, env),
+                    older=snapshot_records_any,
                 )
             )
         elif name == "offline":
