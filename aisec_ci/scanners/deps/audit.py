@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import (
     DEFAULT_OSV_URL,
     AuditAnswer,
@@ -24,7 +25,7 @@ from aisec_ci.scanners.deps.services.interface import (
     ServiceUnavailable,
     VulnerabilityService,
 )
-from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records
+from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records, snapshot_records_any
 
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
 # Ids from these databases name an advisory most precisely for PyPI users; prefer them as the finding's id.
@@ -96,6 +97,8 @@ def build_services(
                     # actions/cache) fetches only advisories that changed.
                     cache_dir=_path(cache, root) if cache else default_cache_dir(env),
                     known=snapshot_records,
+                    deadline=lookup_deadline(options, env),
+                    older=snapshot_records_any,
                 )
             )
         elif name == "offline":
@@ -190,21 +193,27 @@ def run_audit(
 
 
 def merge_advisories(items: Sequence[Advisory]) -> list[Advisory]:
-    """One advisory per group of ids that share an id or alias, listing every source that reported it."""
-    groups: list[tuple[set[str], list[Advisory]]] = []
-    for adv in items:
+    """One advisory per group of ids that share an id or alias, listing every source that reported it.
+
+    Groups are found through an id -> group map, so each advisory costs a few lookups instead of a
+    comparison with every group so far (a package with hundreds of advisories, such as an old
+    tensorflow, made that quadratic per pin). A group's members are kept in the order the merge
+    has always produced (the joining advisory first, then the groups it joins, oldest first),
+    because the first member with a summary or severity supplies it."""
+    group_of: dict[str, int] = {}
+    members: dict[int, list[Advisory]] = {}
+    ids_of: dict[int, set[str]] = {}
+    for n, adv in enumerate(items):
         ids = set(adv.ids)
-        members = [adv]
-        keep = []
-        for group_ids, group in groups:
-            if group_ids & ids:  # shares an id or alias: the groups become one
-                ids |= group_ids
-                members.extend(group)
-            else:
-                keep.append((group_ids, group))
-        keep.append((ids, members))
-        groups = keep
-    out = [_merge_group(group) for _ids, group in groups]
+        merged = [adv]
+        for key in sorted({group_of[i] for i in ids if i in group_of}):
+            merged.extend(members.pop(key))
+            ids |= ids_of.pop(key)
+        members[n] = merged
+        ids_of[n] = ids
+        for i in ids:
+            group_of[i] = n
+    out = [_merge_group(members[key]) for key in sorted(members)]
     return sorted(out, key=lambda a: a.id)
 
 

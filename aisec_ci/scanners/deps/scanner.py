@@ -15,6 +15,7 @@ from aisec_ci.scanners.deps import incomplete, locks, pinning, vulnerable
 from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, default_cache_dir, run_audit
 from aisec_ci.scanners.deps.collect import MANIFEST_KINDS, collect, is_manifest
 from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
+from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
 from aisec_ci.workspace.files import SkippedFile, SourceFile
@@ -51,6 +52,14 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "timeout": {"type": "number", "minimum": 1, "maximum": 600, "description": "Seconds per request (15)."},
         "retries": {"type": "integer", "minimum": 0, "maximum": 5, "description": "Retries per request (2)."},
+        "deadline": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 3600,
+            "description": "Seconds one network source (the OSV API, the PyPI index) may spend on a whole "
+            "lookup before the rest falls back to the offline data (120; env AISEC_DEPS_DEADLINE). A source "
+            "that fails a request on every attempt is not asked again during the run.",
+        },
         "safety_db": {"type": "string", "minLength": 1, "description": "Safety schema-2.0.0 database directory."},
         "safety_auth_url": {
             "type": "string",
@@ -193,6 +202,7 @@ class DepsScanner(Scanner):
         index = PypiIndex(
             str(options.get("pypi_url") or env.get("AISEC_PYPI_URL") or DEFAULT_PYPI_URL),
             timeout=float(options.get("timeout", 15)),
+            deadline=lookup_deadline(options, env),
             cache_dir=_under(self.context.root, str(cache)) if cache else default_cache_dir(env),
         )
         absent, notes = index.missing(clean)

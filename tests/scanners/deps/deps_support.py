@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -36,7 +38,8 @@ def load_records(directory: Path) -> list[dict[str, Any]]:
 class FakeOsv:
     """OSV API subset (querybatch, query, vulns/{id}) plus safety's auth probe endpoints.
 
-    `fail_next` makes the next N requests answer HTTP 503; `delay` slows every answer."""
+    `fail_next` makes the next N requests answer HTTP 503; `delay` slows every answer; requests for
+    paths starting with `drop_prefix` get their connection closed without an answer."""
 
     def __init__(self, data: Path) -> None:
         self.records = {r["id"]: r for r in load_records(data)}
@@ -44,6 +47,7 @@ class FakeOsv:
         self.hits: Counter[str] = Counter()
         self.fail_next = 0
         self.delay = 0.0
+        self.drop_prefix = ""
         self.releases: set[str] = set()
         """`name==version` pins the fake PyPI JSON API lists."""
         self._lock = threading.Lock()
@@ -60,6 +64,7 @@ class FakeOsv:
         self.hits.clear()
         self.fail_next = 0
         self.delay = 0.0
+        self.drop_prefix = ""
         self.releases = set()
 
     def matches(self, name: str, version: str) -> list[dict[str, Any]]:
@@ -89,6 +94,9 @@ class FakeOsv:
                     failing = owner.fail_next > 0
                     if failing:
                         owner.fail_next -= 1
+                if owner.drop_prefix and self.path.startswith(owner.drop_prefix):
+                    self.close_connection = True
+                    return False  # nothing written: the client sees the connection closed
                 if owner.delay:
                     time.sleep(owner.delay)
                 if failing:
@@ -145,6 +153,48 @@ class FakeOsv:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+class BrokenServer:
+    """A TCP server on 127.0.0.1 that never gives an HTTP answer, counting the connections made.
+
+    `silent`: accepts each connection and holds it open without a byte of answer (a hung server or
+    a firewall that swallows packets past the handshake); `close`: reads the request and closes."""
+
+    def __init__(self, mode: str) -> None:
+        assert mode in ("silent", "close")
+        self.mode = mode
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _addr = self._listener.accept()
+            except OSError:
+                return  # stopped
+            self.connections += 1
+            if self.mode == "close":
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                conn.close()
+            else:
+                self._held.append(conn)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
 
 
 def repo_files(root: Path) -> list[SourceFile]:

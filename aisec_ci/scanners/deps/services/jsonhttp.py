@@ -123,28 +123,32 @@ class JsonHttpClient:
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
         if self.scheme == "https" and self._tls is None:
             self._tls = _tls_context()
         if self._proxy:
             if self.scheme == "https":
                 conn = http.client.HTTPSConnection(
-                    self._proxy_host, self._proxy_port, timeout=self.timeout, context=self._tls
+                    self._proxy_host, self._proxy_port, timeout=timeout, context=self._tls
                 )
                 conn.set_tunnel(self.host, self.port, headers=self._proxy_headers or None)
             else:
-                conn = http.client.HTTPConnection(self._proxy_host, self._proxy_port, timeout=self.timeout)
+                conn = http.client.HTTPConnection(self._proxy_host, self._proxy_port, timeout=timeout)
         elif self.scheme == "https":
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._tls)
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self._tls)
         else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         with self._lock:
             self._all.append(conn)
         return conn
 
-    def request(self, method: str, path: str, body: Any = None) -> JsonResponse:
-        """One request; a dropped kept-alive connection is re-opened once before giving up."""
+    def request(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> JsonResponse:
+        """One request; a dropped kept-alive connection is re-opened once before giving up.
+
+        `timeout` (seconds, default the client's) bounds each connect and each wait for data,
+        so a caller with a deadline can pass what is left of it."""
+        wait = self.timeout if timeout is None else timeout
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
         if data is not None:
@@ -158,14 +162,18 @@ class JsonHttpClient:
             conn = getattr(self._local, "conn", None)
             fresh = conn is None
             if conn is None:
-                conn = self._local.conn = self._connect()
+                conn = self._local.conn = self._connect(wait)
+            else:
+                conn.timeout = wait
+                if conn.sock is not None:
+                    conn.sock.settimeout(wait)
             try:
                 conn.request(method, target, body=data, headers=headers)
                 resp = conn.getresponse()
                 raw = resp.read()
             except TimeoutError:
                 self._drop(conn)
-                raise HttpTimeout(f"no answer within {self.timeout:g} s") from None
+                raise HttpTimeout(f"no answer within {wait:g} s") from None
             except (OSError, http.client.HTTPException) as exc:
                 self._drop(conn)
                 # A kept-alive connection the server closed meanwhile fails on first use; retry

@@ -16,6 +16,7 @@ from typing import Any
 
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import advisory_from_osv
+from aisec_ci.scanners.deps.services.breaker import DEFAULT_DEADLINE, Breaker, SourceDown
 from aisec_ci.scanners.deps.services.detail_cache import DetailCache
 from aisec_ci.scanners.deps.services.interface import (
     DEFAULT_OSV_URL,
@@ -31,6 +32,8 @@ _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]+$")
 
 KnownRecords = Callable[[Sequence[tuple[str, str]]], "dict[str, Mapping[str, Any]]"]
 """[(id, modified)] -> {id: the record at exactly that revision} for the ones held."""
+OlderRecords = Callable[[Sequence[str]], "dict[str, Mapping[str, Any]]"]
+"""[id] -> {id: a held record at whatever revision}: what describes an advisory whose fetch failed."""
 
 
 class OsvApiService:
@@ -44,6 +47,8 @@ class OsvApiService:
         cache_dir: Path | None = None,
         workers: int = 16,
         known: KnownRecords | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        older: OlderRecords | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -52,6 +57,9 @@ class OsvApiService:
         self._cache = DetailCache(cache_dir) if cache_dir is not None else None
         self.workers = workers
         self.known = known
+        self.older = older
+        self.deadline = deadline
+        self._breaker = Breaker(deadline)
         self.requests_made = 0
         self.details_fetched = 0
         self.details_reused = 0
@@ -66,22 +74,34 @@ class OsvApiService:
         url = self.base_url + path
         if self._client is None:
             raise ServiceUnavailable(f"OSV API: {self._bad_url}")
+        breaker = self._breaker
         last = ""
         for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(min(0.25 * 2**attempt, 4.0))
+            try:
+                breaker.check()
+                if attempt:
+                    time.sleep(min(0.25 * 2**attempt, 4.0, breaker.remaining()))
+                    breaker.check()
+            except SourceDown as exc:
+                raise ServiceUnavailable(f"OSV API: not asked: {exc}") from None
+            # Never wait past the deadline for one answer either.
+            wait = max(0.1, min(self.timeout, breaker.remaining()))
             self.requests_made += 1
             try:
-                resp = self._client.request(method, path, body)
+                resp = self._client.request(method, path, body, timeout=wait)
             except HttpTimeout:
-                last = f"no answer from {self.base_url} within {self.timeout:g} s"
+                last = f"no answer from {self.base_url} within {wait:g} s"
+                breaker.failed(last)
                 continue
             except HttpError as exc:
                 last = f"cannot reach {self.base_url} ({exc})"
+                breaker.failed(last)
                 continue
             if resp.status == 429 or resp.status >= 500:
                 last = f"{self.base_url} answered HTTP {resp.status}"
+                breaker.failed(last)
                 continue
+            breaker.succeeded()
             if resp.status >= 400:
                 raise ServiceUnavailable(f"{url} answered HTTP {resp.status}")
             try:
@@ -89,10 +109,16 @@ class OsvApiService:
             except ValueError:
                 raise ServiceUnavailable(f"{url} did not answer with JSON") from None
         attempts = self.retries + 1
-        raise ServiceUnavailable(f"OSV API: {last} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+        why = f"{last} (after {attempts} attempt{'s' if attempts != 1 else ''})"
+        # Every attempt of this request failed: the source is down, not hiccuping. The rest of
+        # the lookup goes to the fallback at once instead of paying the same timeouts again.
+        breaker.trip(why)
+        raise ServiceUnavailable(f"OSV API: {why}")
 
     # --- audit ----------------------------------------------------------
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
+        # One breaker and one deadline per lookup: batches, pages and detail fetches together.
+        self._breaker = Breaker(self.deadline)
         answer = AuditAnswer(source=self.name)
         ids_by_pkg: dict[PackageVersion, list[tuple[str, str]]] = {}
         unreachable = 0
@@ -102,14 +128,20 @@ class OsvApiService:
             try:
                 found = self._querybatch(chunk)
             except ServiceUnavailable as exc:
-                reason = str(exc)
+                reason = reason or str(exc)  # the first failure says why; the rest were not asked
                 unreachable += 1
                 for pv in chunk:
-                    answer.failed[pv] = reason
+                    answer.failed[pv] = str(exc)
                 continue
             ids_by_pkg.update(found)
         if packages and unreachable * BATCH_SIZE >= len(packages):
-            raise ServiceUnavailable(reason)
+            # With one batch there was nothing left to stop asking for: the reason stands alone.
+            raise ServiceUnavailable(reason + (self._not_asked_again(reason) if unreachable > 1 else ""))
+        if answer.failed:
+            answer.notes.append(
+                f"OSV API: {len(answer.failed)} of {len(packages)} package(s) not checked ({reason})"
+                + self._not_asked_again(reason)
+            )
         wanted = sorted({pair for pairs in ids_by_pkg.values() for pair in pairs})
         before = self.requests_made
         records = self._details(wanted)
@@ -118,6 +150,14 @@ class OsvApiService:
                 f"OSV API: {len(wanted)} advisory record(s) matched; {self.details_reused} already held at the "
                 f"same revision, {self.details_fetched} fetched ({self.requests_made - before} detail request(s))"
             )
+        missing = sorted(vid for vid, rec in records.items() if isinstance(rec, str))
+        if missing:
+            note = f"OSV API: {len(missing)} advisory record(s) could not be fetched ({records[missing[0]]})"
+            older = self.older(missing) if self.older is not None else {}
+            if older:
+                records.update(older)
+                note += f"; {len(older)} described by the embedded snapshot's copy, which may be older"
+            answer.notes.append(note)
         for pv, pairs in ids_by_pkg.items():
             advisories: list[Advisory] = []
             for vid, _modified in pairs:
@@ -132,6 +172,12 @@ class OsvApiService:
                     )
             answer.advisories[pv] = sorted(advisories, key=lambda a: a.id)
         return answer
+
+    def _not_asked_again(self, reason: str) -> str:
+        why = self._breaker.reason
+        if not why:
+            return ""
+        return "; not asked again this run" + ("" if why in reason else f" ({why})")
 
     def _querybatch(self, chunk: list[PackageVersion]) -> dict[PackageVersion, list[tuple[str, str]]]:
         queries = [{"package": {"name": pv.name, "ecosystem": "PyPI"}, "version": pv.version} for pv in chunk]

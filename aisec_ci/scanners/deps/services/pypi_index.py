@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from aisec_ci.scanners.deps.services.breaker import DEFAULT_DEADLINE, Breaker, SourceDown
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 
 DEFAULT_PYPI_URL = "https://pypi.org"
@@ -29,10 +30,17 @@ _CACHE_FILE = "pypi-releases.json"
 
 class PypiIndex:
     def __init__(
-        self, base_url: str = DEFAULT_PYPI_URL, timeout: float = 15.0, cache_dir: Path | None = None, workers: int = 8
+        self,
+        base_url: str = DEFAULT_PYPI_URL,
+        timeout: float = 15.0,
+        cache_dir: Path | None = None,
+        workers: int = 8,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.deadline = deadline
+        self._breaker = Breaker(deadline)
         self.cache_dir = cache_dir
         self.workers = workers
         self.requests_made = 0
@@ -43,6 +51,9 @@ class PypiIndex:
     def missing(self, packages: Sequence[PackageVersion]) -> tuple[dict[PackageVersion, str], list[str]]:
         """(pins the index does not list, with the reason; notes about pins it could not check)."""
         known = self._load_cache()
+        # One request per pin and no retries: a down index would otherwise cost a timeout per pin
+        # (divided by the workers). After a few failures in a row the rest are not asked.
+        self._breaker = Breaker(self.deadline)
         todo = [pv for pv in sorted(set(packages)) if f"{pv.name}=={pv.version}" not in known]
         absent: dict[PackageVersion, str] = {}
         unchecked: list[str] = []
@@ -60,6 +71,8 @@ class PypiIndex:
         if unchecked:
             shown = ", ".join(unchecked[:10]) + (f" and {len(unchecked) - 10} more" if len(unchecked) > 10 else "")
             notes.append(f"PyPI index {self.base_url} did not answer for {len(unchecked)} pin(s): {shown}")
+            if self._breaker.open:
+                notes.append(f"PyPI index {self.base_url} was not asked again this run ({self._breaker.reason})")
         return absent, notes
 
     def _status(self, pv: PackageVersion) -> int:
@@ -67,12 +80,25 @@ class PypiIndex:
         if not _NAME_RE.match(pv.name):
             return 0
         url = f"{self.base_url}/pypi/{quote(pv.name)}/{quote(pv.version, safe='')}/json"
+        try:
+            self._breaker.check()
+        except SourceDown:
+            return 0
         self.requests_made += 1
         try:
-            resp = self._session.get(url, timeout=self.timeout, allow_redirects=True)
-        except requests.RequestException:
+            wait = max(0.1, min(self.timeout, self._breaker.remaining()))
+            resp = self._session.get(url, timeout=wait, allow_redirects=True)
+        except requests.Timeout:
+            self._breaker.failed(f"no answer within {wait:g} s")
             return 0
-        return resp.status_code if resp.status_code in (200, 404) else 0
+        except requests.RequestException as exc:
+            self._breaker.failed(f"cannot reach it ({type(exc).__name__})")
+            return 0
+        if resp.status_code in (200, 404):
+            self._breaker.succeeded()
+            return resp.status_code
+        self._breaker.failed(f"HTTP {resp.status_code}")
+        return 0
 
     def _cache_path(self) -> Path | None:
         return self.cache_dir / _CACHE_FILE if self.cache_dir is not None else None

@@ -165,6 +165,20 @@ class RecordStore:
                         out[vid] = rec
         return out
 
+    def records_by_id(self, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """{id: record} for each id held, at whatever revision."""
+        out: dict[str, Mapping[str, Any]] = {}
+        for chunk, marks in id_chunks(sorted(set(ids))):
+            try:
+                rows = self._query(f"SELECT id, body FROM records WHERE id IN ({marks})", chunk)
+            except ServiceUnavailable:
+                return out
+            for vid, body in rows:
+                rec = self._decode(vid, body)
+                if rec is not None:
+                    out[vid] = rec
+        return out
+
     def records_for(self, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
         """Every stored record affecting each of `names` (canonical), by name."""
         out: dict[str, list[Mapping[str, Any]]] = {}

@@ -44,6 +44,16 @@ def snapshot_records(pairs: Sequence[tuple[str, str]]) -> dict[str, Mapping[str,
     return store.records_at(pairs)
 
 
+def snapshot_records_any(ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The snapshot's copies of these advisories at whatever revision it holds: what describes an
+    advisory the OSV API named but whose full record could not be fetched."""
+    try:
+        store = load_snapshot()
+    except ServiceUnavailable:
+        return {}
+    return store.records_by_id(ids)
+
+
 class SnapshotService:
     name = "snapshot"
 
