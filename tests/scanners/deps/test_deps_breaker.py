@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deps_support import DEAD_URL, BrokenServer, FakeOsv
 
 from aisec_ci.scanners.deps.audit import run_audit
 from aisec_ci.scanners.deps.services.breaker import Breaker, SourceDown, lookup_deadline
@@ -17,6 +16,7 @@ from aisec_ci.scanners.deps.services.osv_api import OsvApiService
 from aisec_ci.scanners.deps.services.pypi_index import PypiIndex
 from aisec_ci.scanners.deps.services.snapshot import snapshot_records, snapshot_records_any
 from tests.conftest import run_cli
+from tests.scanners.deps.deps_support import DEAD_URL, BrokenServer, FakeOsv
 
 P = PackageVersion
 KNOWN_OFFLINE = {
