@@ -67,6 +67,7 @@ class FileTask:
     abspath: str
     kind: FileKind
     size: int
+    limit: int = 0
 
 
 def scan_one(
@@ -74,7 +75,7 @@ def scan_one(
 ) -> EngineOutput:
     """Run every scanner that wants this file, within the file's budget; never raises."""
     budget = budget or FileBudget()
-    sf = SourceFile(path=task.path, abspath=Path(task.abspath), kind=task.kind, size=task.size)
+    sf = SourceFile(path=task.path, abspath=Path(task.abspath), kind=task.kind, size=task.size, limit=task.limit)
     try:
         with file_budget(budget):
             return _scan_file(sf, scanners, rule_ids, budget)
@@ -244,7 +245,7 @@ def run_scanners(
 ) -> EngineOutput:
     """Scan `files` with the given scanners; results are in no particular order."""
     budget = budget or FileBudget()
-    tasks = [FileTask(f.path, str(f.abspath), f.kind, f.size) for f in files]
+    tasks = [FileTask(f.path, str(f.abspath), f.kind, f.size, f.limit) for f in files]
     if not specs or not tasks:
         return EngineOutput()
     # Largest first so a big file does not start last and stretch the tail.

@@ -12,13 +12,19 @@ from aisec_ci.findings import Finding
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SkippedFile
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded
+
+MAX_REPORT_BYTES = 1024 * 1024 * 1024
+"""A shard's JSON report: generous (every finding of a huge monorepo), but never a device or an endless file."""
 
 
 def load_result(path: Path) -> ScanResult:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, MAX_REPORT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except UnreadableFile as exc:
+        raise UsageError(f"{path}: not read: it {exc.reason}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path}: not a readable aisec-ci JSON report ({exc})") from None
     if not isinstance(data, dict) or (data.get("tool") or {}).get("name") != "aisec-ci":

@@ -18,6 +18,7 @@ from typing import Any
 
 from aisec_ci.errors import UsageError
 from aisec_ci.severity import FAIL_ON_CHOICES, Severity, parse_fail_on
+from aisec_ci.workspace.reading import read_bounded
 
 ZERO_SHA = "0" * 40
 PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
@@ -115,7 +116,7 @@ def load_payload(environ: Mapping[str, str]) -> tuple[dict[str, Any], str | None
         return {}, None
     path = Path(path_text)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_bounded(path, 64 * 1024 * 1024).decode("utf-8"))
     except FileNotFoundError:
         return {}, f"event payload {path} does not exist; scanning without a base commit"
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -343,7 +343,7 @@ class _Discovery:
                 reason = "binary file"
             self.skipped.append(SkippedFile(shown, reason))
             return
-        self.files.append(SourceFile(path=shown, abspath=Path(abspath), kind=kind, size=size))
+        self.files.append(SourceFile(path=shown, abspath=Path(abspath), kind=kind, size=size, limit=cap))
 
     def symlink_reason(self, abspath: str) -> str:
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.workspace.reading import DEFAULT_READ_LIMIT, read_bounded
 
 _ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
 
@@ -78,6 +79,9 @@ class SourceFile:
     """What the classifier decided."""
     size: int
     """Size in bytes at discovery time."""
+    limit: int = 0
+    """The size cap the file was admitted under; a read never takes more (a file that
+    grew past it since discovery is unreadable, not read whole). 0: the default cap."""
     _data: bytes | None = field(default=None, repr=False, compare=False)
     _text: str | None = field(default=None, repr=False, compare=False)
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
@@ -85,7 +89,8 @@ class SourceFile:
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = self.abspath.read_bytes()
+            # The one bounded reader: never a FIFO or device swapped in since discovery.
+            self._data = read_bounded(self.abspath, self.limit or max(self.size, DEFAULT_READ_LIMIT))
         return self._data
 
     @property

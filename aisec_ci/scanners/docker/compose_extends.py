@@ -101,7 +101,7 @@ def _load(path: Path, relpath: str, ctx: ComposeContext) -> ComposeContext | Non
         size = path.stat().st_size
         if not path.is_file() or size > MAX_BASE_SIZE:
             return None
-        base = SourceFile(path=relpath, abspath=path, kind=FileKind.COMPOSE, size=size)
+        base = SourceFile(path=relpath, abspath=path, kind=FileKind.COMPOSE, size=size, limit=MAX_BASE_SIZE)
         return load_compose(base, ctx.options)
     except (OSError, SkipFile):
         # Unreadable or invalid: the reference is the user's to fix; this file's own findings still stand.

@@ -12,6 +12,7 @@ from typing import Any
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.common.context import AllowEntry, Manifest
 from aisec_ci.workspace.files import SourceFile
+from aisec_ci.workspace.reading import read_bounded_text
 from aisec_ci.yamlfile.values import YamlError, YMap, load_documents
 
 # A Go-template action as Helm (or any Go text/template) writes it: `{{ .Values.x }}`,
@@ -90,9 +91,9 @@ def kustomize_patches(directory: Path) -> frozenset[str]:
         path = directory / name
         try:
             # Never follow a symlink here: the workspace keeps scans inside the root.
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
+            if path.is_symlink():
                 continue
-            docs = load_documents(path.read_text(encoding="utf-8", errors="replace"), max_documents=2)
+            docs = load_documents(read_bounded_text(path, 1_000_000), max_documents=2)
         except (OSError, YamlError):
             continue
         for doc in docs:

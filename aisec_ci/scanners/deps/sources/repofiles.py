@@ -5,6 +5,8 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded_text
+
 # A requirements include chain deeper than this is a loop in disguise or an attack.
 MAX_INCLUDE_DEPTH = 16
 # Included files are read outside the workspace's own size cap, so they get one of their own.
@@ -43,13 +45,11 @@ class RepoFiles:
         if relpath in self._cache:
             return self._cache[relpath]
         real = self.root / relpath
-        if not real.is_file():
-            raise IncludeError(f"included file {relpath!r} does not exist")
-        if real.stat().st_size > MAX_INCLUDE_BYTES:
-            raise IncludeError(f"included file {relpath!r} is larger than {MAX_INCLUDE_BYTES // (1024 * 1024)} MiB")
-        raw = real.read_bytes()
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        text = raw.decode("utf-8", errors="replace")
+        try:
+            text = read_bounded_text(real, MAX_INCLUDE_BYTES)
+        except FileNotFoundError:
+            raise IncludeError(f"included file {relpath!r} does not exist") from None
+        except UnreadableFile as exc:
+            raise IncludeError(f"included file {relpath!r} {exc.reason}") from None
         self._cache[relpath] = text
         return text
