@@ -303,8 +303,8 @@ def test_non_string_keys_are_reported_readably(load: Loader) -> None:
     # YAML 1.1 reads a bare `yes:` key as a boolean.
     assert error_lines(load, "yes: 1\n") == [
         ".aisec.yml: true: unknown key (did you mean 'rules'?); valid keys: baseline, cloud, code, deps, docker, "
-        "exclude, fail-on, ignores, include, kubernetes, max-file-size, max-model-size, models, rules, scanners, "
-        "secrets, workflows"
+        "exclude, fail-on, ignores, include, kubernetes, max-file-memory, max-file-seconds, max-file-size, "
+        "max-model-size, models, rules, scanners, secrets, workflows"
     ]
 
 

@@ -79,8 +79,14 @@ def test_finding_without_fingerprint_is_a_bug(tmp_path: Path) -> None:
 
 
 def test_unwritable_location(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^baseline .*missing/bl\.json: cannot write"):
-        write_baseline(tmp_path / "missing" / "bl.json", sample_findings())
+    (tmp_path / "a-file").write_text("", encoding="utf-8")  # a directory cannot be made here
+    with pytest.raises(ConfigError, match=r"^baseline .*a-file/bl\.json: cannot write"):
+        write_baseline(tmp_path / "a-file" / "bl.json", sample_findings())
+
+
+def test_a_missing_directory_is_created(tmp_path: Path) -> None:
+    write_baseline(tmp_path / "missing" / "bl.json", sample_findings())
+    assert load_baseline(tmp_path / "missing" / "bl.json")
 
 
 def test_missing_file(tmp_path: Path) -> None:
