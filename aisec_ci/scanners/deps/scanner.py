@@ -18,6 +18,7 @@ from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
 from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
+from aisec_ci.scanners.deps.target import DEFAULT_PLATFORM, PLATFORM_CHOICES, Targets, can_install
 from aisec_ci.workspace.files import SkippedFile, SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -88,6 +89,22 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "deps/unpinned-requirement finding per file (`summary`, the default), one per range (`each`), "
             "or none (`off`).",
         },
+        "python_version": {
+            # A string only: YAML reads an unquoted 3.10 as the number 3.1.
+            "type": "string",
+            "minLength": 1,
+            "description": "The Python the project installs into, for environment markers: one version "
+            '(`"3.11"`) or a range (`">=3.9,<3.13"`). Default: the nearest `requires-python` (pyproject.toml '
+            "`[project]` or Poetry's `python`, setup.cfg `python_requires`), else every Python 3. A pin whose "
+            'marker is false for every version in it (`; python_version < "3.0"`) is not audited and is '
+            "listed in a note.",
+        },
+        "python-version": {"type": "string", "minLength": 1, "description": "Same as `python_version`."},
+        "platform": {
+            "enum": list(PLATFORM_CHOICES),
+            "description": "The platform markers are evaluated for (`linux`, the default, on x86_64 and "
+            "aarch64; `macos`; `windows`; `any` keeps every platform-specific pin).",
+        },
         "sbom": {
             "type": "string",
             "minLength": 1,
@@ -142,12 +159,13 @@ class DepsScanner(Scanner):
         findings: list[Finding] = []
         for item in inv.problems:
             findings.extend(incomplete.problem(item))
-        # A manifest pin its lock restates is one installed package: report it at the lock line.
-        shadow = locks.shadowed(inv.dependencies)
-        also = locks.declared_in(shadow)
-        pinned = [d for d in inv.dependencies if d.auditable]
-        packages = sorted({PackageVersion(d.canonical, d.version or "") for d in pinned})
         options = self.context.options
+        dependencies = self._installable(inv.dependencies, files, options)
+        # A manifest pin its lock restates is one installed package: report it at the lock line.
+        shadow = locks.shadowed(dependencies)
+        also = locks.declared_in(shadow)
+        pinned = [d for d in dependencies if d.auditable]
+        packages = sorted({PackageVersion(d.canonical, d.version or "") for d in pinned})
         if packages:
             services, notes = build_services(options, self.context.env, self.context.offline, self.context.root)
             self.notes.extend(notes)
@@ -171,9 +189,37 @@ class DepsScanner(Scanner):
             for path, deps in sorted(snapshot_deps.items()):
                 why = [result.fallback_reasons.get(PackageVersion(d.canonical, d.version or ""), "") for d in deps]
                 findings.extend(incomplete.snapshot_only(path, deps, result.snapshot_date, why))
-        findings.extend(self._hygiene(inv.dependencies, options, shadow, also))
+        findings.extend(self._hygiene(dependencies, options, shadow, also))
         for f in findings:
             yield _redacted(f)
+
+    def _installable(self, deps: list[Dependency], files: list[SourceFile], options: Any) -> list[Dependency]:
+        """The dependencies whose environment marker can hold on the target; the rest go to a note."""
+        if not any(d.marker for d in deps):
+            return deps
+        projects = {f.path: f.text for f in files if f.path.rsplit("/", 1)[-1].lower() in _PROJECT_FILES}
+        version = options.get("python_version", options.get("python-version"))
+        targets = Targets(projects, version, str(options.get("platform") or DEFAULT_PLATFORM))
+        if version is not None and not targets.configured:
+            self.notes.append(f"deps: python_version {version!r} is neither a version nor a range; ignored")
+        kept: list[Dependency] = []
+        dropped: dict[str, list[Dependency]] = {}
+        for dep in deps:
+            target = targets.for_manifest(dep.path)
+            if can_install(dep, target):
+                kept.append(dep)
+            else:
+                dropped.setdefault(target.describe(), []).append(dep)
+        for where, items in sorted(dropped.items()):
+            shown = [redact_credentials(f"{d.path}:{d.line} {d.name}{d.specifier} ; {d.marker}") for d in items[:10]]
+            more = f" and {len(items) - 10} more" if len(items) > 10 else ""
+            self.notes.append(
+                f"deps: {len(items)} dependenc{'y' if len(items) == 1 else 'ies'} not audited because "
+                f"{'its' if len(items) == 1 else 'their'} environment marker is never true for {where}: "
+                + "; ".join(shown)
+                + more
+            )
+        return kept
 
     def _not_on_index(
         self,
@@ -246,6 +292,9 @@ class DepsScanner(Scanner):
                 yield from pinning.unpinned_summary(path, items)
         for path, items in sorted(conda.items()):
             yield from incomplete.conda_packages(path, items)
+
+
+_PROJECT_FILES = frozenset({"pyproject.toml", "setup.cfg"})
 
 
 def _under(root: Path, value: str) -> Path:
