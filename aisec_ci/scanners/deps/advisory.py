@@ -20,6 +20,14 @@ class Advisory:
     """A named severity from the database (`HIGH`, `MODERATE`), when no vector is given."""
     published: str = ""
     modified: str = ""
+    disputed: bool = False
+    """The CVE record says `** DISPUTED **`: the vendor contests that this is a vulnerability."""
+    withdrawn: bool = False
+    """The record is withdrawn (or the CVE rejected). Sources drop OSV's withdrawn records; one that
+    reaches a finding anyway is reported as such."""
+    unlisted: bool = False
+    """The record has no fix and enumerates the affected versions, and this version is newer than all
+    of them: only its open-ended range says it is affected (typical of a record older than the release)."""
     sources: tuple[str, ...] = field(default=(), compare=False)
     """Which audit sources reported it (osv-api, offline-db, pip-audit, safety, snapshot)."""
 

@@ -234,6 +234,11 @@ def _merge_group(group: list[Advisory]) -> Advisory:
         database_severity=next((a.database_severity for a in group if a.database_severity), ""),
         published=next((a.published for a in group if a.published), ""),
         modified=max((a.modified for a in group), default=""),
+        # One source's doubt is enough: the same CVE text reaches every source.
+        disputed=any(a.disputed for a in group),
+        withdrawn=any(a.withdrawn for a in group),
+        # Unlisted only if every record that names this version stops short of it.
+        unlisted=all(a.unlisted for a in group) and not ordered_fixed,
         sources=tuple(sorted({s for a in group for s in a.sources})),
     )
 

@@ -148,8 +148,8 @@ def smallest_fix_above(fixed: Iterable[str], version: str) -> str | None:
     return min(candidates)[1] if candidates else None
 
 
-def advisory_from_osv(record: Mapping[str, Any], name: str, source: str) -> Advisory:
-    """The parts of an OSV record a finding needs, for one package."""
+def advisory_from_osv(record: Mapping[str, Any], name: str, source: str, version: str = "") -> Advisory:
+    """The parts of an OSV record a finding needs, for one package (and, when given, one version)."""
     vectors: list[str] = []
     db_severity = ""
     for sev in record.get("severity") or ():
@@ -163,19 +163,58 @@ def advisory_from_osv(record: Mapping[str, Any], name: str, source: str) -> Advi
     if isinstance(dbs, Mapping) and isinstance(dbs.get("severity"), str):
         db_severity = str(dbs["severity"])
     summary = str(record.get("summary") or "").strip()
+    details = str(record.get("details") or "")
     if not summary:
-        summary = _first_sentence(str(record.get("details") or ""))
+        summary = _first_sentence(details)
+    fixed = fixed_versions(record, name)
     return Advisory(
         id=str(record.get("id", "")),
         aliases=tuple(sorted(str(a) for a in record.get("aliases") or () if a)),
         summary=summary,
-        fixed=fixed_versions(record, name),
+        fixed=fixed,
         cvss=tuple(dict.fromkeys(vectors)),
         database_severity=db_severity,
         published=str(record.get("published") or ""),
         modified=str(record.get("modified") or ""),
+        disputed=is_disputed(summary) or is_disputed(details),
+        withdrawn=bool(record.get("withdrawn")) or is_rejected(summary) or is_rejected(details),
+        unlisted=bool(version) and not fixed and _newer_than_listed(record, name, version),
         sources=(source,),
     )
+
+
+# NVD's description prefixes, carried into PYSEC/GHSA details and into pip-audit's and safety's text.
+_DISPUTED_RE = re.compile(r"\*\*\s*DISPUTED\s*\*\*", re.IGNORECASE)
+_REJECTED_RE = re.compile(r"^\s*(?:\*\*\s*REJECT\s*\*\*|withdrawn\b|rejected reason:)", re.IGNORECASE)
+
+
+def is_disputed(text: str) -> bool:
+    return bool(_DISPUTED_RE.search(text[:500]))
+
+
+def is_rejected(text: str) -> bool:
+    return bool(_REJECTED_RE.match(text))
+
+
+def _newer_than_listed(record: Mapping[str, Any], name: str, version: str) -> bool:
+    """Every entry for the package lists versions, none is this one, and this one is newer than all."""
+    v = parse_version(version)
+    if v is None:
+        return False
+    entries = list(_pypi_entries(record, name))
+    if not entries:
+        return False
+    for entry in entries:
+        listed = [parse_version(str(x)) for x in entry.get("versions") or ()]
+        known = [x for x in listed if x is not None]
+        if not known or any(x >= v for x in known):
+            return False
+        for rng in entry.get("ranges") or ():
+            # A `last_affected` or `limit` bound is a statement about later versions: trust it.
+            events = rng.get("events") if isinstance(rng, Mapping) else None
+            if any(isinstance(e, Mapping) and ("last_affected" in e or "limit" in e) for e in events or ()):
+                return False
+    return True
 
 
 def _first_sentence(details: str, limit: int = 200) -> str:

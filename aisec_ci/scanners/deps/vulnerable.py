@@ -21,7 +21,10 @@ VULNERABLE_PACKAGE = Rule(
     what="Reports every advisory (PYSEC, GHSA, CVE ...) that affects the exact version a manifest or lock "
     "file pins, at the line that pins it. The severity is the CVSS base score computed from the advisory's "
     "vector, else the database's named severity, else high. Advisories reported by several sources under "
-    "different ids are one finding that lists every source.",
+    "different ids are one finding that lists every source. Low-confidence advisories say so in the "
+    "message and in the `confidence` and `low_confidence` properties: one with no fixed version is "
+    "never raised above high by its score alone; one that is disputed (`** DISPUTED **` CVE), withdrawn, "
+    "or that has no fix and lists affected versions that all predate the pinned one is reported at low.",
     why="A known vulnerability has a public description, often a public exploit, and scanners that look "
     "for it. ML stacks pull in large, fast-moving packages (model servers, tokenizers, notebook servers, "
     "experiment trackers) whose advisories include remote code execution and path traversal.",
@@ -51,6 +54,35 @@ MALICIOUS_PACKAGE = Rule(
 )
 
 
+# The most severe finding each doubt allows, strongest doubt first. An advisory whose premise is
+# contested (disputed, withdrawn) or that only an open-ended range applies to should not fail a
+# gate on its own; one with no known fix is real but imprecise, so its score alone does not make it
+# critical.
+_DOUBT_CAP = {
+    "withdrawn": Severity.LOW,
+    "disputed": Severity.LOW,
+    "unlisted-version": Severity.LOW,
+    "no-fix": Severity.HIGH,
+}
+
+
+def low_confidence(adv: Advisory) -> list[tuple[str, str]]:
+    """(code, explanation) for each reason to doubt an advisory, the one that caps severity most first."""
+    out: list[tuple[str, str]] = []
+    if adv.withdrawn:
+        out.append(("withdrawn", "the advisory is withdrawn or its CVE rejected"))
+    if adv.disputed:
+        out.append(("disputed", "the CVE is marked disputed (the vendor contests that it is a vulnerability)"))
+    if adv.unlisted:
+        out.append(
+            ("unlisted-version", "every affected version the advisory lists is older than this one; only its "
+             "open-ended range matches")
+        )  # fmt: skip
+    if not adv.fixed:
+        out.append(("no-fix", "the advisory names no fixed version"))
+    return out
+
+
 def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "") -> Iterator[Finding]:
     assert dep.version is not None
     for adv in advisories:
@@ -59,6 +91,9 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
             severity, score = Severity.CRITICAL, None
         else:
             severity, score = advisory_severity(adv, rule.severity)
+        doubts = [] if adv.malicious else low_confidence(adv)
+        if doubts:
+            severity = min(severity, _DOUBT_CAP[doubts[0][0]])
         fix = smallest_fix_above(adv.fixed, dep.version)
         aliases = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
         if adv.malicious:
@@ -69,6 +104,8 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
             if not message.endswith((".", "…")):
                 message += "."
             message += f" Fixed in {fix}." if fix else " No fixed version is known."
+            if doubts:
+                message += " Low confidence: " + "; ".join(text for _, text in doubts) + "."
         props: dict[str, Any] = {
             "package": dep.canonical,
             "version": dep.version,
@@ -80,6 +117,9 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
             "sources": list(adv.sources),
             "manifest": dep.origin,
         }
+        if doubts:
+            props["confidence"] = "low"
+            props["low_confidence"] = [code for code, _ in doubts]
         if score is not None:
             props["cvss_score"] = score
         if adv.cvss:

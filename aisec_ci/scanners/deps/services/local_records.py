@@ -28,7 +28,7 @@ def answer_from(
     answer = AuditAnswer(source=source)
     for pv in packages:
         found = [
-            advisory_from_osv(rec, pv.name, source)
+            advisory_from_osv(rec, pv.name, source, pv.version)
             for rec in by_package.get(pv.name, ())
             if is_affected(rec, pv.name, pv.version)
         ]

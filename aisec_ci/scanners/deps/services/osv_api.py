@@ -165,7 +165,7 @@ class OsvApiService:
                 if isinstance(record, Mapping):
                     if record.get("withdrawn"):
                         continue
-                    advisories.append(advisory_from_osv(record, pv.name, self.name))
+                    advisories.append(advisory_from_osv(record, pv.name, self.name, pv.version))
                 else:
                     advisories.append(
                         Advisory(id=vid, summary=f"(details unavailable: {record})", sources=(self.name,))

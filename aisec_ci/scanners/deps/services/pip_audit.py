@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aisec_ci.scanners.deps.advisory import Advisory
-from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.matching import is_disputed, is_rejected, parse_version
 from aisec_ci.scanners.deps.model import canonicalize_name
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.subprocess_run import last_line, run_tool
@@ -113,5 +113,7 @@ def _advisory(vuln: dict[str, Any], source: str) -> Advisory:
         aliases=tuple(sorted(str(a) for a in vuln.get("aliases") or ())),
         summary=description[:200],
         fixed=tuple(fixes),
+        disputed=is_disputed(description),
+        withdrawn=is_rejected(description),
         sources=(source,),
     )

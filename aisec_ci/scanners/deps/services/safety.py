@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aisec_ci.scanners.deps.advisory import Advisory
-from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.matching import is_disputed, is_rejected, parse_version
 from aisec_ci.scanners.deps.model import canonicalize_name
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.pip_audit import split_by_name
@@ -120,5 +120,7 @@ def _advisory(vuln: dict[str, Any], source: str) -> Advisory:
         summary=advisory[:200],
         fixed=tuple(fixes),
         cvss=tuple(vectors),
+        disputed=is_disputed(advisory),
+        withdrawn=is_rejected(advisory),
         sources=(source,),
     )
