@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aisec_ci.scanners.deps.model import Dependency, ManifestError, Parsed, PinKind, Problem
+from aisec_ci.scanners.deps.model import Dependency, ManifestError, Parsed, PinKind, Problem, canonicalize_name
 from aisec_ci.scanners.deps.sources.requirements import parse_requirement_text
 from aisec_ci.scanners.deps.sources.textpos import LineIndex, load_toml
 
@@ -19,18 +19,21 @@ def parse(path: str, text: str) -> Parsed:
     index = LineIndex(text)
     out = Parsed()
     project = data.get("project")
+    # `mypkg[cpu]` inside mypkg's own extras or groups pulls in more of the project, not a package
+    # from an index: it is neither a dependency to pin nor one to audit.
+    own = canonicalize_name(str(project["name"])) if isinstance(project, dict) and project.get("name") else ""
     if isinstance(project, dict):
-        _pep508_list(out, index, path, project.get("dependencies"), "project", "")
+        _pep508_list(out, index, path, project.get("dependencies"), "project", "", own)
         extras = project.get("optional-dependencies")
         if isinstance(extras, dict):
             for extra, reqs in sorted(extras.items()):
-                _pep508_list(out, index, path, reqs, "project.optional-dependencies", str(extra))
+                _pep508_list(out, index, path, reqs, "project.optional-dependencies", str(extra), own)
     groups = data.get("dependency-groups")
     if isinstance(groups, dict):
         for group, reqs in sorted(groups.items()):
             if isinstance(reqs, list):
                 strings = [r for r in reqs if isinstance(r, str)]  # {include-group = ...} names no package
-                _pep508_list(out, index, path, strings, "dependency-groups", str(group))
+                _pep508_list(out, index, path, strings, "dependency-groups", str(group), own)
     tool = data.get("tool")
     if isinstance(tool, dict):
         _poetry(out, index, path, tool.get("poetry"))
@@ -41,7 +44,7 @@ def parse(path: str, text: str) -> Parsed:
     return out
 
 
-def _pep508_list(out: Parsed, index: LineIndex, path: str, reqs: Any, section: str, group: str) -> None:
+def _pep508_list(out: Parsed, index: LineIndex, path: str, reqs: Any, section: str, group: str, own: str = "") -> None:
     if reqs is None:
         return
     if not isinstance(reqs, list):
@@ -55,7 +58,7 @@ def _pep508_list(out: Parsed, index: LineIndex, path: str, reqs: Any, section: s
         item = parse_requirement_text(req, path, line, index.snippet(line), origin="pyproject", group=group)
         if isinstance(item, Problem):
             out.problems.append(item)
-        else:
+        elif not (own and item.canonical == own):
             out.dependencies.append(item)
 
 
