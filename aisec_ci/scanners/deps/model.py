@@ -42,7 +42,7 @@ class Dependency:
     """1-based line of the declaration in that manifest."""
     kind: PinKind
     version: str | None = None
-    """The single version when `kind` is PINNED."""
+    """The single version when `kind` is PINNED; for CONDA, the version the spec names, if one (SBOM only)."""
     specifier: str = ""
     """The requirement text after the name (`>=1.2`, `^1.0`, a URL ...)."""
     origin: str = ""
@@ -50,8 +50,8 @@ class Dependency:
     snippet: str = ""
     """The declaring line, for reports."""
     marker: str = ""
-    """Environment marker, kept for the reader: we audit regardless of it, because
-    the environment the code will run in is not the one running the scan."""
+    """Environment marker. Evaluated for the project's target Python and platform (target.py),
+    not for the machine running the scan; a pin whose marker can never hold is not audited."""
     group: str = ""
     """Dependency group / extra / lock category, when the format has one."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)

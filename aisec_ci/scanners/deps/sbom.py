@@ -25,11 +25,14 @@ def build_sbom(project: str, dependencies: Iterable[Dependency]) -> str:
     """The SBOM as a JSON string. One component per distinct package and version (or specifier),
     with every manifest line that declares it as `aisec-ci:origin` properties."""
     groups: dict[tuple[str, str, str], list[Dependency]] = {}
+    conda_versions: dict[tuple[str, str], str] = {}
     for dep in dependencies:
         if not dep.canonical.strip("-"):
             continue  # `-e .`: the project itself, which is the SBOM's subject, not a component
         ident = dep.version if dep.kind is PinKind.PINNED else redact_credentials(dep.specifier)
         groups.setdefault((dep.canonical, dep.kind.value, ident or ""), []).append(dep)
+        if dep.kind is PinKind.CONDA and dep.version:
+            conda_versions[(dep.canonical, ident or "")] = dep.version
     bom = Bom()
     root = Component(name=project, type=ComponentType.APPLICATION, bom_ref="root")
     bom.metadata.component = root
@@ -39,7 +42,7 @@ def build_sbom(project: str, dependencies: Iterable[Dependency]) -> str:
     for (name, kind, ident), deps in sorted(groups.items()):
         digest.update(f"{name}\0{kind}\0{ident}\n".encode())
         purl_type = "conda" if kind == PinKind.CONDA.value else "pypi"
-        version = ident if kind == PinKind.PINNED.value else None
+        version = ident if kind == PinKind.PINNED.value else conda_versions.get((name, ident))
         props = [Property(name=f"{_NS}:kind", value=kind)]
         if kind != PinKind.PINNED.value and ident:
             props.append(Property(name=f"{_NS}:specifier", value=ident))

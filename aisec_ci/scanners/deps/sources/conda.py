@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, Parsed, PinKind, Problem
@@ -61,15 +63,23 @@ def _line(text: str, node: yaml.Node) -> tuple[int, str]:
     return number, lines[number - 1].strip() if number <= len(lines) else ""
 
 
+# `name=1.2.3`, `name==1.2.3`, `name=1.2.3=build` and `name 1.2.3 build`: one version named.
+# Wildcards, ranges and alternatives (`1.2.*`, `>=1.2`, `1.2|1.3`) name none.
+_CONDA_VERSION_RE = re.compile(r"^[A-Za-z0-9_.+-]+(?:\s*==?\s*|\s+)([0-9][A-Za-z0-9_.+!]*)(?:[=\s].*)?$")
+
+
 def _conda(path: str, node: yaml.ScalarNode, text: str) -> Dependency:
     spec = str(node.value).strip()
     name = spec.split("::", 1)[-1]
+    m = _CONDA_VERSION_RE.match(name)
     for sep in ("=", "<", ">", "!", " ", "["):
         name = name.split(sep, 1)[0]
     line, snippet = _line(text, node)
     return Dependency(
-        name=name, path=path, line=line, kind=PinKind.CONDA, specifier=spec, origin="conda", snippet=snippet
-    )
+        name=name, path=path, line=line, kind=PinKind.CONDA, specifier=spec, origin="conda", snippet=snippet,
+        # Kept for the SBOM; a conda package is still never audited against PyPI data.
+        version=m.group(1) if m else None,
+    )  # fmt: skip
 
 
 def _pip(path: str, seq: yaml.SequenceNode, text: str, files: RepoFiles | None, out: Parsed) -> None:
