@@ -144,7 +144,7 @@ def test_sbom_is_valid_cyclonedx_and_lists_every_dependency(osv: FakeOsv, tmp_pa
     assert origins == {"common/requirements-base.txt:3"}
     mlflow = {p["value"] for p in by_purl["pkg:pypi/mlflow@2.9.1"]["properties"] if p["name"] == "aisec-ci:origin"}
     assert mlflow == {"training/poetry.lock:26"}
-    assert "pkg:conda/pytorch" in by_purl and "pkg:pypi/gunicorn" in by_purl
+    assert "pkg:conda/pytorch@2.1.0" in by_purl and "pkg:pypi/gunicorn" in by_purl  # conda pins keep the version
     assert "pkg:pypi/-" not in by_purl  # `-e .` is the project itself
     assert len(doc["components"]) > 50
     # same input, same document (serial number included); only the timestamp moves

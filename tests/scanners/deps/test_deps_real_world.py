@@ -103,7 +103,8 @@ def test_nearest_setup_cfg_or_poetry_python_decides_per_directory(tmp_path: Path
             "tools/requirements.txt": legacy,
             "svc/setup.cfg": "[metadata]\nname = svc\n\n[options]\npython_requires = >=3.10\n",
             "svc/deploy/requirements.txt": legacy,
-            "trainer/pyproject.toml": '[tool.poetry]\nname = "trainer"\n\n[tool.poetry.dependencies]\npython = "^3.10"\n',
+            "trainer/pyproject.toml": '[tool.poetry]\nname = "trainer"\n\n'
+            '[tool.poetry.dependencies]\npython = "^3.10"\n',
             "trainer/requirements.txt": legacy,
         },
     )
