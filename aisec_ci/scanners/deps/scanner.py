@@ -18,7 +18,7 @@ from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
 from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
-from aisec_ci.scanners.deps.target import DEFAULT_PLATFORM, PLATFORM_CHOICES, Targets, can_install
+from aisec_ci.scanners.deps.target import DEFAULT_PLATFORM, PLATFORM_CHOICES, MarkerCheck, Targets
 from aisec_ci.workspace.files import SkippedFile, SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -202,11 +202,12 @@ class DepsScanner(Scanner):
         targets = Targets(projects, version, str(options.get("platform") or DEFAULT_PLATFORM))
         if version is not None and not targets.configured:
             self.notes.append(f"deps: python_version {version!r} is neither a version nor a range; ignored")
+        check = MarkerCheck()
         kept: list[Dependency] = []
         dropped: dict[str, list[Dependency]] = {}
         for dep in deps:
             target = targets.for_manifest(dep.path)
-            if can_install(dep, target):
+            if check.can_install(dep, target):
                 kept.append(dep)
             else:
                 dropped.setdefault(target.describe(), []).append(dep)
@@ -218,6 +219,11 @@ class DepsScanner(Scanner):
                 f"{'its' if len(items) == 1 else 'their'} environment marker is never true for {where}: "
                 + "; ".join(shown)
                 + more
+            )
+        if check.unevaluated:
+            self.notes.append(
+                f"deps: {check.unevaluated} dependencies were audited without evaluating their environment "
+                f"marker: more than {check.budget} distinct markers"
             )
         return kept
 

@@ -16,7 +16,6 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from aisec_ci.scanners.deps.model import Dependency
@@ -206,26 +205,43 @@ class Targets:
         return Target(_MINORS, self.platform, "no requires-python found: every Python 3")
 
 
-def can_install(dep: Dependency, target: Target) -> bool:
-    """False only when the marker parses and is false for every Python and machine of the target."""
-    if not dep.marker:
-        return True
-    return _marker_possible(dep.marker, target.minors, target.platform, dep.group)
+MAX_MARKERS = 2_000
+"""Distinct markers evaluated per run. A marker costs up to a few hundred microseconds (one evaluation
+per Python and machine of the target); real repositories have dozens. Past the budget a pin is kept and
+audited, which is the answer that never hides a vulnerability."""
 
 
-@lru_cache(maxsize=4096)
-def _marker_possible(marker: str, minors: tuple[str, ...], platform: str, group: str) -> bool:
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+class MarkerCheck:
+    """Whether a dependency's marker can hold on its target, each distinct question answered once."""
 
-    if any(name in marker for name in _UNKNOWABLE):
-        return True  # the kernel or build string of the target machine: not knowable here
-    try:
-        parsed = Marker(marker)
-    except InvalidMarker:
-        return True  # unreadable: audit it rather than guess it away
+    def __init__(self, budget: int = MAX_MARKERS) -> None:
+        self.budget = budget
+        self.unevaluated = 0
+        """Pins kept without evaluating their marker because the budget was spent."""
+        self._answers: dict[tuple[str, tuple[str, ...], str, str], bool] = {}
+
+    def can_install(self, dep: Dependency, target: Target) -> bool:
+        """False only when the marker parses and is false for every Python and machine of the target."""
+        if not dep.marker:
+            return True
+        key = (dep.marker, target.minors, target.platform, dep.group)
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= self.budget:
+                self.unevaluated += 1
+                return True
+            answer = self._answers[key] = _marker_possible(*key)
+        return answer
+
+
+def _environments(marker: str, minors: tuple[str, ...], platform: str, group: str) -> list[dict[str, str]]:
+    """One environment per combination of the target's values, keeping only combinations that differ
+    in a name the marker mentions (a marker on python_version alone needs one per minor)."""
     machines: tuple[dict[str, str], ...] = PLATFORMS.get(platform, ())
     if platform == "any":
         machines = tuple(env for envs in PLATFORMS.values() for env in envs)
+    seen: set[tuple[str, ...]] = set()
+    out: list[dict[str, str]] = []
     for minor in minors:
         for patch in _PATCHES:
             for machine in machines:
@@ -238,9 +254,26 @@ def _marker_possible(marker: str, minors: tuple[str, ...], platform: str, group:
                     # An `extra == ...` marker holds inside the extra (group) that declares it.
                     "extra": group,
                 }
-                try:
-                    if parsed.evaluate(env):
-                        return True
-                except (UndefinedComparison, UndefinedEnvironmentName, ValueError, TypeError):
-                    return True
+                projected = tuple(value for name, value in sorted(env.items()) if name in marker)
+                if projected not in seen:
+                    seen.add(projected)
+                    out.append(env)
+    return out
+
+
+def _marker_possible(marker: str, minors: tuple[str, ...], platform: str, group: str) -> bool:
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+
+    if any(name in marker for name in _UNKNOWABLE):
+        return True  # the kernel or build string of the target machine: not knowable here
+    try:
+        parsed = Marker(marker)
+    except InvalidMarker:
+        return True  # unreadable: audit it rather than guess it away
+    for env in _environments(marker, minors, platform, group):
+        try:
+            if parsed.evaluate(env):
+                return True
+        except (UndefinedComparison, UndefinedEnvironmentName, ValueError, TypeError):
+            return True
     return False
