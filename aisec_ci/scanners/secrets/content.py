@@ -22,9 +22,10 @@ from aisec_ci.scanners.secrets import (
 )
 from aisec_ci.scanners.secrets.detector import Detector
 from aisec_ci.scanners.secrets.engine import Hit, Prefilter, scan_text
-from aisec_ci.scanners.secrets.false_positives import is_lock_file, lower_for_test_path
+from aisec_ci.scanners.secrets.false_positives import is_lock_file, is_vendored_bundle, lower_for_test_path
 from aisec_ci.scanners.secrets.json_positions import JsonPositionError
 from aisec_ci.scanners.secrets.keyed_encodings import docker_config_segments, kubernetes_secret_segments
+from aisec_ci.scanners.secrets.public_values import PUBLIC, public_credential
 from aisec_ci.scanners.secrets.redaction import redact, redact_line, secret_hash
 from aisec_ci.scanners.secrets.segments import Segment, notebook_segments
 from aisec_ci.workspace.kinds import FileKind
@@ -55,7 +56,12 @@ class ContentScanner:
 
     def scan(self, path: str, text: str, kind: FileKind, lines: list[str] | None = None) -> list[Finding]:
         """Findings in one file's text (`lines`: its lines, when the caller has them split)."""
-        generic = self._opt("generic") and not is_lock_file(path) and kind is not FileKind.LOCKFILE
+        generic = (
+            self._opt("generic")
+            and not is_lock_file(path)
+            and kind is not FileKind.LOCKFILE
+            and not is_vendored_bundle(path)
+        )
         pf = prefilter(self._opt("entropy") and generic)
         findings: list[Finding] = []
         if kind is FileKind.NOTEBOOK or path.endswith(".ipynb"):
@@ -155,10 +161,19 @@ class ContentScanner:
             "url": "embedded in a URL",
             "entropy": "high-entropy string",
         }.get(c.verdict.validation, c.verdict.validation)
-        message = (
-            f"{h.detector.secret_type} {shown}{where} is hard-coded ({how}); "
-            "revoke it and load it from the environment or a secret manager."
-        )
+        public = public_credential(c.secret) if c.verdict.validation == PUBLIC else None
+        if public is not None:
+            props["public"] = public
+            message = (
+                f"{h.detector.secret_type} {shown}{where} is a public value ({public}, published in its "
+                "documentation): not a leak, but anything deployed with it is open to anyone who reads "
+                "that documentation; set a private value where it is deployed."
+            )
+        else:
+            message = (
+                f"{h.detector.secret_type} {shown}{where} is hard-coded ({how}); "
+                "revoke it and load it from the environment or a secret manager."
+            )
         in_segment = seg is not None
         return Finding(
             rule_id=rule.id,

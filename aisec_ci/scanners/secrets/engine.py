@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from aisec_ci.scanners.secrets.detector import Candidate, Detector
 from aisec_ci.scanners.secrets.false_positives import generic_filter_reason, is_placeholder
+from aisec_ci.scanners.secrets.public_values import PUBLIC_VERDICT, public_credential
 
 MAX_LINE = 4096
 """Lines longer than this are scanned in windows around prefilter hits."""
@@ -236,7 +237,7 @@ def _run(det: Detector, text: str, line: str, line_start: int, positions: list[i
         for c in det.find(block, path):
             if c.start <= len(line):
                 out.append(Candidate(c.start + line_start, c.end + line_start, c.secret, c.verdict))
-        return _keep(det, out, line)
+        return _keep(det, out, line, path)
     if len(line) <= MAX_LINE:
         spans = [(0, len(line))]
     else:
@@ -256,15 +257,24 @@ def _run(det: Detector, text: str, line: str, line_start: int, positions: list[i
             if span not in seen:
                 seen.add(span)
                 out.append(Candidate(span[0], span[1], c.secret, c.verdict))
-    return _keep(det, out, line)
+    return _keep(det, out, line, path)
 
 
-def _keep(det: Detector, cands: list[Candidate], line: str) -> list[Candidate]:
-    if det.filtered or det.generic:
-        return [c for c in cands if generic_filter_reason(c.secret, line, det.secret_type, det.uuid_value) is None]
-    # Provider formats: drop only obvious placeholders (`hf_xxxxxxxx…`, `…EXAMPLE…`);
-    # a checksum-validated token is real by construction.
-    return [c for c in cands if c.verdict.validation == "checksum" or not _fake_token(c.secret)]
+def _keep(det: Detector, cands: list[Candidate], line: str, path: str = "") -> list[Candidate]:
+    kept: list[Candidate] = []
+    for c in cands:
+        if c.verdict is PUBLIC_VERDICT or public_credential(c.secret) is not None:
+            # Published emulator/sample values: reported at info as public, before any filter
+            # would drop them as placeholders (`…EXAMPLE…`).
+            kept.append(Candidate(c.start, c.end, c.secret, PUBLIC_VERDICT))
+        elif det.filtered or det.generic:
+            if generic_filter_reason(c.secret, line, det.secret_type, det.uuid_value, path) is None:
+                kept.append(c)
+        elif c.verdict.validation == "checksum" or not _fake_token(c.secret):
+            # Provider formats: drop only obvious placeholders (`hf_xxxxxxxx…`, `…EXAMPLE…`);
+            # a checksum-validated token is real by construction.
+            kept.append(c)
+    return kept
 
 
 def _fake_token(secret: str) -> bool:
