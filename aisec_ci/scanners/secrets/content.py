@@ -48,8 +48,12 @@ def prefilter(entropy: bool = True) -> Prefilter:
 class ContentScanner:
     """The secrets scanner's options applied to texts, one file at a time."""
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], *, skip_allowlisted: bool = False) -> None:
         self.options = options
+        self.skip_allowlisted = skip_allowlisted
+        """Drop lines under other tools' allow-list comments here (scans whose findings
+        get no inline-suppression pass, such as history); otherwise they are reported
+        and the engine lists them as suppressed."""
 
     def _opt(self, key: str, default: bool = True) -> bool:
         return bool(self.options.get(key, default))
@@ -66,12 +70,19 @@ class ContentScanner:
         findings: list[Finding] = []
         if kind is FileKind.NOTEBOOK or path.endswith(".ipynb"):
             return self._scan_notebook(path, text, pf, generic)
-        hits = scan_text(text, path, pf, generic_enabled=generic)
+        hits = scan_text(text, path, pf, generic_enabled=generic, skip_allowlisted=self.skip_allowlisted)
         findings.extend(self._findings(path, text, hits))
         if self._opt("decode"):
             decoded: list[Finding] = []
             for seg in self._decoded_segments(path, text, kind, lines):
-                seg_hits = scan_text(seg.text, "decoded.py", pf, raw_line=seg.raw_line, newline_only=True)
+                seg_hits = scan_text(
+                    seg.text,
+                    "decoded.py",
+                    pf,
+                    raw_line=seg.raw_line,
+                    newline_only=True,
+                    skip_allowlisted=self.skip_allowlisted,
+                )
                 decoded.extend(self._findings(path, seg.text, seg_hits, seg))
             # The encoded form of a decoded secret is the same secret: keep the decoded finding, which
             # names the provider, over the entropy or keyword hit on the base64 text.
@@ -91,7 +102,13 @@ class ContentScanner:
         except JsonPositionError as exc:
             # A malformed notebook is still scanned, as raw text, so nothing hides in it; the note says so.
             findings = [notebooks.unparsed_finding(path, exc.line, exc.reason)]
-            findings.extend(self._findings(path, text, scan_text(text, path, pf, generic_enabled=generic)))
+            findings.extend(
+                self._findings(
+                    path,
+                    text,
+                    scan_text(text, path, pf, generic_enabled=generic, skip_allowlisted=self.skip_allowlisted),
+                )
+            )
             return findings
         findings = []
         for seg in segments:
@@ -102,6 +119,7 @@ class ContentScanner:
                 raw_line=seg.raw_line,
                 newline_only=True,
                 generic_enabled=generic,
+                skip_allowlisted=self.skip_allowlisted,
             )
             findings.extend(self._findings(path, seg.text, seg_hits, seg))
         return findings

@@ -187,7 +187,7 @@ def generic_filter_reason(
         return "digest"
     if _PATH_LIKE_RE.search(secret) and not any(c.isdigit() for c in secret[-8:]):
         return "path"
-    name = _names_something(secret)
+    name = _names_something(secret, line)
     if name is not None:
         return name
     encoded = _encoded_data(secret)
@@ -263,13 +263,25 @@ _CONFIG_PATH_RE = re.compile(r"^[A-Za-z][A-Za-z]*(?:\.[A-Za-z][A-Za-z]*)+$")
 _TYPE_NAME_RE = re.compile(r"^(?:list|dict|List|Dict|Optional|map)\[[\w., \[\]()]+\]$")
 # `ray-head-secret`, `minio-test-secretKeyKey-6`, `THEPASSWORD`: words naming a secret (a
 # Kubernetes Secret's name, a key inside it) or a placeholder, with no random part.
-_SECRET_WORD_RE = re.compile(r"secret|passw|token|credential|apikey", re.IGNORECASE)
+_SECRET_WORD_RE = re.compile(r"secret|passw|(?:^|[-_.])pass(?:$|[-_.])|token|credential|apikey", re.IGNORECASE)
+# `password1234`, `secret123`: the word itself with a counter, a stand-in for a value.
+_WORD_AND_DIGITS_RE = re.compile(r"^(?:password|passwd|secret|pass|admin|changeit)\d*$", re.IGNORECASE)
+# `storage-config` assigned to `DefaultStorageSpecSecret`: the name of a Kubernetes Secret
+# (lower-case words and hyphens), given where the code refers to that object.
+_RESOURCE_NAME_RE = re.compile(r"^[a-z]+(?:-[a-z]+)+$")
+_NAMED_BY_SECRET_RE = re.compile(r"secrets?[\"'`]?\s*(?::=|=|:)\s*[\"'`]?$", re.IGNORECASE)
 _WORDY_NAME_RE = re.compile(r"^[A-Za-z]+\d{0,2}(?:[-_.](?:[A-Za-z]+\d{0,2}|\d{1,3}))+$")
 
 
-def _names_something(secret: str) -> str | None:
+def _names_something(secret: str, line: str = "") -> str | None:
     """Values that are names (of keys, variables, types, secrets), not credentials."""
     value = _TRAILING_COMMENT_RE.sub("", secret)
+    if _WORD_AND_DIGITS_RE.match(value):
+        return "placeholder"
+    if _RESOURCE_NAME_RE.match(value):
+        idx = line.find(secret)
+        if idx > 0 and _NAMED_BY_SECRET_RE.search(line[max(0, idx - 40) : idx]):
+            return "secret name"
     if _QUALIFIED_KEY_RE.match(value):
         return "key name"
     if _CONSTANT_NAME_RE.match(value):
@@ -304,9 +316,11 @@ def _is_call_or_subscript(secret: str, line: str) -> bool:
 
 
 # `user_id = …`, and names that hold a reference to a secret rather than the secret:
-# `secretName:` (Kubernetes), `password_file`, `tokenRef`, `secret_arn`, `key_path`.
+# `secretName:` (Kubernetes), `password_file`, `tokenRef`, `secret_arn`, `key_path`,
+# `secretFieldSelector:`, `RayHeadSecretPrefix =`, `storageSecretNameAnnotation:`.
 _ID_BEFORE_RE = re.compile(
-    r"(?:(?:^|[^a-z0-9])(?:id|myid|userid|[a-z0-9]*_id)|(?:name|ref|file|path|dir|arn|type|env|var|kind))s?[^a-z0-9]*$",
+    r"(?:(?:^|[^a-z0-9])(?:id|myid|userid|[a-z0-9]*_id)"
+    r"|(?:name|ref|file|path|dir|arn|type|env|var|kind|selector|prefix|annotation|label))s?[^a-z0-9]*$",
     re.IGNORECASE,
 )
 
