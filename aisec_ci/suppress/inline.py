@@ -3,7 +3,11 @@
 A directive suppresses matching findings on its own line; when the comment
 stands alone on its line it also covers the line directly below, so it can sit
 above a Dockerfile instruction or a YAML key. Rule ids may be globs
-(`secrets/*`, `*`). Notebooks are scanned as raw JSON, where a cell's comment
+(`secrets/*`, `*`). The allow-list comments of other secret scanners that users
+already write (`pragma: allowlist secret`, `gitleaks:allow`, gosec's `#nosec`
+and `//nolint:gosec`) are honoured as directives for `secrets/*` with the tool's
+name as the reason, so what they hide is listed as suppressed, not dropped.
+Notebooks are scanned as raw JSON, where a cell's comment
 appears inside a JSON string (`"x = 1  # aisec: ignore[...] why\\n",`); such
 lines are decoded first so the reason does not carry the JSON quoting.
 """
@@ -49,6 +53,8 @@ class Directive:
     """Text after the brackets; '' when none was given."""
     own_line: bool
     """The comment is alone on its line, so it also covers the next line."""
+    foreign: bool = False
+    """Another tool's allow-list comment: never reported as an invalid directive."""
 
     def matches(self, rule_id: str) -> bool:
         return any(fnmatch.fnmatchcase(rule_id, pattern) for pattern in self.rules)
@@ -63,12 +69,60 @@ def parse_directives(lines: list[str]) -> dict[int, Directive]:
     """Directives by 1-based line number; lines without one are absent."""
     found: dict[int, Directive] = {}
     for number, line in enumerate(lines, start=1):
-        if MARKER not in line:
-            continue
-        directive = _parse_line(line, number)
+        directive = _parse_line(line, number) if MARKER in line else None
+        if directive is None and ("allow" in line or "nosec" in line or "nolint" in line):
+            directive = _foreign_directive(line, number)
         if directive is not None:
             found[number] = directive
     return found
+
+
+SECRETS_RULES = "secrets/*"
+# Other tools' markers that mean "this line's secret is accepted". detect-secrets'
+# nextline form covers the line below only; the others cover their own line.
+_DETECT_SECRETS_RE = re.compile(r"pragma: ?allowlist[ -](?P<next>nextline[ -])?secret")
+_GITLEAKS_RE = re.compile(r"gitleaks:allow")
+# gosec: bare `#nosec` silences every rule; with a list, only if it names G101
+# (hard-coded credentials). Bandit's `# nosec` with B105-B107 means the same.
+_NOSEC_RE = re.compile(r"#\s?nosec\b(?P<rules>(?:[ \t,]+[A-Z]\d{3})*)")
+_NOSEC_SECRET_RULES = frozenset({"G101", "B105", "B106", "B107"})
+_NOLINT_RE = re.compile(r"//\s?nolint:(?P<linters>[\w,-]+)")
+
+
+def _foreign_directive(line: str, number: int) -> Directive | None:
+    """A `secrets/*` directive for another tool's allow-list comment on this line, if any."""
+    m = _DETECT_SECRETS_RE.search(line)
+    if m is not None:
+        nextline = m.group("next") is not None
+        return _foreign(line, number, m.start(), "detect-secrets allowlist comment", nextline)
+    m = _GITLEAKS_RE.search(line)
+    if m is not None:
+        return _foreign(line, number, m.start(), "gitleaks:allow comment", False)
+    m = _NOSEC_RE.search(line)
+    if m is not None:
+        listed = set(re.findall(r"[A-Z]\d{3}", m.group("rules")))
+        if not listed or listed & _NOSEC_SECRET_RULES:
+            return _foreign(line, number, m.start(), "#nosec comment", False)
+    m = _NOLINT_RE.search(line)
+    if m is not None and "gosec" in m.group("linters").split(","):
+        return _foreign(line, number, m.start(), "nolint:gosec comment", False)
+    return None
+
+
+def _foreign(line: str, number: int, at: int, reason: str, nextline: bool) -> Directive:
+    # As in the tool that defined it, only detect-secrets' nextline form reaches the line below.
+    return Directive(line=number, column=at + 1, rules=(SECRETS_RULES,), reason=reason, own_line=nextline, foreign=True)
+
+
+def allowlist_covers(line: str, previous: str | None) -> bool:
+    """Whether another tool's allow-list comment accepts the secrets on `line` (for
+    scans with no inline-suppression pass of their own, such as git history)."""
+    if ("allow" in line or "nosec" in line or "nolint" in line) and _foreign_directive(line, 0) is not None:
+        return True
+    if previous is None or "allow" not in previous:
+        return False
+    above = _foreign_directive(previous, 0)
+    return above is not None and above.own_line
 
 
 def _parse_line(line: str, number: int) -> Directive | None:
@@ -136,6 +190,8 @@ def invalid_directives(
     out: list[Finding] = []
     for number in sorted(directives):
         directive = directives[number]
+        if directive.foreign:
+            continue
         problems: list[tuple[str, str]] = []
         if not directive.rules:
             problems.append(("", "names no rule id; write aisec: ignore[RULE-ID] reason"))

@@ -11,6 +11,7 @@ from aisec_ci.scanners.secrets.detector import (
     anchored,
     provider_rule,
 )
+from aisec_ci.scanners.secrets.public_values import PUBLIC_VERDICT, public_credential
 from aisec_ci.severity import Severity
 
 _B = r"(?<![A-Za-z0-9_\-])"
@@ -61,10 +62,14 @@ _VALIDATED = Verdict(Severity.CRITICAL, STRUCTURE)
 
 
 def _not_example(secret: str, _line: str) -> Verdict | None:
+    if public_credential(secret) is not None:
+        return PUBLIC_VERDICT
     return None if "EXAMPLE" in secret.upper() else Verdict(Severity.HIGH, STRUCTURE)
 
 
 def _aws_secret(secret: str, _line: str) -> Verdict | None:
+    if public_credential(secret) is not None:
+        return PUBLIC_VERDICT
     if "EXAMPLE" in secret.upper():
         return None
     # Real secret keys mix cases and digits; a word or a path is not one.

@@ -107,7 +107,9 @@ DETECTORS = (
         NPM,
         "npm token",
         ("_authtoken",),
-        r"(?i:_authToken)\s{0,3}=\s{0,3}['\"]?(?P<secret>[^\s'\"]{8,256})",
+        # `_authToken` starts a key of its own (`//registry/:_authToken=`), not the tail of a
+        # name such as `_ngrok_authtoken`, which is another service's variable.
+        r"(?<![A-Za-z0-9])(?i:_authToken)\s{0,3}=\s{0,3}['\"]?(?P<secret>[^\s'\"]{8,256})",
         _npmrc,
         filtered=True,
     ),

@@ -22,9 +22,10 @@ from aisec_ci.scanners.secrets import (
 )
 from aisec_ci.scanners.secrets.detector import Detector
 from aisec_ci.scanners.secrets.engine import Hit, Prefilter, scan_text
-from aisec_ci.scanners.secrets.false_positives import is_lock_file, lower_for_test_path
+from aisec_ci.scanners.secrets.false_positives import is_lock_file, is_vendored_bundle, lower_for_test_path
 from aisec_ci.scanners.secrets.json_positions import JsonPositionError
 from aisec_ci.scanners.secrets.keyed_encodings import docker_config_segments, kubernetes_secret_segments
+from aisec_ci.scanners.secrets.public_values import PUBLIC, public_credential
 from aisec_ci.scanners.secrets.redaction import redact, redact_line, secret_hash
 from aisec_ci.scanners.secrets.segments import Segment, notebook_segments
 from aisec_ci.workspace.kinds import FileKind
@@ -47,25 +48,41 @@ def prefilter(entropy: bool = True) -> Prefilter:
 class ContentScanner:
     """The secrets scanner's options applied to texts, one file at a time."""
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, options: Mapping[str, Any], *, skip_allowlisted: bool = False) -> None:
         self.options = options
+        self.skip_allowlisted = skip_allowlisted
+        """Drop lines under other tools' allow-list comments here (scans whose findings
+        get no inline-suppression pass, such as history); otherwise they are reported
+        and the engine lists them as suppressed."""
 
     def _opt(self, key: str, default: bool = True) -> bool:
         return bool(self.options.get(key, default))
 
     def scan(self, path: str, text: str, kind: FileKind, lines: list[str] | None = None) -> list[Finding]:
         """Findings in one file's text (`lines`: its lines, when the caller has them split)."""
-        generic = self._opt("generic") and not is_lock_file(path) and kind is not FileKind.LOCKFILE
+        generic = (
+            self._opt("generic")
+            and not is_lock_file(path)
+            and kind is not FileKind.LOCKFILE
+            and not is_vendored_bundle(path)
+        )
         pf = prefilter(self._opt("entropy") and generic)
         findings: list[Finding] = []
         if kind is FileKind.NOTEBOOK or path.endswith(".ipynb"):
             return self._scan_notebook(path, text, pf, generic)
-        hits = scan_text(text, path, pf, generic_enabled=generic)
+        hits = scan_text(text, path, pf, generic_enabled=generic, skip_allowlisted=self.skip_allowlisted)
         findings.extend(self._findings(path, text, hits))
         if self._opt("decode"):
             decoded: list[Finding] = []
             for seg in self._decoded_segments(path, text, kind, lines):
-                seg_hits = scan_text(seg.text, "decoded.py", pf, raw_line=seg.raw_line, newline_only=True)
+                seg_hits = scan_text(
+                    seg.text,
+                    "decoded.py",
+                    pf,
+                    raw_line=seg.raw_line,
+                    newline_only=True,
+                    skip_allowlisted=self.skip_allowlisted,
+                )
                 decoded.extend(self._findings(path, seg.text, seg_hits, seg))
             # The encoded form of a decoded secret is the same secret: keep the decoded finding, which
             # names the provider, over the entropy or keyword hit on the base64 text.
@@ -85,7 +102,13 @@ class ContentScanner:
         except JsonPositionError as exc:
             # A malformed notebook is still scanned, as raw text, so nothing hides in it; the note says so.
             findings = [notebooks.unparsed_finding(path, exc.line, exc.reason)]
-            findings.extend(self._findings(path, text, scan_text(text, path, pf, generic_enabled=generic)))
+            findings.extend(
+                self._findings(
+                    path,
+                    text,
+                    scan_text(text, path, pf, generic_enabled=generic, skip_allowlisted=self.skip_allowlisted),
+                )
+            )
             return findings
         findings = []
         for seg in segments:
@@ -96,6 +119,7 @@ class ContentScanner:
                 raw_line=seg.raw_line,
                 newline_only=True,
                 generic_enabled=generic,
+                skip_allowlisted=self.skip_allowlisted,
             )
             findings.extend(self._findings(path, seg.text, seg_hits, seg))
         return findings
@@ -155,10 +179,19 @@ class ContentScanner:
             "url": "embedded in a URL",
             "entropy": "high-entropy string",
         }.get(c.verdict.validation, c.verdict.validation)
-        message = (
-            f"{h.detector.secret_type} {shown}{where} is hard-coded ({how}); "
-            "revoke it and load it from the environment or a secret manager."
-        )
+        public = public_credential(c.secret) if c.verdict.validation == PUBLIC else None
+        if public is not None:
+            props["public"] = public
+            message = (
+                f"{h.detector.secret_type} {shown}{where} is a public value ({public}, published in its "
+                "documentation): not a leak, but anything deployed with it is open to anyone who reads "
+                "that documentation; set a private value where it is deployed."
+            )
+        else:
+            message = (
+                f"{h.detector.secret_type} {shown}{where} is hard-coded ({how}); "
+                "revoke it and load it from the environment or a secret manager."
+            )
         in_segment = seg is not None
         return Finding(
             rule_id=rule.id,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from aisec_ci.scanners.secrets.detector import Candidate, Detector
 from aisec_ci.scanners.secrets.false_positives import generic_filter_reason, is_placeholder
+from aisec_ci.scanners.secrets.public_values import PUBLIC_VERDICT, public_credential
+from aisec_ci.suppress.inline import allowlist_covers
 
 MAX_LINE = 4096
 """Lines longer than this are scanned in windows around prefilter hits."""
@@ -26,8 +28,6 @@ MAX_WINDOWS_PER_LINE = 256
 """Bounds the work on a minified line full of keywords."""
 MAX_BLOCK = 16384
 """How far a multi-line detector (PEM blocks) may look past its first line."""
-ALLOWLIST_MARK = "pragma: allowlist secret"
-ALLOWLIST_NEXT = "pragma: allowlist nextline secret"
 
 _OTHER_SEPARATORS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _LINE_SEP_RE = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -164,9 +164,14 @@ def scan_text(
     raw_line: Callable[[int], int] | None = None,
     newline_only: bool = False,
     generic_enabled: bool = True,
+    skip_allowlisted: bool = False,
 ) -> list[Hit]:
     """All confirmed candidates in `text`. `raw_line(i)` maps a 0-based line index of
-    `text` to the 1-based line of the file (identity + 1 when None)."""
+    `text` to the 1-based line of the file (identity + 1 when None).
+
+    Lines under another tool's allow-list comment (`pragma: allowlist secret`,
+    `gitleaks:allow`, ...) are still scanned: the engine's inline-suppression pass
+    lists them as suppressed. Callers without that pass (git history) skip them."""
     # Built on the first prefilter hit: most files have none, and the index scans the text for separators.
     index: LineIndex | None = None
     # line index -> (start, end, {detector: [hit positions]})
@@ -200,7 +205,7 @@ def scan_text(
     for idx in sorted(lines):
         start, end, wanted = lines[idx]
         line = text[start:end]
-        if ALLOWLIST_MARK in line or _previous_line_allows(text, start):
+        if skip_allowlisted and allowlist_covers(line, _previous_line(text, start)):
             continue
         found: list[tuple[Detector, Candidate]] = []
         for det, positions in wanted.items():
@@ -221,11 +226,11 @@ def scan_text(
     return hits
 
 
-def _previous_line_allows(text: str, line_start: int) -> bool:
+def _previous_line(text: str, line_start: int) -> str | None:
     if line_start == 0:
-        return False
+        return None
     prev_start = text.rfind("\n", 0, line_start - 1) + 1
-    return ALLOWLIST_NEXT in text[prev_start:line_start]
+    return text[prev_start:line_start]
 
 
 def _run(det: Detector, text: str, line: str, line_start: int, positions: list[int], path: str) -> list[Candidate]:
@@ -236,7 +241,7 @@ def _run(det: Detector, text: str, line: str, line_start: int, positions: list[i
         for c in det.find(block, path):
             if c.start <= len(line):
                 out.append(Candidate(c.start + line_start, c.end + line_start, c.secret, c.verdict))
-        return _keep(det, out, line)
+        return _keep(det, out, line, path)
     if len(line) <= MAX_LINE:
         spans = [(0, len(line))]
     else:
@@ -256,15 +261,24 @@ def _run(det: Detector, text: str, line: str, line_start: int, positions: list[i
             if span not in seen:
                 seen.add(span)
                 out.append(Candidate(span[0], span[1], c.secret, c.verdict))
-    return _keep(det, out, line)
+    return _keep(det, out, line, path)
 
 
-def _keep(det: Detector, cands: list[Candidate], line: str) -> list[Candidate]:
-    if det.filtered or det.generic:
-        return [c for c in cands if generic_filter_reason(c.secret, line, det.secret_type, det.uuid_value) is None]
-    # Provider formats: drop only obvious placeholders (`hf_xxxxxxxx…`, `…EXAMPLE…`);
-    # a checksum-validated token is real by construction.
-    return [c for c in cands if c.verdict.validation == "checksum" or not _fake_token(c.secret)]
+def _keep(det: Detector, cands: list[Candidate], line: str, path: str = "") -> list[Candidate]:
+    kept: list[Candidate] = []
+    for c in cands:
+        if c.verdict is PUBLIC_VERDICT or public_credential(c.secret) is not None:
+            # Published emulator/sample values: reported at info as public, before any filter
+            # would drop them as placeholders (`…EXAMPLE…`).
+            kept.append(Candidate(c.start, c.end, c.secret, PUBLIC_VERDICT))
+        elif det.filtered or det.generic:
+            if generic_filter_reason(c.secret, line, det.secret_type, det.uuid_value, path) is None:
+                kept.append(c)
+        elif c.verdict.validation == "checksum" or not _fake_token(c.secret):
+            # Provider formats: drop only obvious placeholders (`hf_xxxxxxxx…`, `…EXAMPLE…`);
+            # a checksum-validated token is real by construction.
+            kept.append(c)
+    return kept
 
 
 def _fake_token(secret: str) -> bool:

@@ -43,6 +43,13 @@ _PLACEHOLDER_WORDS = frozenset(
         "required",
         "optional",
         "inherit",
+        # JavaScript `typeof` results: `typeof apiKey === 'function'` compares a type name.
+        "function",
+        "object",
+        "number",
+        "boolean",
+        "symbol",
+        "bigint",
     ]
 )
 # Shell/compose `$VAR`, `${VAR}`, Jinja/Helm/Actions `{{ }}`, Windows `%VAR%`, `$(cmd)`,
@@ -97,6 +104,13 @@ def is_lock_file(path: str) -> bool:
     return name in LOCK_FILE_NAMES or name.endswith(".lock") or heuristic.is_lock_file(base)
 
 
+def is_vendored_bundle(path: str) -> bool:
+    """Yarn's own release and plugin bundles, committed by `yarn set version`: minified
+    third-party code whose keyword hits (`apiKey:"…"` of yarn's public search index,
+    `password==="x-oauth-basic"`) are not the repository's secrets."""
+    return "/.yarn/releases/" in "/" + path or "/.yarn/plugins/" in "/" + path
+
+
 def is_placeholder(secret: str) -> bool:
     """Template references, placeholders and redactions: never a real value."""
     s = secret.strip("'\"` ")
@@ -131,7 +145,9 @@ def is_uuid(secret: str) -> bool:
     return bool(_UUID_RE.match(secret))
 
 
-def generic_filter_reason(secret: str, line: str, detector_name: str, uuid_ok: bool = False) -> str | None:
+def generic_filter_reason(
+    secret: str, line: str, detector_name: str, uuid_ok: bool = False, path: str = ""
+) -> str | None:
     """Why a keyword/entropy candidate is not a secret, or None to keep it.
 
     detect-secrets' own heuristics come first, then ours. `detector_name` is used by
@@ -148,6 +164,9 @@ def generic_filter_reason(secret: str, line: str, detector_name: str, uuid_ok: b
         return "template"
     if _is_call_or_subscript(secret, line):
         return "indirect reference"
+    shape = _not_a_literal(secret, line, path)
+    if shape is not None:
+        return shape
     if heuristic.is_not_alphanumeric_string(secret):
         return "not alphanumeric"
     if _id_context(secret, line):
@@ -168,6 +187,12 @@ def generic_filter_reason(secret: str, line: str, detector_name: str, uuid_ok: b
         return "digest"
     if _PATH_LIKE_RE.search(secret) and not any(c.isdigit() for c in secret[-8:]):
         return "path"
+    name = _names_something(secret, line)
+    if name is not None:
+        return name
+    encoded = _encoded_data(secret)
+    if encoded is not None:
+        return encoded
     return None
 
 
@@ -175,10 +200,110 @@ _PROSE_RE = re.compile(r"^[A-Za-z][a-z]*(?: [A-Za-z][a-z]*)+[.!?]?$|^[A-Z][A-Za-
 
 
 def _names_itself(secret: str, line: str) -> bool:
-    """`PRIVATE_KEY = "private_key"`: the value repeats the name it is assigned to."""
-    norm = secret.lower().replace("-", "_").replace(" ", "_")
+    """`PRIVATE_KEY = "private_key"`, `'image_pull_secrets': 'imagePullSecrets'`,
+    `API_KEY_CONTAINER_SPEC = 'containerSpec'`: the value repeats (part of) the
+    name it is assigned to, in whatever case convention."""
+    norm = _SEPARATORS_RE.sub("", secret.lower())
     idx = line.find(secret)
-    return len(norm) >= 3 and norm in line[: max(idx, 0)].lower().replace("-", "_")
+    return len(norm) >= 3 and norm in _SEPARATORS_RE.sub("", line[: max(idx, 0)].lower())
+
+
+_SEPARATORS_RE = re.compile(r"[-_ .]+")
+# Source files where a value without quotes is an expression, never a string literal.
+_CODE_SUFFIXES = (
+    ".go", ".py", ".pyi", ".js", ".cjs", ".mjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala",
+    ".rs", ".c", ".h", ".cc", ".cpp", ".cs", ".rb", ".php", ".swift",
+)  # fmt: skip
+# Unquoted: calls, indexing, composite literals, operators and statements (`range x {`, `a + "/"`).
+_EXPRESSION_RE = re.compile(r"[()\[\]{};]|\s[-+*/&|!=<>?:]|[!=]=")
+# `spec.Template.Spec.Name`, `utils.RAY_AUTH_TOKEN_SECRET_KEY`: a reference to another value.
+_DOTTED_NAME_RE = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_TRAILING_COMMENT_RE = re.compile(r"\s+#.*$")
+
+
+def _quote_around(secret: str, line: str) -> str:
+    """The quote character enclosing the value in `line`, or '' when it is bare."""
+    idx = line.find(secret)
+    if idx <= 0:
+        return ""
+    before = line[idx - 1]
+    after = line[idx + len(secret) : idx + len(secret) + 1]
+    return before if before in "'\"`" and after == before else ""
+
+
+def _not_a_literal(secret: str, line: str, path: str) -> str | None:
+    """A keyword hit whose value is code, a comparison or a reference, not a literal.
+
+    detect-secrets' Go and YAML patterns accept bare values, so `secretKey :=
+    string(secret.Data[k])` or `x.Secrets = other.Secrets` reach us as candidates."""
+    idx = line.find(secret)
+    if idx > 0 and re.search(r"[!=]==?\s*[\"'`]?$", line[max(0, idx - 6) : idx]):
+        # `e.password === "x-oauth-basic"`: a comparison, the value is tested, not stored.
+        return "comparison"
+    if _quote_around(secret, line):
+        return None
+    if path.lower().endswith(_CODE_SUFFIXES):
+        return "expression"
+    value = _TRAILING_COMMENT_RE.sub("", secret)
+    if _EXPRESSION_RE.search(value):
+        return "expression"
+    if _DOTTED_NAME_RE.match(value):
+        return "reference"
+    return None
+
+
+# `serving.kserve.io/storageSecretName`, `ray.io/enable-serve-service`: a Kubernetes
+# annotation, label or resource key (DNS-style prefix, a slash, a name).
+_QUALIFIED_KEY_RE = re.compile(r"^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}/[-\w.]+$")
+# `"AZURE_CLIENT_SECRET"`, `"SECRET_VAR"`: the name of an environment variable.
+_CONSTANT_NAME_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+# `"DBConfig.MySQLConfig.Password"`: a configuration key path.
+_CONFIG_PATH_RE = re.compile(r"^[A-Za-z][A-Za-z]*(?:\.[A-Za-z][A-Za-z]*)+$")
+# `'list[V1LocalObjectReference]'`: a type name in generated API models.
+_TYPE_NAME_RE = re.compile(r"^(?:list|dict|List|Dict|Optional|map)\[[\w., \[\]()]+\]$")
+# `ray-head-secret`, `minio-test-secretKeyKey-6`, `THEPASSWORD`: words naming a secret (a
+# Kubernetes Secret's name, a key inside it) or a placeholder, with no random part.
+_SECRET_WORD_RE = re.compile(r"secret|passw|(?:^|[-_.])pass(?:$|[-_.])|token|credential|apikey", re.IGNORECASE)
+# `password1234`, `secret123`: the word itself with a counter, a stand-in for a value.
+_WORD_AND_DIGITS_RE = re.compile(r"^(?:password|passwd|secret|pass|admin|changeit)\d*$", re.IGNORECASE)
+# `storage-config` assigned to `DefaultStorageSpecSecret`: the name of a Kubernetes Secret
+# (lower-case words and hyphens), given where the code refers to that object.
+_RESOURCE_NAME_RE = re.compile(r"^[a-z]+(?:-[a-z]+)+$")
+_NAMED_BY_SECRET_RE = re.compile(r"secrets?[\"'`]?\s*(?::=|=|:)\s*[\"'`]?$", re.IGNORECASE)
+_WORDY_NAME_RE = re.compile(r"^[A-Za-z]+\d{0,2}(?:[-_.](?:[A-Za-z]+\d{0,2}|\d{1,3}))+$")
+
+
+def _names_something(secret: str, line: str = "") -> str | None:
+    """Values that are names (of keys, variables, types, secrets), not credentials."""
+    value = _TRAILING_COMMENT_RE.sub("", secret)
+    if _WORD_AND_DIGITS_RE.match(value):
+        return "placeholder"
+    if _RESOURCE_NAME_RE.match(value):
+        idx = line.find(secret)
+        if idx > 0 and _NAMED_BY_SECRET_RE.search(line[max(0, idx - 40) : idx]):
+            return "secret name"
+    if _QUALIFIED_KEY_RE.match(value):
+        return "key name"
+    if _CONSTANT_NAME_RE.match(value):
+        return "variable name"
+    if _CONFIG_PATH_RE.match(value):
+        return "config key"
+    if _TYPE_NAME_RE.match(value):
+        return "type name"
+    if _SECRET_WORD_RE.search(value) and (_WORDY_NAME_RE.match(value) or value.isalpha()):
+        return "secret name"
+    return None
+
+
+def _encoded_data(secret: str) -> str | None:
+    """Base64 of data that is not a credential: gzip archives (`H4sI…`) embedded by
+    build tools, and PEM certificates (public by design; their keys are reported
+    by the private-key rule)."""
+    if secret.startswith("H4sI"):
+        return "compressed data"
+    if secret.startswith("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t") or "-----BEGIN CERTIFICATE-----" in secret:
+        return "certificate"
+    return None
 
 
 def _is_call_or_subscript(secret: str, line: str) -> bool:
@@ -191,9 +316,11 @@ def _is_call_or_subscript(secret: str, line: str) -> bool:
 
 
 # `user_id = …`, and names that hold a reference to a secret rather than the secret:
-# `secretName:` (Kubernetes), `password_file`, `tokenRef`, `secret_arn`, `key_path`.
+# `secretName:` (Kubernetes), `password_file`, `tokenRef`, `secret_arn`, `key_path`,
+# `secretFieldSelector:`, `RayHeadSecretPrefix =`, `storageSecretNameAnnotation:`.
 _ID_BEFORE_RE = re.compile(
-    r"(?:(?:^|[^a-z0-9])(?:id|myid|userid|[a-z0-9]*_id)|(?:name|ref|file|path|dir|arn|type|env|var|kind))s?[^a-z0-9]*$",
+    r"(?:(?:^|[^a-z0-9])(?:id|myid|userid|[a-z0-9]*_id)"
+    r"|(?:name|ref|file|path|dir|arn|type|env|var|kind|selector|prefix|annotation|label))s?[^a-z0-9]*$",
     re.IGNORECASE,
 )
 

@@ -44,7 +44,11 @@ GENERIC_SECRET = Rule(
     severity=Severity.MEDIUM,
     what="Runs detect-secrets' keyword plugin (names such as `password`, `secret`, `api_key`, `private_key` "
     "assigned a quoted literal) and then its false-positive filters plus aisec-ci's: placeholders, "
-    "templates, environment lookups, digests, UUIDs and ids are dropped.",
+    "templates, environment lookups, digests, UUIDs and ids are dropped, and so are values that are not "
+    "credential literals: code expressions and comparisons, references, names of keys, annotations, "
+    "variables, types and Secrets, gzip and certificate base64. Published sample credentials (`minioadmin`) "
+    "are reported at info as public. Other tools' allow-list comments (`pragma: allowlist secret`, "
+    "`gitleaks:allow`, `#nosec G101`, `nolint:gosec`) suppress secrets findings inline.",
     why="Literal passwords and API keys in code are shared with everyone who can read the repository and "
     "cannot be rotated without a commit.",
     example='DB_PASSWORD = "…"',

@@ -165,7 +165,8 @@ def scan_history(
     if rev_range is not None:
         validate_revision(rev_range, "history")
     blobs = _range_blobs(root, rev_range) if rev_range else _all_blobs(root)
-    scanner = ContentScanner({k: v for k, v in (options or {}).items() if k != "history"})
+    # History findings get no inline-suppression pass: allow-list comments are applied here.
+    scanner = ContentScanner({k: v for k, v in (options or {}).items() if k != "history"}, skip_allowlisted=True)
     findings: list[Finding] = []
     current: set[tuple[str, str, str]] = set()
     if exclude_head:
