@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Benchmark: inputs whose cost sits inside single C calls (regex searches), timed.
+
+    python bench/pathological.py                          # every case, a markdown table
+    python bench/pathological.py --case k8s-blank-lines   # one case (repeatable)
+
+The test suite counts work instead of timing it, but a count of Python calls cannot
+see how long one regex search takes. The tests named below guard these cases
+structurally (what keeps the search linear); this script keeps the wall time in
+view. Each case is scanned in this process at its test size and at a quarter of
+it, best of --runs; linear work makes the ratio about 4, quadratic work about 16.
+
+Cases and the tests that guard them:
+  k8s-blank-lines        tests/scanners/kubernetes/test_k8s_parsing.py::test_template_detection_is_linear_on_blank_lines
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    size: int
+    """The size the test uses; the case also runs at a quarter of it."""
+    run: Callable[[Path, int], object]
+    """Scan an input of size n built under the given directory."""
+
+
+def _k8s_blank_lines(tmp: Path, n: int) -> object:
+    from tests.scanners.kubernetes.k8s_support import scan
+
+    p = tmp / "blank.yaml"
+    p.write_text("\n" * n + "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n")
+    return scan(p)
+
+
+CASES = [
+    Case("k8s-blank-lines", 500_000, _k8s_blank_lines),
+]
+
+
+def _best(case: Case, tmp: Path, n: int, runs: int) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        case.run(tmp, n)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--case", action="append", default=[], help="only this case (repeatable)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    cases = [c for c in CASES if not args.case or c.name in args.case]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}\n")
+    print("| case | size | seconds at size/4 | seconds at size | ratio |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="aisec-pathological-") as name:
+        tmp = Path(name)
+        for case in cases:
+            case.run(tmp, case.size // 4)  # warm-up: imports and compiled patterns
+            small = _best(case, tmp, case.size // 4, args.runs)
+            large = _best(case, tmp, case.size, args.runs)
+            print(f"| {case.name} | {case.size} | {small:.3f} | {large:.3f} | {large / small:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
