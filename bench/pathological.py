@@ -12,6 +12,7 @@ it, best of --runs; linear work makes the ratio about 4, quadratic work about 16
 
 Cases and the tests that guard them:
   k8s-blank-lines        tests/scanners/kubernetes/test_k8s_parsing.py::test_template_detection_is_linear_on_blank_lines
+  secrets-minified-line  tests/scanners/secrets/test_false_positives.py::test_huge_minified_line_is_bounded
 """
 
 from __future__ import annotations
@@ -46,8 +47,19 @@ def _k8s_blank_lines(tmp: Path, n: int) -> object:
     return scan(p)
 
 
+def _secrets_minified_line(tmp: Path, n: int) -> object:
+    from aisec_ci.workspace.kinds import FileKind
+    from tests.scanners.secrets.secret_tokens import TokenFactory, scan_path
+
+    filler = ('{"password":"x","api_key":"y","token":"sk-' + "a" * 20 + '"},') * n
+    p = tmp / "bundle.min.js"
+    p.write_text("var a=[" + filler + '{"k":"' + TokenFactory(11).groq() + '"}];\n')
+    return scan_path(p, FileKind.TEXT)
+
+
 CASES = [
     Case("k8s-blank-lines", 500_000, _k8s_blank_lines),
+    Case("secrets-minified-line", 40_000, _secrets_minified_line),
 ]
 
 
