@@ -13,6 +13,9 @@ it, best of --runs; linear work makes the ratio about 4, quadratic work about 16
 Cases and the tests that guard them:
   k8s-blank-lines        tests/scanners/kubernetes/test_k8s_parsing.py::test_template_detection_is_linear_on_blank_lines
   secrets-minified-line  tests/scanners/secrets/test_false_positives.py::test_huge_minified_line_is_bounded
+  terraform-*            tests/scanners/cloud/test_cloud_iam.py::test_hostile_terraform_is_bounded
+                         (the test counts the parser's Python work; the tokenizer's
+                         string regex is one C call per attempt, timed here)
 """
 
 from __future__ import annotations
@@ -57,9 +60,29 @@ def _secrets_minified_line(tmp: Path, n: int) -> object:
     return scan_path(p, FileKind.TEXT)
 
 
+def _terraform(template: Callable[[int], str]) -> Callable[[Path, int], object]:
+    def run(tmp: Path, n: int) -> object:
+        from aisec_ci.workspace.kinds import FileKind
+        from tests.scanners.cloud.cloud_support import scan
+
+        p = tmp / "hostile.tf"
+        p.write_text(template(n))
+        return scan(p, FileKind.TERRAFORM)
+
+    return run
+
+
 CASES = [
     Case("k8s-blank-lines", 500_000, _k8s_blank_lines),
     Case("secrets-minified-line", 40_000, _secrets_minified_line),
+    Case("terraform-open-interpolations", 20_000, _terraform(lambda n: 'x = "' + "${" * n)),
+    Case("terraform-nested-strings", 20_000, _terraform(lambda n: 'x = "' + '${"a"' * n)),
+    Case(
+        "terraform-heredoc-braces",
+        5_000,
+        _terraform(lambda n: 'resource "aws_iam_policy" "p" {\n  policy = <<EOT\n' + "{" * n + "\n"),
+    ),
+    Case("terraform-open-braces", 20_000, _terraform(lambda n: "{" * n)),
 ]
 
 

@@ -43,24 +43,33 @@ T = TypeVar("T")
 
 
 def count_work(func: Callable[[], T]) -> tuple[T, int]:
-    """Run `func` and count the Python and builtin calls it makes (profiler events, this thread).
+    """Run `func` and count the interpreter work it does in this thread: Python lines
+    executed plus calls of Python and builtin functions.
 
-    The count is a deterministic measure of interpreter work: a loop that turns quadratic
-    in Python shows up as a quadratic count, whatever the load on the machine. It does not
-    see work inside a single C call (one regex search, one slice copy)."""
+    The count is deterministic: a loop that turns quadratic in Python shows up as a
+    quadratic count, whatever the load on the machine, even a loop that calls nothing.
+    It does not see work inside a single C call (one regex search, one slice copy,
+    one str.count)."""
     events = 0
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
         nonlocal events
-        if event == "call" or event == "c_call":
+        if event == "c_call":
             events += 1
 
-    previous = sys.getprofile()
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal events
+        events += 1  # "call" for each Python frame entered, then "line" for each line run in it
+        return trace
+
+    previous = sys.getprofile(), sys.gettrace()
     sys.setprofile(profile)
+    sys.settrace(trace)
     try:
         result = func()
     finally:
-        sys.setprofile(previous)
+        sys.settrace(previous[1])
+        sys.setprofile(previous[0])
     return result, events
 
 
@@ -76,7 +85,7 @@ def assert_linear(run: Callable[[int], object], size: int, *, factor: int = 4, s
     _, large = count_work(lambda: run(factor * size))
     assert small > 0
     assert large <= small * factor * slack, (
-        f"work grew {large / small:.1f}x for {factor}x the input ({small} -> {large} calls): not linear"
+        f"work grew {large / small:.1f}x for {factor}x the input ({small} -> {large} steps): not linear"
     )
     return small, large
 
