@@ -8,6 +8,7 @@ import pytest
 
 from aisec_ci.scanners.deps.model import Dependency, ManifestError
 from aisec_ci.scanners.deps.sources import RepoFiles, parse_manifest
+from tests.call_budget import assert_linear
 from tests.scanners.deps.deps_support import FIXTURES
 
 REPO = FIXTURES / "repo"
@@ -233,22 +234,26 @@ def test_malformed_manifests_raise_a_clear_error_naming_the_file(name: str, fmt:
 
 def test_huge_lock_files_parse_quickly() -> None:
     import json
-    import time
 
+    def poetry_lock(count: int) -> str:
+        return "".join(
+            f'[[package]]\nname = "pkg-{i}"\nversion = "1.{i}"\noptional = false\nfiles = []\n\n' for i in range(count)
+        )
+
+    def pipfile_lock(count: int) -> str:
+        packages = {f"pkg-{i}": {"hashes": [], "version": f"==1.{i}"} for i in range(count)}
+        return json.dumps({"_meta": {}, "default": packages}, indent=4)
+
+    # Work counted, not timed: 4x the packages must cost about 4x the steps.
+    assert_linear(lambda n: parse_manifest("poetry.lock", poetry_lock(n), "poetry.lock", None), 250)
+    assert_linear(lambda n: parse_manifest("Pipfile.lock", pipfile_lock(n), "Pipfile.lock", None), 250)
     count = 20_000
-    poetry = "".join(
-        f'[[package]]\nname = "pkg-{i}"\nversion = "1.{i}"\noptional = false\nfiles = []\n\n' for i in range(count)
-    )
-    pipfile_lock = json.dumps(
-        {"_meta": {}, "default": {f"pkg-{i}": {"hashes": [], "version": f"==1.{i}"} for i in range(count)}}, indent=4
-    )
-    start = time.monotonic()
-    deps = parse_manifest("poetry.lock", poetry, "poetry.lock", None).dependencies
-    lock = parse_manifest("Pipfile.lock", pipfile_lock, "Pipfile.lock", None).dependencies
-    assert time.monotonic() - start < 10
+    text = pipfile_lock(count)
+    deps = parse_manifest("poetry.lock", poetry_lock(count), "poetry.lock", None).dependencies
+    lock = parse_manifest("Pipfile.lock", text, "Pipfile.lock", None).dependencies
     assert len(deps) == len(lock) == count
     assert (deps[-1].line, deps[-1].version) == (6 * (count - 1) + 2, f"1.{count - 1}")
-    assert lock[-1].line == pipfile_lock.splitlines().index(f'        "pkg-{count - 1}": {{') + 1
+    assert lock[-1].line == text.splitlines().index(f'        "pkg-{count - 1}": {{') + 1
 
 
 def test_the_fast_path_for_plain_pins_agrees_with_packaging() -> None:

@@ -6,13 +6,13 @@ import collections
 import pickle
 import pickletools
 import struct
-import time
 from typing import Any
 
 import pytest
 
 from aisec_ci.scanners.models import pickle_machine as pm
 from aisec_ci.scanners.models.stream import BytesBlob
+from tests.call_budget import assert_linear
 from tests.scanners.models import model_corpus as mc
 
 
@@ -141,9 +141,9 @@ def test_break_after_payload_keeps_what_was_seen() -> None:
 
 
 def test_deep_mark_stack_is_handled_quickly() -> None:
-    start = time.monotonic()
+    # Work counted, not timed: each MARK costs the same however many are open.
+    assert_linear(lambda n: run(mc.proto(2) + b"(" * n + b"N."), 2_000)
     result = run(mc.proto(2) + b"(" * 100_000 + b"N.")[0]
-    assert time.monotonic() - start < 5
     # STOP pops None; the marks left open are no error for the real machine either
     assert result.stopped and result.value is None
 
@@ -248,10 +248,10 @@ def _memory_bounded(data: bytes) -> tuple[pm.PickleResult, int]:
 def test_a_stream_without_stop_is_cut_by_the_memory_estimate(unit: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pm, "MAX_MEMORY", 8 << 20)
     data = mc.proto(4) + unit * ((40 << 20) // len(unit) // 4)
-    start = time.monotonic()
     result, peak = _memory_bounded(data)
-    assert time.monotonic() - start < 10
     assert not result.stopped and "more than 8 MB" in result.limit, result.limit or result.error
+    # cut as the estimate passes the cap, not after reading the whole 10 MB stream
+    assert result.end < pm.MAX_MEMORY < len(data)
     # the estimate is near the real footprint, so the cap holds the real one too
     assert peak < 24 << 20
 
@@ -274,14 +274,17 @@ def test_protocol_0_text_lines_do_not_copy_a_64k_window_per_opcode(monkeypatch: 
 
 
 def test_a_million_deep_nesting_and_a_large_memo_stay_within_the_budget() -> None:
-    start = time.monotonic()
+    # Work counted, not timed: nesting and memo entries each cost the same at any depth or size.
+    assert_linear(lambda n: run(mc.proto(2) + b"(" * n + b"t" * n + b"."), 2_000)
+    assert_linear(
+        lambda n: run(mc.proto(4) + b"N" + b"".join(b"r" + struct.pack("<I", i) for i in range(n)) + b"."), 2_000
+    )
     deep = mc.proto(2) + b"(" * 1_000_000 + b"t" * 1_000_000 + b"."
     result = run(deep)[0]
     assert result.stopped and result.error is None and not result.limit
     memo = mc.proto(4) + b"N" + b"".join(b"r" + struct.pack("<I", i) for i in range(2_000_000)) + b"."
     result = run(memo)[0]
     assert result.limit and not result.stopped
-    assert time.monotonic() - start < 15
 
 
 def test_memory_budget_is_shared_by_stacked_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
