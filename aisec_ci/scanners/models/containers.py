@@ -54,7 +54,8 @@ MALFORMED_MODEL = Rule(
     short_description="A model file or archive member is corrupt or deliberately inconsistent.",
     severity=Severity.MEDIUM,
     what=(
-        "Reports pickle streams that break before their STOP opcode, zip archives whose CRCs, flag bits, "
+        "Reports pickle streams that break before their STOP opcode, model files that are empty (info) or "
+        "hold only zero bytes, zip archives whose CRCs, flag bits, "
         "local names or duplicate members disagree with the central directory, and other structures that a "
         "loader may accept while a scanner chokes on them."
     ),
@@ -75,7 +76,8 @@ UNSCANNABLE_CONTAINER = Rule(
     short_description="A model path holds an encrypted, unsupported or oversized container that was not scanned.",
     severity=Severity.HIGH,
     what=(
-        "Reports model files and members that cannot be analysed: 7z archives, encrypted or unsupported zip "
+        "Reports model files and members that cannot be analysed: 7z archives, lz4-compressed joblib dumps, "
+        "encrypted or unsupported zip "
         "compression methods, decompression bombs, nesting deeper than the limit and pickles larger than the "
         "analysis budget."
     ),
@@ -173,7 +175,9 @@ class Walker:
     def content(self, blob: Blob, *, member: str, name: str, depth: int, wrapper: str, model_path: bool) -> None:
         head = blob.read_at(0, 1024)
         if not head:
-            if model_path or is_pickle_name(name):
+            # Only a name that promises a model makes emptiness worth a note: an empty
+            # `.foo` in a test tarball or a torch archive's marker file is no model.
+            if is_model_name(name):
                 # Loaders refuse an empty file outright, so nothing can run: a note, not a gate failure.
                 self.report.problem(
                     MALFORMED_MODEL, member, "empty", "the model file is empty", "empty", severity=Severity.INFO
@@ -221,6 +225,15 @@ class Walker:
             self.npy(blob.stream(), member, _fmt(wrapper, "npy"))
         elif view in ("gzip", "bzip2", "xz", "zlib", "lzma", "joblib-zfile"):
             self.compressed(view, blob.stream(), member=member, name=name, depth=depth, wrapper=wrapper)
+        elif view == "lz4":
+            self.report.note_format(_fmt(wrapper, "lz4"))
+            self.unscannable(
+                member,
+                "lz4",
+                "is lz4-compressed (joblib compress='lz4'); the scanner has no lz4 decoder, so its pickle "
+                "was not scanned",
+                _fmt(wrapper, "lz4"),
+            )
         elif view == "7z":
             self.report.note_format("7z")
             self.unscannable(
