@@ -164,9 +164,13 @@ class Walker:
         self.content(blob, member="", name=name, depth=0, wrapper="", model_path=model_path)
         return self.report
 
+    def in_model_path(self, member: str) -> bool:
+        """Whether the file, or an archive member on the way to `member`, is named as a model."""
+        return self.model_path or any(is_model_name(part) for part in member.split("!/") if part)
+
     def unscannable(self, member: str, subject: str, message: str, fmt: str) -> None:
         """Report content that could not be scanned: a finding in a model path, else a skip reason."""
-        if self.model_path or any(is_model_name(part) for part in member.split("!/") if part):
+        if self.in_model_path(member):
             self.report.problem(UNSCANNABLE_CONTAINER, member, subject, message, fmt)
         else:
             where = f"{member}: " if member else ""
@@ -424,7 +428,14 @@ class Walker:
         fmt = _fmt(wrapper, fmt)
         self.report.note_format(fmt)
         for text in listing.anomalies:
-            self.report.problem(MALFORMED_MODEL, member, f"zip:{text[:60]}", f"zip structure: {text}", fmt)
+            severity = None
+            if listing.shift and text == listing.shift_anomaly and not self.in_model_path(member):
+                # A launcher before a zip is how zipapps (.pyz, .pex) and self-extractors are
+                # built; it matters where a loader may read the prefix as a pickle (.pt, .bin).
+                severity = Severity.INFO
+            self.report.problem(
+                MALFORMED_MODEL, member, f"zip:{text[:60]}", f"zip structure: {text}", fmt, severity=severity
+            )
         if fmt.endswith("keras"):
             self.keras_zip(blob, listing.entries, member, fmt)
         for entry in listing.entries:

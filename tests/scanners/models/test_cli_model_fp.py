@@ -196,3 +196,19 @@ def test_whole_pytorch_model_with_its_own_main_class_is_low(tmp_path: Path) -> N
     assert (UNKNOWN, "medium") in found["checkpoints/other.pt"]
     # A class of an unknown package keeps its severity.
     assert (UNKNOWN, "medium") in found["checkpoints/lib.pt"]
+
+
+def test_zipapp_launcher_before_the_archive_is_a_note_but_before_a_torch_file_it_is_not(tmp_path: Path) -> None:
+    launcher = b"#!/usr/bin/env python3\n"
+    app = zip_with({"__main__.py": b"import app\napp.run()\n", "app/__init__.py": b"def run():\n    pass\n"})
+    write_tree(
+        tmp_path,
+        {
+            "dist/tool.pyz": launcher + b"\x00" + app,
+            "checkpoints/model.pt": b"\x80\x02}q\x00." + zip_with({"archive/data.pkl": PLAIN}),
+        },
+    )
+    found = by_path(scan(tmp_path))
+    assert found.get("dist/tool.pyz", []) in ([], [(MALFORMED, "info")]), found
+    # torch.load reads a file that does not start with a zip header as a legacy pickle.
+    assert (MALFORMED, "medium") in found["checkpoints/model.pt"], found
