@@ -207,7 +207,48 @@ def model_magic(head: bytes) -> str | None:
         return "tar"
     if _is_safetensors(head):
         return "safetensors"
+    if first in _COMPRESSED_FIRST_BYTES:
+        # joblib's compressed dumps (`.pkl.z`, `compress=True`): short magic numbers,
+        # confirmed by inflating a few bytes. Imported here: few files get this far.
+        from aisec_ci.scanners.models.sniff import compressed_model
+
+        return compressed_model(head)
     return None
+
+
+_COMPRESSED_FIRST_BYTES = frozenset(b"\x04\x5a\x5d\x78")
+"""First bytes of lz4 frames, joblib "ZF" files, lzma-alone and zlib streams."""
+
+ZIP_TAIL_SIZE = 22 + 65535
+"""The end-of-central-directory record and the longest comment it may carry."""
+
+
+def zip_at_end(tail: bytes) -> bool:
+    """Whether `tail` (a file's last bytes) ends with a zip's end-of-central-directory record.
+
+    Zip readers find an archive from its end, so bytes prepended before the
+    first member (a self-extractor stub, a polyglot header) do not hide it.
+    The record must end exactly at the comment it declares and point at a
+    central directory that fits before it, so chance bytes in a binary do not count.
+    """
+    pos = tail.rfind(b"PK\x05\x06")
+    while pos != -1:
+        if pos + 22 <= len(tail):
+            entries = int.from_bytes(tail[pos + 10 : pos + 12], "little")
+            cd_size = int.from_bytes(tail[pos + 12 : pos + 16], "little")
+            cd_offset = int.from_bytes(tail[pos + 16 : pos + 20], "little")
+            comment = int.from_bytes(tail[pos + 20 : pos + 22], "little")
+            start = pos - cd_size
+            if (
+                pos + 22 + comment == len(tail)
+                and entries > 0
+                and cd_size >= 46 * entries
+                and (start < 0 or tail[start : start + 4] == b"PK\x01\x02")
+                and cd_offset != 0xFFFFFFFF
+            ):
+                return True
+        pos = tail.rfind(b"PK\x05\x06", 0, pos)
+    return False
 
 
 def _is_hdf5(head: bytes) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisec_ci.errors import UsageError
-from aisec_ci.workspace.classify import HEAD_SIZE, classify
+from aisec_ci.workspace.classify import HEAD_SIZE, KNOWN_BINARY_EXTENSIONS, ZIP_TAIL_SIZE, classify, zip_at_end
 from aisec_ci.workspace.files import SkippedFile, SourceFile, report_path
 from aisec_ci.workspace.gitdiff import (
     GitError,
@@ -80,6 +80,15 @@ def _read_head(path: str) -> bytes:
     fd = os.open(path, _OPEN_FLAGS)
     try:
         return os.read(fd, HEAD_SIZE)
+    finally:
+        os.close(fd)
+
+
+def _read_tail(path: str, size: int) -> bytes:
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        start = max(0, size - ZIP_TAIL_SIZE)
+        return os.pread(fd, size - start, start)
     finally:
         os.close(fd)
 
@@ -330,6 +339,13 @@ class _Discovery:
                 self.skipped.append(SkippedFile(shown, f"unreadable: {exc.strerror or exc}"))
                 return
         kind = classify(shown, head)
+        if kind is FileKind.BINARY and size > 22 and shown.rpartition(".")[2].lower() not in KNOWN_BINARY_EXTENSIONS:
+            # A zip with other bytes before its first member is found from its end, as zip readers find it.
+            try:
+                if zip_at_end(head if size <= len(head) else _read_tail(abspath, size)):
+                    kind = FileKind.MODEL
+            except OSError:
+                pass  # the scanners report an unreadable file themselves
         cap = self.max_model_size if kind is FileKind.MODEL else self.max_file_size
         if size > cap:
             self.skipped.append(

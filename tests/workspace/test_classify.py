@@ -10,11 +10,12 @@ import pickle
 import struct
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
-from aisec_ci.workspace.classify import HEAD_SIZE, classify, is_binary, kind_by_name, model_magic
+from aisec_ci.workspace.classify import HEAD_SIZE, classify, is_binary, kind_by_name, model_magic, zip_at_end
 from aisec_ci.workspace.kinds import FileKind
 
 FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "workspace" / "repo"
@@ -221,6 +222,12 @@ def _gguf_bytes() -> bytes:
         (bz2.compress(b"weights" * 10), "bzip2"),
         (lzma.compress(b"weights" * 10), "xz"),
         (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"),
+        # joblib's compressed dumps: raw zlib (compress=True), lzma alone, old "ZF" files, lz4 frames.
+        (zlib.compress(pickle.dumps({"a": 1}, protocol=4), 3), "zlib"),
+        (zlib.compress(pickle.dumps({"a": 1}, protocol=0)), "zlib"),
+        (lzma.compress(pickle.dumps({"a": 1}, protocol=4), format=lzma.FORMAT_ALONE), "lzma"),
+        (b"ZF" + b"0x10".ljust(19) + zlib.compress(pickle.dumps({"a": 1}, protocol=2)), "joblib-zfile"),
+        (b"\x04\x22\x4d\x18\x64\x40\xa7\x05\x00\x00\x80hello", "lz4"),
     ],
     # Compressed heads embed timestamps: name the cases so xdist workers agree on ids.
     ids=lambda v: v if isinstance(v, str) else "head",
@@ -240,10 +247,24 @@ def test_model_magic(head: bytes, fmt: str) -> None:
         b'        {"a": 1}\n',  # bytes 8-9 are `{"` but the length is absurd
         b"\x80abc",  # 0x80 without a valid pickle protocol
         "Übersicht der Modelle\n".encode("latin-1"),
+        b"x^2 + y^2 = r^2\n",  # a valid zlib header in text
+        zlib.compress(b"plain log text, not a model\n"),  # zlib, but not of a model
+        b"ZF0x10 but not joblib\n",
+        b"\x04\x22\x4d\x18\x00\x00",  # lz4 magic with a bad frame descriptor
     ],
 )
 def test_not_model_magic(head: bytes) -> None:
     assert model_magic(head) is None
+
+
+def test_zip_found_from_its_end() -> None:
+    archive = _zip_bytes()
+    assert zip_at_end(b"MZ\x90\x00" + b"\x00" * 300 + archive)  # a stub prepended
+    assert zip_at_end(archive)
+    # An end record that declares no central directory, or does not end the file, is chance bytes.
+    assert not zip_at_end(b"\x00" * 100 + b"PK\x05\x06" + b"\x00" * 18)
+    assert not zip_at_end(archive + b"\x00")
+    assert not zip_at_end(b"\x01\x02" * 500)
 
 
 def test_model_by_magic_whatever_the_name() -> None:

@@ -54,7 +54,8 @@ MALFORMED_MODEL = Rule(
     short_description="A model file or archive member is corrupt or deliberately inconsistent.",
     severity=Severity.MEDIUM,
     what=(
-        "Reports pickle streams that break before their STOP opcode, zip archives whose CRCs, flag bits, "
+        "Reports pickle streams that break before their STOP opcode, model files that are empty (info) or "
+        "hold only zero bytes, zip archives whose CRCs, flag bits, "
         "local names or duplicate members disagree with the central directory, and other structures that a "
         "loader may accept while a scanner chokes on them."
     ),
@@ -75,7 +76,8 @@ UNSCANNABLE_CONTAINER = Rule(
     short_description="A model path holds an encrypted, unsupported or oversized container that was not scanned.",
     severity=Severity.HIGH,
     what=(
-        "Reports model files and members that cannot be analysed: 7z archives, encrypted or unsupported zip "
+        "Reports model files and members that cannot be analysed: 7z archives, lz4-compressed joblib dumps, "
+        "encrypted or unsupported zip "
         "compression methods, decompression bombs, nesting deeper than the limit and pickles larger than the "
         "analysis budget."
     ),
@@ -162,9 +164,13 @@ class Walker:
         self.content(blob, member="", name=name, depth=0, wrapper="", model_path=model_path)
         return self.report
 
+    def in_model_path(self, member: str) -> bool:
+        """Whether the file, or an archive member on the way to `member`, is named as a model."""
+        return self.model_path or any(is_model_name(part) for part in member.split("!/") if part)
+
     def unscannable(self, member: str, subject: str, message: str, fmt: str) -> None:
         """Report content that could not be scanned: a finding in a model path, else a skip reason."""
-        if self.model_path or any(is_model_name(part) for part in member.split("!/") if part):
+        if self.in_model_path(member):
             self.report.problem(UNSCANNABLE_CONTAINER, member, subject, message, fmt)
         else:
             where = f"{member}: " if member else ""
@@ -173,7 +179,9 @@ class Walker:
     def content(self, blob: Blob, *, member: str, name: str, depth: int, wrapper: str, model_path: bool) -> None:
         head = blob.read_at(0, 1024)
         if not head:
-            if model_path or is_pickle_name(name):
+            # Only a name that promises a model makes emptiness worth a note: an empty
+            # `.foo` in a test tarball or a torch archive's marker file is no model.
+            if is_model_name(name):
                 # Loaders refuse an empty file outright, so nothing can run: a note, not a gate failure.
                 self.report.problem(
                     MALFORMED_MODEL, member, "empty", "the model file is empty", "empty", severity=Severity.INFO
@@ -221,6 +229,15 @@ class Walker:
             self.npy(blob.stream(), member, _fmt(wrapper, "npy"))
         elif view in ("gzip", "bzip2", "xz", "zlib", "lzma", "joblib-zfile"):
             self.compressed(view, blob.stream(), member=member, name=name, depth=depth, wrapper=wrapper)
+        elif view == "lz4":
+            self.report.note_format(_fmt(wrapper, "lz4"))
+            self.unscannable(
+                member,
+                "lz4",
+                "is lz4-compressed (joblib compress='lz4'); the scanner has no lz4 decoder, so its pickle "
+                "was not scanned",
+                _fmt(wrapper, "lz4"),
+            )
         elif view == "7z":
             self.report.note_format("7z")
             self.unscannable(
@@ -411,7 +428,14 @@ class Walker:
         fmt = _fmt(wrapper, fmt)
         self.report.note_format(fmt)
         for text in listing.anomalies:
-            self.report.problem(MALFORMED_MODEL, member, f"zip:{text[:60]}", f"zip structure: {text}", fmt)
+            severity = None
+            if listing.shift and text == listing.shift_anomaly and not self.in_model_path(member):
+                # A launcher before a zip is how zipapps (.pyz, .pex) and self-extractors are
+                # built; it matters where a loader may read the prefix as a pickle (.pt, .bin).
+                severity = Severity.INFO
+            self.report.problem(
+                MALFORMED_MODEL, member, f"zip:{text[:60]}", f"zip structure: {text}", fmt, severity=severity
+            )
         if fmt.endswith("keras"):
             self.keras_zip(blob, listing.entries, member, fmt)
         for entry in listing.entries:

@@ -68,7 +68,8 @@ PICKLE_UNKNOWN_IMPORT = Rule(
     what=(
         "Reports every global a pickle imports that is neither on the allow-list (PyTorch tensor rebuild and "
         "storage helpers, NumPy arrays and dtypes, collections, common scikit-learn, XGBoost and Hugging Face "
-        "classes, harmless builtins) nor on the deny-list."
+        "classes, harmless builtins) nor on the deny-list. A CamelCase class of `__main__` (a whole model "
+        "saved with `torch.save(model)` from its training script) is reported at low severity."
     ),
     why=(
         "Loading constructs the named object and may call its `__reduce__` target or `__setstate__`. Unknown "
@@ -501,6 +502,8 @@ class PickleIssue:
     imports: list[str] = field(default_factory=list)
     call: str = ""
     offset: int = 0
+    severity: Severity | None = None
+    """Overrides the rule's severity (a training script's own class is routine)."""
 
 
 MAX_UNKNOWN_ISSUES = 100
@@ -554,6 +557,21 @@ def assess(result: PickleResult, policy: Policy) -> list[PickleIssue]:
             unknown += 1
             if unknown > MAX_UNKNOWN_ISSUES:
                 continue
+            if is_script_class(g.module, g.name):
+                add(
+                    PickleIssue(
+                        PICKLE_UNKNOWN_IMPORT,
+                        f"unknown:{g.dotted}",
+                        f"imports {g.dotted}, a class defined in the script that saved the model (normal for a "
+                        "whole model pickled with torch.save(model)): low, since loading it needs that class "
+                        "defined by the loader; review the class if the file is not your own",
+                        imports=[g.dotted],
+                        call=chains.chain_for(g),
+                        offset=g.offset,
+                        severity=Severity.LOW,
+                    )
+                )
+                continue
             add(
                 PickleIssue(
                     PICKLE_UNKNOWN_IMPORT,
@@ -577,6 +595,15 @@ def assess(result: PickleResult, policy: Policy) -> list[PickleIssue]:
         if issue is not None:
             add(issue)
     return issues
+
+
+def is_script_class(module: str, name: str) -> bool:
+    """`__main__.MyNet`: a class of the training script, pickled by reference.
+
+    Only a single CamelCase name counts; `__main__.system` or a dotted
+    `__main__.os.system` may reach whatever the loading script imported.
+    """
+    return module == "__main__" and _CLASS_NAME.match(name) is not None
 
 
 class _ChainIndex:

@@ -202,7 +202,13 @@ def _pickle_findings(scan: PickleScan, policy: Policy, emit: Any) -> Iterator[Fi
             }
             if issue.call:
                 props["call"] = issue.call
-            yield from emit(issue.rule, f"{issue.rule.id}|{scan.member}|{issue.subject}", where + issue.message, props)
+            yield from emit(
+                issue.rule,
+                f"{issue.rule.id}|{scan.member}|{issue.subject}",
+                where + issue.message,
+                props,
+                issue.severity,
+            )
         if result.limit:
             yield from emit(
                 UNSCANNABLE_CONTAINER,

@@ -8,7 +8,10 @@ valid pickle for `pickle.load` and a valid zip for `torch.load`), so
 from __future__ import annotations
 
 import json
+import lzma
+import re
 import struct
+import zlib
 
 from aisec_ci.scanners.models.pickle_machine import OPCODES, Budget, Machine
 from aisec_ci.scanners.models.stream import Blob, BytesBlob
@@ -63,7 +66,61 @@ def identify_head(head: bytes) -> str | None:
         return "tar"
     if head.startswith(b"GGUF"):
         return "gguf"
+    if _is_lz4_frame(head):
+        return "lz4"
     return None
+
+
+_JOBLIB_ZFILE = re.compile(rb"ZF0x[0-9a-fA-F]{1,16}L? *")
+_PROBE_OUTPUT = 64
+
+
+def compressed_model(head: bytes) -> str | None:
+    """The wrapper of a compressed pickle or array whose magic is too short to trust alone.
+
+    joblib's `compress=` writes raw zlib (2 header bytes, the first 0x78), lzma
+    "alone" (0x5D then the dictionary size), lz4 frames and, before 0.10, "ZF"
+    files. Text can start with `x^` too, so zlib and lzma heads count only when
+    their first bytes inflate to a pickle or another model format. Nothing is
+    inflated beyond `_PROBE_OUTPUT` bytes, so a bomb costs nothing here.
+    """
+    if not head:
+        return None
+    first = head[0]
+    if first == 0x04:
+        return "lz4" if _is_lz4_frame(head) else None
+    if first == 0x5A:  # "Z"
+        match = _JOBLIB_ZFILE.match(head)
+        if match is None or match.end() not in (2 + 19, 2 + 19 + 1):
+            return None
+        return "joblib-zfile" if _inflates_to_model(head[match.end() :], "zlib") else None
+    if first == 0x78 and identify_head(head) == "zlib":
+        return "zlib" if _inflates_to_model(head, "zlib") else None
+    if first == 0x5D and identify_head(head) == "lzma":
+        return "lzma" if _inflates_to_model(head, "lzma") else None
+    return None
+
+
+def _inflates_to_model(data: bytes, method: str) -> bool:
+    try:
+        if method == "zlib":
+            inner = zlib.decompressobj().decompress(data, _PROBE_OUTPUT)
+        else:
+            inner = lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(data, _PROBE_OUTPUT)
+    except (zlib.error, lzma.LZMAError, EOFError):
+        return False
+    return bool(inner) and (identify_head(inner) is not None or inner[0] in TEXT_PICKLE_FIRST_BYTES)
+
+
+def _is_lz4_frame(head: bytes) -> bool:
+    # Frame magic, then a descriptor whose version bits are 01 and reserved bits 0.
+    return (
+        len(head) >= 7
+        and head[:4] == b"\x04\x22\x4d\x18"
+        and head[4] >> 6 == 1
+        and head[4] & 0x02 == 0
+        and head[5] & 0x8F == 0
+    )
 
 
 def looks_like_text_pickle(head: bytes) -> bool:

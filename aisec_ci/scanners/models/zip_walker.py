@@ -69,6 +69,7 @@ class ZipListing:
     anomalies: list[str] = field(default_factory=list)
     shift: int = 0
     """Bytes of foreign data before the archive (polyglots, self-extractors)."""
+    shift_anomaly: str = ""
 
 
 def decode_name(raw: bytes, flags: int) -> tuple[str, bool]:
@@ -164,7 +165,8 @@ def _read_central(blob: Blob, eocd: int, listing: ZipListing, max_entries: int) 
         else:
             raise ZipError("central directory offset does not point at a central directory")
     if shift:
-        listing.anomalies.append(f"{shift} bytes of other data precede the archive (a polyglot file?)")
+        listing.shift_anomaly = f"{shift} bytes of other data precede the archive (a polyglot file?)"
+        listing.anomalies.append(listing.shift_anomaly)
     listing.shift = shift
     if cd_size > MAX_CENTRAL_DIRECTORY:
         raise ZipError(f"central directory of {cd_size} bytes exceeds the limit")
