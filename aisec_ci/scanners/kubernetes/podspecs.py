@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisec_ci.scanners.common.context import Manifest
-from aisec_ci.yamlfile.values import YList, YMap
+from aisec_ci.yamlfile.values import YList, YMap, line_of
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -73,13 +73,36 @@ class Container:
     """containers, initContainers, ephemeralContainers, sidecars, or a framework key."""
     index: int
     path: str
+    anchor: int = 0
+    """Line that stands for the container when it has no `name:` (its list item, or its key)."""
+    runtime_supplied: bool = False
+    """A KServe framework container (`model:`, `sklearn:`...): the ServingRuntime supplies its
+    image, command, securityContext and resources, so fields absent here are not absent."""
 
     @property
     def name(self) -> str:
+        """Identifies the container in finding keys (and so fingerprints): keep as is."""
         name = self.doc.get("name")
         if isinstance(name, str):
             return name
         return self.group if self.index < 0 else f"{self.group}[{self.index}]"
+
+    @property
+    def label(self) -> str:
+        """How messages name the container: its real name, never an invented one."""
+        name = self.doc.get("name")
+        if isinstance(name, str) and name.strip():
+            return f"container {name.strip()}"
+        if self.index < 0:
+            return f"the unnamed `{self.group}` container"
+        return f"the unnamed container #{self.index + 1} of {self.group}"
+
+    @property
+    def line(self) -> int:
+        """The `name:` line, else the container's own line (never a sibling field's)."""
+        if "name" in self.doc:
+            return self.doc.line_of("name")
+        return self.anchor or self.doc.line
 
     @property
     def image(self) -> str:
@@ -122,17 +145,19 @@ class PodSpec:
         return ""
 
 
-def _containers(spec: YMap, path: str, extra: tuple[tuple[str, Any], ...] = ()) -> tuple[Container, ...]:
+def _containers(
+    spec: YMap, path: str, extra: tuple[tuple[str, Any], ...] = (), runtime: bool = False
+) -> tuple[Container, ...]:
     out: list[Container] = []
     for group in (*CONTAINER_LISTS, "sidecars"):
         items = spec.get(group)
         if isinstance(items, list):
             for i, c in enumerate(items):
                 if isinstance(c, YMap):
-                    out.append(Container(c, group, i, f"{path}.{group}[{i}]"))
+                    out.append(Container(c, group, i, f"{path}.{group}[{i}]", anchor=line_of(items, i, c.line)))
     for group, c in extra:
         if isinstance(c, YMap):
-            out.append(Container(c, group, -1, f"{path}.{group}"))
+            out.append(Container(c, group, -1, f"{path}.{group}", anchor=spec.line_of(group), runtime_supplied=runtime))
     return tuple(out)
 
 
@@ -165,7 +190,7 @@ def _kserve_component(manifest: Manifest, comp: Any, path: str) -> Iterator[PodS
     if not isinstance(comp, YMap):
         return
     extra = tuple((k, comp.get(k)) for k in _KSERVE_FRAMEWORKS if isinstance(comp.get(k), YMap))
-    yield PodSpec(manifest, comp, path, None, _containers(comp, path, extra))
+    yield PodSpec(manifest, comp, path, None, _containers(comp, path, extra, runtime=True))
 
 
 def _argo(manifest: Manifest, spec: Any, path: str) -> Iterator[PodSpec]:

@@ -22,7 +22,12 @@ from aisec_ci.scanners.kubernetes import (
     repository,
     volumes,
 )
-from aisec_ci.scanners.kubernetes.manifests import kustomize_patches, parse_allowlist, parse_manifests
+from aisec_ci.scanners.kubernetes.manifests import (
+    kustomize_patches,
+    kustomize_patches_under,
+    parse_allowlist,
+    parse_manifests,
+)
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -86,16 +91,24 @@ class KubernetesScanner(Scanner):
         opts = context.options
         self._allowlist = parse_allowlist(opts)
         self._model_paths = tuple(str(p) for p in opts.get("model_paths") or ())
-        self._patches: dict[Path, frozenset[str]] = {}
+        self._patches: frozenset[str] | None = None
+        self._local_patches: dict[Path, frozenset[str]] = {}
 
     def _is_patch(self, file: SourceFile) -> bool:
         """Kustomize patches hold only overridden fields; absence of a field says nothing."""
         if "patches" in file.path.split("/")[:-1]:
             return True
+        if self._patches is None:
+            # Built once per scanner instance: the kustomization naming a patch may sit in
+            # any directory of the tree (an overlay beside it, a parent, a sibling).
+            self._patches = kustomize_patches_under(self.context.root)
+        path = os.path.normpath(str(file.abspath))
+        if path in self._patches:
+            return True
         directory = file.abspath.parent
-        if directory not in self._patches:
-            self._patches[directory] = kustomize_patches(directory)
-        return os.path.normpath(str(file.abspath)) in self._patches[directory]
+        if directory not in self._local_patches:
+            self._local_patches[directory] = kustomize_patches(directory)
+        return path in self._local_patches[directory]
 
     def scan_file(self, file: SourceFile) -> Iterable[Finding]:
         if file.kind is FileKind.HELM_TEMPLATE:
