@@ -5,7 +5,7 @@ generic IaC scanners do not open."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aisec_ci.scanners.common.context import Manifest
@@ -161,10 +161,13 @@ def _containers(
     return tuple(out)
 
 
-def _pod(manifest: Manifest, spec: Any, path: str, metadata: Any = None) -> Iterator[PodSpec]:
+def _pod(manifest: Manifest, spec: Any, path: str, metadata: Any = None, supplied: bool = False) -> Iterator[PodSpec]:
     if isinstance(spec, YMap):
         meta = metadata if isinstance(metadata, YMap) else None
-        yield PodSpec(manifest, spec, path, meta, _containers(spec, path))
+        conts = _containers(spec, path)
+        if supplied:
+            conts = tuple(replace(c, runtime_supplied=True) for c in conts)
+        yield PodSpec(manifest, spec, path, meta, conts)
 
 
 def _template(manifest: Manifest, template: Any, path: str) -> Iterator[PodSpec]:
@@ -267,12 +270,15 @@ def pod_specs(manifest: Manifest) -> Iterator[PodSpec]:
     elif kind in ("ServingRuntime", "ClusterServingRuntime"):
         yield from _pod(manifest, spec, "spec")
     elif kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
+        # An LLMInferenceService is merged over the LLMInferenceServiceConfig presets, which
+        # supply image, command and securityContext: what it leaves out is not missing.
+        supplied = kind == "LLMInferenceService"
         for comp, sub in (("template", spec), ("worker", spec)):
-            yield from _pod(manifest, sub.get(comp), f"spec.{comp}")
+            yield from _pod(manifest, sub.get(comp), f"spec.{comp}", supplied=supplied)
         prefill = spec.get("prefill")
         if isinstance(prefill, YMap):
             for comp in ("template", "worker"):
-                yield from _pod(manifest, prefill.get(comp), f"spec.prefill.{comp}")
+                yield from _pod(manifest, prefill.get(comp), f"spec.prefill.{comp}", supplied=supplied)
     elif kind == "RayCluster":
         yield from _ray_cluster(manifest, spec, "spec")
     elif kind == "RayJob":

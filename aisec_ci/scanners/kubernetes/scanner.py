@@ -29,6 +29,7 @@ from aisec_ci.scanners.kubernetes.manifests import (
     parse_manifests,
 )
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
+from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -65,6 +66,26 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
         },
     },
 }
+
+
+# Directories of test inputs and golden outputs (compiled pipelines, e2e fixtures): nothing
+# there is deployed as written. Narrower than the secrets scanner's test paths on purpose:
+# `examples/` and `samples/` are what users copy into their clusters.
+_TEST_DATA_DIRS = frozenset({"test", "tests", "testdata", "test_data", "testing", "fixtures", "e2e"})
+
+
+_SECRET_RULES = frozenset({"k8s/secret-committed", "k8s/secret-in-env"})
+
+
+def _is_test_data(path: str) -> bool:
+    return any(part.lower() in _TEST_DATA_DIRS for part in path.split("/")[:-1])
+
+
+def _lowered(finding: Finding) -> Finding:
+    """One step down (never below low), as the secrets scanner does for test paths."""
+    if finding.severity <= Severity.LOW or finding.rule_id in _SECRET_RULES:
+        return finding  # secret values are already judged with the secrets scanner's test paths
+    return finding.with_severity(Severity(finding.severity - 1))
 
 
 class KubernetesScanner(Scanner):
@@ -148,7 +169,10 @@ class KubernetesScanner(Scanner):
             elif kind in _RAY_KINDS:
                 exposure.check_ray_cluster(m, ctx)
         exposure.check_model_servers(manifests, all_pods, ctx)
-        return sorted(ctx.findings, key=lambda f: (f.start_line, f.rule_id, f.key))
+        findings = ctx.findings
+        if _is_test_data(file.path):
+            findings = [_lowered(f) for f in findings]
+        return sorted(findings, key=lambda f: (f.start_line, f.rule_id, f.key))
 
     def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
         partial = {f.path for f in files if f.kind is FileKind.KUBERNETES and self._is_patch(f)}

@@ -255,3 +255,32 @@ spec:
         '- name: ""',
         "- image: ghcr.io/kubeflow/kfp-driver:2.5.0",
     ]
+
+
+LLM_ISVC = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata:
+  name: qwen
+spec:
+  model:
+    uri: hf://Qwen/Qwen2.5-7B-Instruct
+  template:
+    containers:
+      - name: main
+        resources:
+          limits:
+            nvidia.com/gpu: "1"
+"""
+
+
+def test_llm_inference_service_fields_come_from_its_config_presets(tmp_path: Path) -> None:
+    findings = _scan(tmp_path, {"docs/samples/llmisvc/qwen.yaml": LLM_ISVC})
+    assert not [f for f in findings if f["rule_id"] in _RUNTIME_FIELD_RULES], findings
+
+
+def test_test_data_findings_are_one_step_lower(tmp_path: Path) -> None:
+    pod = DEPLOYMENT.replace("ghcr.io/kubeflow/kfp-api-server:2.5.0", "ghcr.io/kubeflow/kfp-driver:latest")
+    findings = _scan(tmp_path, {"test_data/compiled-workflows/hello.yaml": pod, "deploy/hello.yaml": pod})
+    tags = {f["path"]: f["severity"] for f in findings if f["rule_id"] == "k8s/image-latest-tag"}
+    assert tags == {"test_data/compiled-workflows/hello.yaml": "low", "deploy/hello.yaml": "medium"}
