@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +89,17 @@ class Context:
     """The file is a kustomize patch: it holds only the fields it overrides."""
     findings: list[Finding] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)
+
+    @contextmanager
+    def fragment(self, on: bool = True) -> Iterator[None]:
+        """Within the block, fields that are not written are not judged: the object is
+        completed elsewhere (a KServe container the ServingRuntime fills in)."""
+        old = self.partial
+        self.partial = old or on
+        try:
+            yield
+        finally:
+            self.partial = old
 
     def report(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.common.context import Context
+from aisec_ci.scanners.kubernetes import secretvalues
 from aisec_ci.scanners.kubernetes.podspecs import Container, PodSpec
 from aisec_ci.severity import Severity
 from aisec_ci.yamlfile.values import YList, YMap
@@ -136,6 +137,34 @@ _NOT_SECRET_ENV_RE = re.compile(r"(?i)(?:_FILE|_PATH|_DIR|_URL|_URI|_HOST|_PORT|
 _PLACEHOLDER_RE = re.compile(r"^(?:\$\(.*\)|\$\{.*\}|<.*>|changeme|xxx+|\*+|dummy|example|none|null|true|false)$", re.I)
 
 
+# Words that mark an image reference as a slot filled at deploy time (kustomize `images:`,
+# an operator flag, `make deploy IMG=...`), not an image that is pulled as written.
+_PLACEHOLDER_IMAGE_WORDS_RE = re.compile(
+    r"(?i)overridden|override[-_]?me|placeholder|replace[-_]?me|changeme|change[-_]me|your[-_]?(?:image|registry|repo)"
+)
+
+
+def is_placeholder_image(image: str) -> bool:
+    """`${IMAGE}`, `$(IMG)`, `<image>`, `IMAGE_PLACEHOLDER`, `.../should-be-overridden-during-runtime`.
+
+    Registries only accept lower-case repository names, so an upper-case letter before the
+    tag means the value is a variable name that something substitutes, never a pullable image."""
+    if any(ch in image for ch in "<>${}"):
+        return True
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    repo = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    # The registry host may legitimately hold upper case (it is a DNS name): only the path counts.
+    path = (
+        repo.split("/", 1)[1]
+        if "/" in repo and ("." in repo.split("/", 1)[0] or ":" in repo.split("/", 1)[0])
+        else repo
+    )
+    if path != path.lower():
+        return True
+    return _PLACEHOLDER_IMAGE_WORDS_RE.search(repo) is not None
+
+
 def _image_reference_problem(image: str) -> str | None:
     """'latest', 'untagged', 'no-digest' or None."""
     if "@" in image:
@@ -163,51 +192,54 @@ def _same_quantity(a: Any, b: Any) -> bool:
 
 
 def check(pod: PodSpec, ctx: Context) -> None:
-    m = pod.manifest
     for c in pod.containers:
-        key = f"{pod.path}/{c.name}"
-        who = f"container {c.name}"
-        image = c.image
-        cline = c.doc.line_of("name")
-        sc = c.security_context
-        if c.group != "ephemeralContainers" and not (sc is not None and sc.get("readOnlyRootFilesystem") is True):
-            if sc is None:
-                line = cline
-            elif "readOnlyRootFilesystem" in sc:
-                line = sc.line_of("readOnlyRootFilesystem")
-            else:
-                line = c.doc.line_of("securityContext")
+        with ctx.fragment(c.runtime_supplied):
+            _check_one(ctx, pod, c)
+
+
+def _check_one(ctx: Context, pod: PodSpec, c: Container) -> None:
+    m = pod.manifest
+    key = f"{pod.path}/{c.name}"
+    who = c.label
+    image = c.image
+    cline = c.line
+    sc = c.security_context
+    if c.group != "ephemeralContainers" and not (sc is not None and sc.get("readOnlyRootFilesystem") is True):
+        if sc is None:
+            line = cline
+        elif "readOnlyRootFilesystem" in sc:
+            line = sc.line_of("readOnlyRootFilesystem")
+        else:
+            line = c.doc.line_of("securityContext")
+        ctx.report(
+            READ_ONLY_ROOT,
+            line,
+            f"{who} has a writable root filesystem",
+            key=f"{key}:readOnlyRoot",
+            manifest=m,
+            image=image,
+            absent=sc is None or "readOnlyRootFilesystem" not in sc,
+        )
+
+    if image and not is_placeholder_image(image):
+        problem = _image_reference_problem(image)
+        iline = c.doc.line_of("image")
+        if problem in ("latest", "untagged"):
+            what = "uses the :latest tag" if problem == "latest" else "has no tag (pulls :latest)"
+            ctx.report(IMAGE_TAG, iline, f"{who} image {image} {what}", key=f"{key}:image-tag", manifest=m, image=image)
+        elif problem == "no-digest":
             ctx.report(
-                READ_ONLY_ROOT,
-                line,
-                f"{who} has a writable root filesystem",
-                key=f"{key}:readOnlyRoot",
+                IMAGE_DIGEST,
+                iline,
+                f"{who} image {image} is not pinned by digest",
+                key=f"{key}:image-digest",
                 manifest=m,
                 image=image,
-                absent=sc is None or "readOnlyRootFilesystem" not in sc,
             )
 
-        if image and not any(ch in image for ch in "<>${}"):
-            problem = _image_reference_problem(image)
-            iline = c.doc.line_of("image")
-            if problem in ("latest", "untagged"):
-                what = "uses the :latest tag" if problem == "latest" else "has no tag (pulls :latest)"
-                ctx.report(
-                    IMAGE_TAG, iline, f"{who} image {image} {what}", key=f"{key}:image-tag", manifest=m, image=image
-                )
-            elif problem == "no-digest":
-                ctx.report(
-                    IMAGE_DIGEST,
-                    iline,
-                    f"{who} image {image} is not pinned by digest",
-                    key=f"{key}:image-digest",
-                    manifest=m,
-                    image=image,
-                )
-
-        if c.group not in ("initContainers", "ephemeralContainers"):
-            _check_resources(ctx, pod, c, key, who, cline)
-        _check_env(ctx, pod, c, key, who)
+    if c.group not in ("initContainers", "ephemeralContainers"):
+        _check_resources(ctx, pod, c, key, who, cline)
+    _check_env(ctx, pod, c, key, who)
 
 
 def _check_resources(ctx: Context, pod: PodSpec, c: Container, key: str, who: str, cline: int) -> None:
@@ -288,10 +320,15 @@ def _check_env(ctx: Context, pod: PodSpec, c: Container, key: str, who: str) -> 
             and not _NOT_SECRET_ENV_RE.search(name)
             and not _PLACEHOLDER_RE.match(value.strip())
         ):
+            verdict = secretvalues.judge(name, value, ctx.file.path, ENV_SECRET.severity)
+            if verdict.severity is None:
+                continue
+            note = f" ({verdict.reason})" if verdict.reason else ""
             ctx.report(
                 ENV_SECRET,
                 line,
-                f"{who} sets {name} to a literal value in the manifest",
+                f"{who} sets {name} to a literal value in the manifest{note}",
+                severity=verdict.severity,
                 key=f"{key}:env:{name}",
                 manifest=m,
                 image=c.image,

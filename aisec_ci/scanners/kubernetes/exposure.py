@@ -332,7 +332,7 @@ def check_commands(pod: PodSpec, ctx: Context) -> None:
             ctx.report(
                 exp.rule,
                 line,
-                f"container {c.name}: {exp.message}",
+                f"{c.label}: {exp.message}",
                 key=f"{pod.path}/{c.name}:{exp.slug}",
                 manifest=m,
                 image=c.image,
@@ -437,9 +437,8 @@ def check_model_servers_of(service: Manifest, pods: list[PodSpec], ctx: Context,
                 continue
             ctx.report(
                 MODEL_SERVER_NO_KEY,
-                c.doc.line_of("name"),
-                f"{product} container {c.name} has no API key and is exposed by {service.kind} {service.name}"
-                f"{origin} ({stype})",
+                c.line,
+                f"{product} {c.label} has no API key and is exposed by {service.kind} {service.name}{origin} ({stype})",
                 key=f"{pod.path}/{c.name}:api-key",
                 manifest=pod.manifest,
                 image=c.image,

@@ -103,8 +103,38 @@ def kustomize_patches(directory: Path) -> frozenset[str]:
                 items = doc.value.get(key)
                 for item in items if isinstance(items, list) else ():
                     ref = item.get("path") if isinstance(item, YMap) else item
-                    if isinstance(ref, str) and "\n" not in ref:
-                        out.add(os.path.normpath(os.path.join(str(directory), ref)))
+                    if isinstance(ref, str) and ref.strip() and "\n" not in ref:
+                        out.update(_patch_files(os.path.normpath(os.path.join(str(directory), ref.strip()))))
+    return frozenset(out)
+
+
+def _patch_files(path: str) -> Iterator[str]:
+    """The path itself, or every file below it when a kustomization names a directory."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        yield path
+        return
+    for base, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(base, d)))
+        for name in names:
+            yield os.path.normpath(os.path.join(base, name))
+
+
+# Directories no kustomization of the project lives in; walking them costs time for nothing.
+_SKIP_DIRS = frozenset({".git", "node_modules", "vendor", "__pycache__", ".venv", "venv", ".tox"})
+
+
+def kustomize_patches_under(root: Path, limit: int = 20_000) -> frozenset[str]:
+    """The patch files every kustomization below `root` names, wherever they sit: a patch is
+    often kept beside the overlay that uses it, or shared from `../../patches/`.
+
+    `limit` bounds the directories visited, so a huge tree costs a bounded walk."""
+    out: set[str] = set()
+    for seen, (base, dirs, names) in enumerate(os.walk(root)):
+        if seen >= limit:
+            break
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+        if any(n in KUSTOMIZATION_NAMES for n in names):
+            out.update(kustomize_patches(Path(base)))
     return frozenset(out)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.common.context import Context, Manifest
+from aisec_ci.scanners.kubernetes import secretvalues
 from aisec_ci.scanners.kubernetes.podspecs import PodSpec
 from aisec_ci.severity import Severity
 from aisec_ci.yamlfile.values import YList, YMap
@@ -130,13 +131,24 @@ def check_secret(m: Manifest, ctx: Context) -> None:
             continue
         for key, value in data.items():
             if _literal(value):
+                text = str(value)
+                verdict = secretvalues.judge(
+                    str(key),
+                    secretvalues.decode_data(text) if field == "data" else text,
+                    ctx.file.path,
+                    SECRET_COMMITTED.severity,
+                )
+                # A value that is no secret still says the Secret lives in git: low, with why.
+                severity = verdict.severity if verdict.severity is not None else Severity.LOW
+                note = f" ({verdict.reason})" if verdict.reason else ""
                 ctx.report(
                     SECRET_COMMITTED,
                     data.line_of(key),
-                    f"{field}.{key} holds a value committed to the repository",
+                    f"{field}.{key} holds a value committed to the repository{note}",
                     key=f"{field}:{key}",
                     manifest=m,
                     snippet=f"{key}: <redacted>",
+                    severity=severity,
                 )
 
 
@@ -146,13 +158,16 @@ def check_configmap(m: Manifest, ctx: Context) -> None:
         return
     for key, value in data.items():
         if _CRED_KEY_RE.search(key) and _literal(value) and "\n" not in str(value):
+            verdict = secretvalues.judge(str(key), str(value), ctx.file.path, Severity.MEDIUM)
+            if verdict.severity is None:
+                continue
             ctx.report(
                 SECRET_COMMITTED,
                 data.line_of(key),
                 f"ConfigMap key {key} looks like a credential",
                 key=f"configmap:{key}",
                 manifest=m,
-                severity=Severity.MEDIUM,
+                severity=verdict.severity,
                 snippet=f"{key}: <redacted>",
             )
 

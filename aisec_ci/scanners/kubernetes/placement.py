@@ -94,15 +94,15 @@ def check_probes(pod: PodSpec, ctx: Context) -> None:
     if pod.manifest.kind not in _PROBED_KINDS:
         return
     for c in pod.containers:
-        if c.group != "containers":
+        if c.group != "containers" or c.runtime_supplied:
             continue
         missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(c.doc.get(p), YMap)]
         if not missing:
             continue
         ctx.report(
             PROBES_MISSING,
-            c.doc.line_of("name"),
-            f"container {c.name} has no {' and no '.join(missing)}",
+            c.line,
+            f"{c.label} has no {' and no '.join(missing)}",
             key=f"{pod.path}/{c.name}:probes",
             manifest=pod.manifest,
             image=c.image,
@@ -164,7 +164,7 @@ def check_gpu(pod: PodSpec, ctx: Context) -> None:
         ctx.report(
             GPU_PLACEMENT,
             line,
-            f"container {first.name} requests {resource} but the pod has no nodeSelector, node affinity or tolerations",
+            f"{first.label} requests {resource} but the pod has no nodeSelector, node affinity or tolerations",
             key=f"{pod.path}:gpu-placement",
             manifest=pod.manifest,
             image=first.image,

@@ -346,7 +346,7 @@ def _cap_name(value: Any) -> str:
 
 
 def _container_line(c: Container) -> int:
-    return c.doc.line_of("name")
+    return c.line
 
 
 def _effective(pod_sc: YMap | None, c_sc: YMap | None, key: str) -> tuple[Any, YMap | None]:
@@ -404,7 +404,8 @@ def check(pod: PodSpec, ctx: Context) -> None:
     _check_apparmor_annotations(ctx, pod, image)
 
     for c in pod.containers:
-        _check_container(ctx, pod, c, pod_sc)
+        with ctx.fragment(c.runtime_supplied):
+            _check_container(ctx, pod, c, pod_sc)
 
 
 # Profiles whose `type: Unconfined` switches a kernel confinement off (PSS baseline).
@@ -483,7 +484,7 @@ def _check_container(ctx: Context, pod: PodSpec, c: Container, pod_sc: YMap | No
     m = pod.manifest
     sc = c.security_context
     key = f"{pod.path}/{c.name}"
-    who = f"container {c.name}"
+    who = c.label
     image = c.image
     cline = _container_line(c)
     # A missing field is reported at the `securityContext:` key, or at the container's name.

@@ -5,11 +5,11 @@ generic IaC scanners do not open."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aisec_ci.scanners.common.context import Manifest
-from aisec_ci.yamlfile.values import YList, YMap
+from aisec_ci.yamlfile.values import YList, YMap, line_of
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -73,13 +73,36 @@ class Container:
     """containers, initContainers, ephemeralContainers, sidecars, or a framework key."""
     index: int
     path: str
+    anchor: int = 0
+    """Line that stands for the container when it has no `name:` (its list item, or its key)."""
+    runtime_supplied: bool = False
+    """A KServe framework container (`model:`, `sklearn:`...): the ServingRuntime supplies its
+    image, command, securityContext and resources, so fields absent here are not absent."""
 
     @property
     def name(self) -> str:
+        """Identifies the container in finding keys (and so fingerprints): keep as is."""
         name = self.doc.get("name")
         if isinstance(name, str):
             return name
         return self.group if self.index < 0 else f"{self.group}[{self.index}]"
+
+    @property
+    def label(self) -> str:
+        """How messages name the container: its real name, never an invented one."""
+        name = self.doc.get("name")
+        if isinstance(name, str) and name.strip():
+            return f"container {name.strip()}"
+        if self.index < 0:
+            return f"the unnamed `{self.group}` container"
+        return f"the unnamed container #{self.index + 1} of {self.group}"
+
+    @property
+    def line(self) -> int:
+        """The `name:` line, else the container's own line (never a sibling field's)."""
+        if "name" in self.doc:
+            return self.doc.line_of("name")
+        return self.anchor or self.doc.line
 
     @property
     def image(self) -> str:
@@ -122,24 +145,29 @@ class PodSpec:
         return ""
 
 
-def _containers(spec: YMap, path: str, extra: tuple[tuple[str, Any], ...] = ()) -> tuple[Container, ...]:
+def _containers(
+    spec: YMap, path: str, extra: tuple[tuple[str, Any], ...] = (), runtime: bool = False
+) -> tuple[Container, ...]:
     out: list[Container] = []
     for group in (*CONTAINER_LISTS, "sidecars"):
         items = spec.get(group)
         if isinstance(items, list):
             for i, c in enumerate(items):
                 if isinstance(c, YMap):
-                    out.append(Container(c, group, i, f"{path}.{group}[{i}]"))
+                    out.append(Container(c, group, i, f"{path}.{group}[{i}]", anchor=line_of(items, i, c.line)))
     for group, c in extra:
         if isinstance(c, YMap):
-            out.append(Container(c, group, -1, f"{path}.{group}"))
+            out.append(Container(c, group, -1, f"{path}.{group}", anchor=spec.line_of(group), runtime_supplied=runtime))
     return tuple(out)
 
 
-def _pod(manifest: Manifest, spec: Any, path: str, metadata: Any = None) -> Iterator[PodSpec]:
+def _pod(manifest: Manifest, spec: Any, path: str, metadata: Any = None, supplied: bool = False) -> Iterator[PodSpec]:
     if isinstance(spec, YMap):
         meta = metadata if isinstance(metadata, YMap) else None
-        yield PodSpec(manifest, spec, path, meta, _containers(spec, path))
+        conts = _containers(spec, path)
+        if supplied:
+            conts = tuple(replace(c, runtime_supplied=True) for c in conts)
+        yield PodSpec(manifest, spec, path, meta, conts)
 
 
 def _template(manifest: Manifest, template: Any, path: str) -> Iterator[PodSpec]:
@@ -165,7 +193,7 @@ def _kserve_component(manifest: Manifest, comp: Any, path: str) -> Iterator[PodS
     if not isinstance(comp, YMap):
         return
     extra = tuple((k, comp.get(k)) for k in _KSERVE_FRAMEWORKS if isinstance(comp.get(k), YMap))
-    yield PodSpec(manifest, comp, path, None, _containers(comp, path, extra))
+    yield PodSpec(manifest, comp, path, None, _containers(comp, path, extra, runtime=True))
 
 
 def _argo(manifest: Manifest, spec: Any, path: str) -> Iterator[PodSpec]:
@@ -242,12 +270,15 @@ def pod_specs(manifest: Manifest) -> Iterator[PodSpec]:
     elif kind in ("ServingRuntime", "ClusterServingRuntime"):
         yield from _pod(manifest, spec, "spec")
     elif kind in ("LLMInferenceService", "LLMInferenceServiceConfig"):
+        # An LLMInferenceService is merged over the LLMInferenceServiceConfig presets, which
+        # supply image, command and securityContext: what it leaves out is not missing.
+        supplied = kind == "LLMInferenceService"
         for comp, sub in (("template", spec), ("worker", spec)):
-            yield from _pod(manifest, sub.get(comp), f"spec.{comp}")
+            yield from _pod(manifest, sub.get(comp), f"spec.{comp}", supplied=supplied)
         prefill = spec.get("prefill")
         if isinstance(prefill, YMap):
             for comp in ("template", "worker"):
-                yield from _pod(manifest, prefill.get(comp), f"spec.prefill.{comp}")
+                yield from _pod(manifest, prefill.get(comp), f"spec.prefill.{comp}", supplied=supplied)
     elif kind == "RayCluster":
         yield from _ray_cluster(manifest, spec, "spec")
     elif kind == "RayJob":

@@ -22,8 +22,14 @@ from aisec_ci.scanners.kubernetes import (
     repository,
     volumes,
 )
-from aisec_ci.scanners.kubernetes.manifests import kustomize_patches, parse_allowlist, parse_manifests
+from aisec_ci.scanners.kubernetes.manifests import (
+    kustomize_patches,
+    kustomize_patches_under,
+    parse_allowlist,
+    parse_manifests,
+)
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
+from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -62,6 +68,26 @@ OPTIONS_SCHEMA: Mapping[str, Any] = {
 }
 
 
+# Directories of test inputs and golden outputs (compiled pipelines, e2e fixtures): nothing
+# there is deployed as written. Narrower than the secrets scanner's test paths on purpose:
+# `examples/` and `samples/` are what users copy into their clusters.
+_TEST_DATA_DIRS = frozenset({"test", "tests", "testdata", "test_data", "testing", "fixtures", "e2e"})
+
+
+_SECRET_RULES = frozenset({"k8s/secret-committed", "k8s/secret-in-env"})
+
+
+def _is_test_data(path: str) -> bool:
+    return any(part.lower() in _TEST_DATA_DIRS for part in path.split("/")[:-1])
+
+
+def _lowered(finding: Finding) -> Finding:
+    """One step down (never below low), as the secrets scanner does for test paths."""
+    if finding.severity <= Severity.LOW or finding.rule_id in _SECRET_RULES:
+        return finding  # secret values are already judged with the secrets scanner's test paths
+    return finding.with_severity(Severity(finding.severity - 1))
+
+
 class KubernetesScanner(Scanner):
     name: ClassVar[str] = "kubernetes"
     description: ClassVar[str] = (
@@ -86,16 +112,24 @@ class KubernetesScanner(Scanner):
         opts = context.options
         self._allowlist = parse_allowlist(opts)
         self._model_paths = tuple(str(p) for p in opts.get("model_paths") or ())
-        self._patches: dict[Path, frozenset[str]] = {}
+        self._patches: frozenset[str] | None = None
+        self._local_patches: dict[Path, frozenset[str]] = {}
 
     def _is_patch(self, file: SourceFile) -> bool:
         """Kustomize patches hold only overridden fields; absence of a field says nothing."""
         if "patches" in file.path.split("/")[:-1]:
             return True
+        if self._patches is None:
+            # Built once per scanner instance: the kustomization naming a patch may sit in
+            # any directory of the tree (an overlay beside it, a parent, a sibling).
+            self._patches = kustomize_patches_under(self.context.root)
+        path = os.path.normpath(str(file.abspath))
+        if path in self._patches:
+            return True
         directory = file.abspath.parent
-        if directory not in self._patches:
-            self._patches[directory] = kustomize_patches(directory)
-        return os.path.normpath(str(file.abspath)) in self._patches[directory]
+        if directory not in self._local_patches:
+            self._local_patches[directory] = kustomize_patches(directory)
+        return path in self._local_patches[directory]
 
     def scan_file(self, file: SourceFile) -> Iterable[Finding]:
         if file.kind is FileKind.HELM_TEMPLATE:
@@ -135,7 +169,10 @@ class KubernetesScanner(Scanner):
             elif kind in _RAY_KINDS:
                 exposure.check_ray_cluster(m, ctx)
         exposure.check_model_servers(manifests, all_pods, ctx)
-        return sorted(ctx.findings, key=lambda f: (f.start_line, f.rule_id, f.key))
+        findings = ctx.findings
+        if _is_test_data(file.path):
+            findings = [_lowered(f) for f in findings]
+        return sorted(findings, key=lambda f: (f.start_line, f.rule_id, f.key))
 
     def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
         partial = {f.path for f in files if f.kind is FileKind.KUBERNETES and self._is_patch(f)}

@@ -32,7 +32,9 @@ def test_findings_name_the_owning_object() -> None:
     fs = by_rule(scan(CRDS), "k8s/privileged-container")
     by_line = {f.start_line: f for f in fs}
     markers = {v: k for k, v in _markers().items()}
-    assert by_line[markers["kserve-predictor-model"]].message.startswith("InferenceService llm: container model ")
+    assert by_line[markers["kserve-predictor-model"]].message.startswith(
+        "InferenceService llm: the unnamed `model` container "
+    )
     assert by_line[markers["rayjob-submitter"]].properties["kind"] == "RayJob"
     assert by_line[markers["lws-worker"]].properties["name"] == "lws"
     assert by_line[markers["list-daemonset"]].properties["kind"] == "DaemonSet"

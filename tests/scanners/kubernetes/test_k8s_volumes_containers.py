@@ -64,8 +64,10 @@ def test_container_hygiene_unsafe() -> None:
     fs = scan(path)
     assert lines(fs, "k8s/image-latest-tag") == [line_of(path, "image: vllm/vllm-openai:latest")]
     assert lines(fs, "k8s/nvidia-visible-devices-all") == [line_of(path, "value: all")]
-    secret = by_rule(fs, "k8s/secret-in-env")
-    assert [f.start_line for f in secret] == [line_of(path, "value: hf_")]
+    # The fixture's token says it is not a real one: the secrets scanner's own judgement
+    # (a placeholder) applies, so it is not reported (tests/scanners/kubernetes/test_k8s_fp_patterns.py
+    # covers a realistic token).
+    assert not by_rule(fs, "k8s/secret-in-env")
     # The value never leaves the scanner.
     assert all("hf_notarealtoken" not in (f.message + f.snippet + str(f.properties)) for f in fs)
     resources = by_rule(fs, "k8s/missing-resource-limits")
