@@ -19,9 +19,13 @@ SECRET_COMMITTED = Rule(
     name="Secret manifest with inline data",
     short_description="A `kind: Secret` carries `data`/`stringData` values in the repository.",
     severity=Severity.HIGH,
-    what="Reports Secret objects whose `data` or `stringData` hold non-placeholder values, and ConfigMaps "
+    what="Reports Secret objects whose `data` or `stringData` hold literal values, and ConfigMaps "
     "with credential-named keys (password, token, api_key, aws_secret_access_key) holding literal values "
-    "(K19). Values are never printed; base64 in `data` is encoding, not encryption.",
+    "(K19). Each value gets the secrets scanner's judgement (base64 in `data` is decoded first): "
+    "credentials are high; well-known default passwords (`minioadmin`) at most medium; values that are "
+    "public (certificates, `ca.crt`, public keys), identifiers (user names, key ids) or placeholders are "
+    "listed at low with the reason. Findings under test-data directories are one step lower. Values are "
+    "never printed; base64 is encoding, not encryption.",
     why="Everything committed to git is readable by everyone with repository access, forever (history, "
     "forks, CI caches). KServe `s3creds.yaml` and `hf-token-secret.yaml` patterns leak storage keys and "
     "model-hub tokens this way.",
