@@ -256,23 +256,17 @@ _BINDERS = frozenset(
 )
 
 
-def _char_column(line: str, byte_offset: int) -> int:
-    """`ast` columns count UTF-8 bytes; reports count characters."""
-    return len(line.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace"))
-
-
 def _finding(hit: Hit, node: ast.stmt | ast.expr, name: str, unit: CodeUnit, path: str) -> Finding:
+    index = unit.index
     line = node.lineno
-    column = _char_column(unit.line_text(line), node.col_offset)
+    column = index.char_column(line, node.col_offset)
     raw_line, raw_column = unit.raw_position(line, column)
     end_line = node.end_lineno or line
-    end_column = _char_column(unit.line_text(end_line), node.end_col_offset or 0)
+    end_column = index.char_column(end_line, node.end_col_offset or 0)
     raw_end_line, raw_end_column = unit.raw_position(end_line, end_column)
-    segment = ast.get_source_segment(unit.source, node) or unit.line_text(line)
+    segment = index.segment(line, node.col_offset, end_line, node.end_col_offset or 0) or index.text(line)
     digest = hashlib.sha256("".join(segment.split()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    snippet = _TOKENISH.sub(r"\1***\1", unit.line_text(line).strip())
-    if len(snippet) > _SNIPPET_WIDTH:
-        snippet = snippet[: _SNIPPET_WIDTH - 3] + "..."
+    snippet = index.snippet(line, _snippet)
     properties: dict[str, Any] = {"call": name, **hit.properties}
     message = hit.message
     if unit.cell is not None:
@@ -291,3 +285,10 @@ def _finding(hit: Hit, node: ast.stmt | ast.expr, name: str, unit: CodeUnit, pat
         key=f"{name or 'call'}:{digest}",
         properties=properties,
     )
+
+
+def _snippet(text: str) -> str:
+    snippet = _TOKENISH.sub(r"\1***\1", text.strip())
+    if len(snippet) > _SNIPPET_WIDTH:
+        snippet = snippet[: _SNIPPET_WIDTH - 3] + "..."
+    return snippet
