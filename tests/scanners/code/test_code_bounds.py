@@ -143,9 +143,7 @@ def test_a_recursion_error_in_the_walk_is_a_skip_not_a_scan_error(
 # -- per-file work shared between sinks ----------------------------------------------------------
 
 
-def test_model_output_tracing_has_a_budget_for_the_whole_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_model_output_tracing_has_a_budget_for_the_whole_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(symbols, "_FILE_TAINT_BUDGET", 5_000)
     names = ", ".join(f"a{i}" for i in range(1000))
     path = _write(tmp_path, "agent.py", f"x = [llm.invoke(q), {names}]\n" + "eval(x)\n" * 10)
@@ -180,8 +178,7 @@ def test_a_huge_except_clause_still_marks_the_fallback(tmp_path: Path) -> None:
     text = (
         "import pickle, torch\n"
         "try:\n    m = torch.load(p, weights_only=True)\n"
-        f"except (pickle.UnpicklingError, {names}):\n"
-        + "    m = torch.load(p, weights_only=False)\n" * 50
+        f"except (pickle.UnpicklingError, {names}):\n" + "    m = torch.load(p, weights_only=False)\n" * 50
     )
     findings = scan(_write(tmp_path, "load.py", text))
     assert len(findings) == 50
