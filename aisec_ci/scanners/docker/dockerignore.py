@@ -17,9 +17,13 @@ class Pattern:
     text: str
 
 
-def parse_dockerignore(text: str) -> list[Pattern]:
+def parse_dockerignore(text: str, limit: int | None = None) -> list[Pattern]:
+    """The patterns of a .dockerignore, in order; with `limit`, at most `limit + 1` of them, so
+    the caller can tell that there were more without compiling every one."""
     patterns: list[Pattern] = []
     for raw in text.splitlines():
+        if limit is not None and len(patterns) > limit:
+            break
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
