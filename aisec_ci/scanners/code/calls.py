@@ -80,9 +80,9 @@ class CallSite(_Flags):
             if kw.arg is None:
                 spread = self._dict_literal(kw.value)
                 if spread is not None:
-                    for key, value in zip(spread.keys, spread.values, strict=False):
-                        if constant(key, None) == name:
-                            return value
+                    found = self.symbols.dict_values(spread, name)
+                    if found:
+                        return found[0]
         return None
 
     def _dict_literal(self, node: ast.expr) -> ast.Dict | None:
@@ -113,20 +113,18 @@ class CallSite(_Flags):
             return leading[index]
         return self.keyword(name) if name else None
 
-    def dict_entries(self) -> Iterator[tuple[str, ast.expr]]:
-        """String-keyed entries of dict literals passed as arguments (`model_kwargs={...}`)."""
+    def dict_values(self, key: str) -> Iterator[ast.expr]:
+        """Values under the string `key` in dict literals passed as arguments (`model_kwargs={...}`,
+        `config=dict(key=...)`, or a name bound to a dict literal)."""
         values = [*self.node.args, *(kw.value for kw in self.node.keywords if kw.arg is not None)]
         for value in values:
             literal = self._dict_literal(value)
             if literal is not None:
-                for key, item in zip(literal.keys, literal.values, strict=False):
-                    text = constant(key, None)
-                    if isinstance(text, str):
-                        yield text, item
+                yield from self.symbols.dict_values(literal, key)
             elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
                 for kw in value.keywords:
-                    if kw.arg is not None:
-                        yield kw.arg, kw.value
+                    if kw.arg == key:
+                        yield kw.value
 
 
 @dataclass

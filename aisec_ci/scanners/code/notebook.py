@@ -14,9 +14,11 @@ import json.decoder
 import json.scanner
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from aisec_ci.scanners.base import SkipFile
+from aisec_ci.scanners.code.positions import LineIndex
 
 # Cell magics whose body is still Python; every other `%%name` makes the whole cell foreign
 # (`%%bash`, `%%writefile`, `%%html` ...), so it is blanked.
@@ -25,8 +27,6 @@ _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "
 _MAGIC_ASSIGN = re.compile(r"^\s*[A-Za-z_][\w.,\s]*=\s*[!%]")
 _HELP = re.compile(r"^\s*(?:\?{1,2}[\w.]+|[\w.\[\]()'\"]+\?{1,2})\s*$")
 _CELL_MAGIC = re.compile(r"^\s*%%([A-Za-z_][\w]*)")
-# Only these end a line for `ast` line numbers (str.splitlines also splits on \f, \x1c, U+2028 ...).
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _Located(str):
@@ -72,22 +72,54 @@ class CodeUnit:
     """Index of the cell in the notebook's cell list (0-based), None for a `.py` file."""
     origins: list[_LineOrigin] = field(default_factory=list, repr=False)
 
-    _lines: list[str] | None = field(default=None, repr=False)
+    _index: LineIndex | None = field(default=None, repr=False)
+    _escaped: dict[int, _EscapedLengths] = field(default_factory=dict, repr=False)
+
+    @property
+    def index(self) -> LineIndex:
+        """Lines, offsets and per-line caches of `source`, built on first use."""
+        if self._index is None:
+            self._index = LineIndex(self.source)
+        return self._index
 
     def line_text(self, line: int) -> str:
         """Code line `line` (1-based), split the way the tokenizer counts lines."""
-        if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.source)
-        return self._lines[line - 1] if 1 <= line <= len(self._lines) else ""
+        return self.index.text(line)
 
     def raw_position(self, line: int, column: int) -> tuple[int, int]:
         """1-based raw (line, column) of the 1-based code `line` and 0-based character `column`."""
         if self.cell is None or not self.origins:
             return line, column + 1
         origin = self.origins[min(max(line, 1), len(self.origins)) - 1]
-        prefix = origin.element[: origin.start + column]
-        escaped = json.dumps(prefix, ensure_ascii=False)[1:-1]
-        return origin.raw_line, origin.quote_column + 1 + len(escaped) + 1
+        # One table per JSON string (keyed by identity: the strings live as long as the unit).
+        escaped = self._escaped.get(id(origin.element))
+        if escaped is None:
+            escaped = self._escaped[id(origin.element)] = _EscapedLengths(origin.element)
+        return origin.raw_line, origin.quote_column + 1 + escaped.length(origin.start + column) + 1
+
+
+class _EscapedLengths:
+    """How long a prefix of a JSON string is once escaped again (`"` -> `\\"`, tab -> `\\t`):
+    the raw column of a character. Escaping is per character, so the lengths of fixed-size
+    blocks add up; a lookup escapes at most one block instead of the whole prefix."""
+
+    def __init__(self, element: str) -> None:
+        self.element = element
+        blocks = (element[i : i + _ESCAPE_BLOCK] for i in range(0, len(element), _ESCAPE_BLOCK))
+        self.before = [0, *accumulate(_escaped_len(b) for b in blocks)]
+
+    def length(self, prefix: int) -> int:
+        prefix = min(max(prefix, 0), len(self.element))
+        block = min(prefix // _ESCAPE_BLOCK, len(self.before) - 1)
+        start = block * _ESCAPE_BLOCK
+        return self.before[block] + _escaped_len(self.element[start:prefix])
+
+
+_ESCAPE_BLOCK = 256
+
+
+def _escaped_len(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False)) - 2
 
 
 class _RawLines:

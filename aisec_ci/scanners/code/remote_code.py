@@ -60,8 +60,8 @@ def check_call(site: CallSite) -> Iterator[Hit]:
     where = ""
     if not site.is_true(value):
         value = None
-        for key, item in site.dict_entries():
-            if key == "trust_remote_code" and site.is_true(item):
+        for item in site.dict_values("trust_remote_code"):
+            if site.is_true(item):
                 value, where = item, " inside a keyword dict"
                 break
     if value is not None:
@@ -110,7 +110,9 @@ def _torch_hub(site: CallSite) -> Iterator[Hit]:
         return
     repo = site.symbols.value_of(site.argument(0, "repo_or_dir"))
     trust = site.keyword("trust_repo")
-    unpinned = isinstance(repo, str) and ":" not in repo
+    # `owner/repo:ref`: the colon comes right after the name; looking at a bounded prefix keeps
+    # a megabyte string bound to `repo` from costing a megabyte at every call.
+    unpinned = isinstance(repo, str) and ":" not in repo[:512]
     reasons = []
     if site.is_true(trust):
         reasons.append("trust_repo=True skips the confirmation")

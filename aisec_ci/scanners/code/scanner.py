@@ -10,6 +10,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
+from itertools import chain
 from typing import Any, ClassVar, cast
 
 from aisec_ci.findings import Finding
@@ -24,6 +25,7 @@ from aisec_ci.scanners.code import (
     tls_verification,
     web_serving,
 )
+from aisec_ci.scanners.code.budget import over_budget_reason, tokens_over_budget, too_deep_reason
 from aisec_ci.scanners.code.calls import AttributeSite, CallSite, Hit
 from aisec_ci.scanners.code.notebook import CodeUnit, notebook_units
 from aisec_ci.scanners.code.symbols import Symbols
@@ -112,6 +114,9 @@ class CodeScanner(Scanner):
             extra_llm_modules=frozenset(options.get("llm_modules", ())),
         )
         in_test = is_test_path(file.path)
+        tokens = tokens_over_budget([unit.source for unit in units])
+        if tokens is not None:
+            raise SkipFile(over_budget_reason(tokens, notebook))
         findings: list[Finding] = []
         broken: list[str] = []
         for unit in units:
@@ -129,12 +134,22 @@ class CodeScanner(Scanner):
                 broken.append(f"cell {unit.cell}: {reason}")
                 continue
             except (RecursionError, MemoryError, ValueError) as exc:
-                reason = f"Python source cannot be parsed: {type(exc).__name__}: {str(exc)[:120]}"
+                if isinstance(exc, RecursionError):
+                    reason = too_deep_reason("parse")
+                else:
+                    reason = f"Python source cannot be parsed: {type(exc).__name__}: {str(exc)[:120]}"
                 if unit.cell is None:
                     raise SkipFile(reason) from None
                 broken.append(f"cell {unit.cell}: {reason}")
                 continue
-            findings.extend(_scan_tree(tree, unit, file.path, symbols, in_test))
+            try:
+                findings.extend(_scan_tree(tree, unit, file.path, symbols, in_test))
+            except RecursionError:
+                # The walk and the checks loop rather than recurse; this is the backstop that keeps
+                # a tree deeper than any of them expected a skip with a reason, not a scan error.
+                where = "" if unit.cell is None else f" (cell {unit.cell})"
+                raise SkipFile(too_deep_reason("walk") + where) from None
+            del tree
         if broken and len(broken) == len(units):
             raise SkipFile("no code cell could be parsed (" + "; ".join(broken[:3]) + ")")
         findings.sort(key=lambda f: (f.start_line, f.start_column, f.rule_id, f.key))
@@ -172,6 +187,13 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
     """One pre-order walk in source order, so bindings precede the calls that use them."""
     found: list[Finding] = []
     handlers: list[tuple[str, ...]] = []
+    active: tuple[str, ...] | None = ()
+
+    def leave_handler() -> None:
+        nonlocal active
+        handlers.pop()
+        active = None
+
     # Scope exits are callables on the stack, run once the scope's children are done.
     stack: list[ast.AST | Callable[[], object]] = [tree]
     while stack:
@@ -183,7 +205,9 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
         if kind is ast.Call:
             call_node = cast(ast.Call, node)
             name = symbols.qualify(call_node.func) or ""
-            active = tuple(n for names in handlers for n in names)
+            if active is None:
+                # Flattened once per change of the enclosing `except` clauses, not once per call.
+                active = tuple(chain.from_iterable(handlers))
             call = CallSite(call_node, name, symbols.is_resolved(call_node.func), symbols, in_test, active)
             for call_check in _CALL_CHECKS:
                 found.extend(_finding(hit, call_node, name, unit, path) for hit in call_check(call))
@@ -198,7 +222,8 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
             stack.append(partial(symbols.leave_parameters, saved))
         elif kind is ast.ExceptHandler:
             handlers.append(_caught(cast(ast.ExceptHandler, node), symbols))
-            stack.append(handlers.pop)
+            active = None
+            stack.append(leave_handler)
         children = _children(node)
         children.reverse()
         stack.extend(children)
@@ -212,7 +237,12 @@ def _caught(handler: ast.ExceptHandler, symbols: Symbols) -> tuple[str, ...]:
     if handler.type is None:
         return ("BaseException",)
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return tuple(symbols.qualify(t) or "?" for t in types)
+    # Every call inside the clause carries these names: a generated `except (E1, ..., E100000)`
+    # must not make each of its calls cost a hundred thousand. Real clauses name a handful.
+    return tuple(symbols.qualify(t) or "?" for t in types[:_MAX_CAUGHT])
+
+
+_MAX_CAUGHT = 32
 
 
 def _bind(node: ast.AST, symbols: Symbols, found: list[Finding], unit: CodeUnit, path: str, in_test: bool) -> None:
@@ -261,23 +291,17 @@ _BINDERS = frozenset(
 )
 
 
-def _char_column(line: str, byte_offset: int) -> int:
-    """`ast` columns count UTF-8 bytes; reports count characters."""
-    return len(line.encode("utf-8", "surrogatepass")[:byte_offset].decode("utf-8", "replace"))
-
-
 def _finding(hit: Hit, node: ast.stmt | ast.expr, name: str, unit: CodeUnit, path: str) -> Finding:
+    index = unit.index
     line = node.lineno
-    column = _char_column(unit.line_text(line), node.col_offset)
+    column = index.char_column(line, node.col_offset)
     raw_line, raw_column = unit.raw_position(line, column)
     end_line = node.end_lineno or line
-    end_column = _char_column(unit.line_text(end_line), node.end_col_offset or 0)
+    end_column = index.char_column(end_line, node.end_col_offset or 0)
     raw_end_line, raw_end_column = unit.raw_position(end_line, end_column)
-    segment = ast.get_source_segment(unit.source, node) or unit.line_text(line)
+    segment = index.segment(line, node.col_offset, end_line, node.end_col_offset or 0) or index.text(line)
     digest = hashlib.sha256("".join(segment.split()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    snippet = _TOKENISH.sub(r"\1***\1", unit.line_text(line).strip())
-    if len(snippet) > _SNIPPET_WIDTH:
-        snippet = snippet[: _SNIPPET_WIDTH - 3] + "..."
+    snippet = index.snippet(line, _snippet)
     properties: dict[str, Any] = {"call": name, **hit.properties}
     message = hit.message
     if unit.cell is not None:
@@ -296,3 +320,10 @@ def _finding(hit: Hit, node: ast.stmt | ast.expr, name: str, unit: CodeUnit, pat
         key=f"{name or 'call'}:{digest}",
         properties=properties,
     )
+
+
+def _snippet(text: str) -> str:
+    snippet = _TOKENISH.sub(r"\1***\1", text.strip())
+    if len(snippet) > _SNIPPET_WIDTH:
+        snippet = snippet[: _SNIPPET_WIDTH - 3] + "..."
+    return snippet

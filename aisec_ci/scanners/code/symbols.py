@@ -115,6 +115,12 @@ class Symbols:
     """Classes defined in the file -> their qualified bases (`MyLoader` -> `yaml.SafeLoader`)."""
     extra_llm_parts: frozenset[str] = frozenset()
     extra_llm_modules: frozenset[str] = frozenset()
+    taint_steps_left: int = 0
+    """What is left of the file's budget for following model output (set from `_FILE_TAINT_BUDGET`)."""
+    _dict_keys: dict[int, tuple[ast.Dict, dict[str, list[ast.expr]]]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.taint_steps_left = _FILE_TAINT_BUDGET
 
     # -- binding -----------------------------------------------------------------------------
 
@@ -141,7 +147,10 @@ class Symbols:
 
     def _bind_alias(self, name: str, qualified: str) -> None:
         self._forget(name)
-        self.aliases[name] = qualified
+        # Every call through the alias copies it into its qualified name: a megabyte module
+        # path would make each call cost a megabyte. No real module path comes near the cap.
+        if len(qualified) <= _MAX_ALIAS:
+            self.aliases[name] = qualified
 
     def _forget(self, name: str) -> None:
         self.class_bases.pop(name, None)
@@ -329,8 +338,28 @@ class Symbols:
         from one, followed through assignments), or None."""
         if node is None:
             return None
-        budget = [_TAINT_BUDGET]
-        return self._taint(node, set(), budget, 0)
+        # Each sink may look at `_TAINT_BUDGET` nodes, and all sinks of a file together at
+        # `_FILE_TAINT_BUDGET`: thousands of `eval(x)` with `x` bound to a huge expression would
+        # otherwise re-walk that expression for every sink.
+        allowed = min(_TAINT_BUDGET, self.taint_steps_left)
+        budget = [allowed]
+        try:
+            return self._taint(node, set(), budget, 0)
+        finally:
+            self.taint_steps_left -= allowed - budget[0]
+
+    def dict_values(self, node: ast.Dict, key: str) -> list[ast.expr]:
+        """Values under the string `key` in a dict literal, in source order; the literal's keys
+        are indexed once, so a big dict passed to many calls is not re-read by each."""
+        cached = self._dict_keys.get(id(node))
+        if cached is None:
+            index: dict[str, list[ast.expr]] = {}
+            for k, v in zip(node.keys, node.values, strict=False):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    index.setdefault(k.value, []).append(v)
+            # The node is kept with its index so that its id cannot be reused by another node.
+            cached = self._dict_keys[id(node)] = (node, index)
+        return cached[1].get(key, [])
 
     def _taint(self, node: ast.expr, seen: set[str], budget: list[int], depth: int) -> str | None:
         stack: list[ast.AST] = [node]
@@ -360,6 +389,8 @@ class Symbols:
 
 
 _TAINT_BUDGET = 4000
+_FILE_TAINT_BUDGET = 2_000_000
+_MAX_ALIAS = 512
 # How many assignments back a value is followed; also keeps the recursion far from Python's limit.
 _TAINT_DEPTH = 40
 
@@ -379,13 +410,18 @@ def _mentioned_names(node: ast.expr, limit: int = 64) -> set[str]:
 
 
 def _target_names(target: ast.expr) -> list[str]:
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, ast.Tuple | ast.List):
-        return [n for e in target.elts for n in _target_names(e)]
-    if isinstance(target, ast.Starred):
-        return _target_names(target.value)
-    return []
+    """Names bound by an assignment target, in source order (a loop: nesting depth is the source's choice)."""
+    names: list[str] = []
+    stack = [target]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            names.append(current.id)
+        elif isinstance(current, ast.Tuple | ast.List):
+            stack.extend(reversed(current.elts))
+        elif isinstance(current, ast.Starred):
+            stack.append(current.value)
+    return names
 
 
 def written_name(node: ast.expr) -> str:

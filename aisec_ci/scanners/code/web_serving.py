@@ -129,7 +129,7 @@ def _gradio(site: CallSite) -> Iterator[Hit]:
         yield Hit(
             GRADIO_PUBLIC,
             f"Gradio `launch(share=True)`{extra} without `auth=`: the app gets a public gradio.live URL anyone can use",
-            properties={"share": True, "server_name": host},
+            properties={"share": True, "server_name": _shown(host)},
         )
     elif public_bind:
         yield Hit(
@@ -137,7 +137,7 @@ def _gradio(site: CallSite) -> Iterator[Hit]:
             f"Gradio `launch(server_name={host!r})` without `auth=`: the app is reachable from every network the "
             "host is on",
             severity=Severity.MEDIUM,
-            properties={"share": False, "server_name": host},
+            properties={"share": False, "server_name": _shown(host)},
         )
 
 
@@ -150,3 +150,11 @@ def _host_value(site: CallSite, node: ast.expr | None) -> object:
     if site.symbols.qualify(node.func) in ("os.getenv", "os.environ.get") and len(node.args) >= 2:
         return site.symbols.value_of(node.args[1])
     return None
+
+
+def _shown(value: object) -> object:
+    """A host value for the report: JSON-friendly, and short even when the code binds a huge literal."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -127,6 +127,7 @@ class DockerContext:
     dockerfile: Dockerfile
     options: Mapping[str, Any]
     _snippets: dict[int, str] = field(default_factory=dict, repr=False)
+    _inherited_memo: dict[tuple[int, str], bool] = field(default_factory=dict, repr=False)
 
     @cached_property
     def runs(self) -> list[RunScript]:
@@ -190,11 +191,31 @@ class DockerContext:
         """Whether ENV/ARG `name` is set before `inst` in its stage or the stages it builds on."""
         if inst.stage < 0:
             return False
-        for stage in self.dockerfile.stage_chain(self.dockerfile.stages[inst.stage]):
-            line = self._defined.get(stage.index, {}).get(name)
-            if line is not None and (stage.index != inst.stage or line < inst.start_line):
-                return True
-        return False
+        line = self._defined.get(inst.stage, {}).get(name)
+        if line is not None and line < inst.start_line:
+            return True
+        return self._inherited(inst.stage, name)
+
+    def _inherited(self, index: int, name: str) -> bool:
+        """Whether a stage that stage `index` builds on sets `name`. Remembered per (stage, name),
+        so a long chain of stages is walked once per name rather than once per instruction."""
+        memo = self._inherited_memo
+        stages = self.dockerfile.stages
+        path: list[int] = []
+        current = index
+        while (current, name) not in memo:
+            parent = stages[current].parent
+            # A parent is always an earlier stage; the comparison also rules out any cycle.
+            if parent is None or parent >= current:
+                memo[(current, name)] = False
+                break
+            path.append(current)
+            current = parent
+        for walked in reversed(path):
+            parent = stages[walked].parent
+            assert parent is not None
+            memo[(walked, name)] = name in self._defined.get(parent, {}) or memo[(parent, name)]
+        return memo[(index, name)]
 
     def in_final_image(self, inst: Instruction) -> bool:
         return inst.stage in self.final_stage_indexes

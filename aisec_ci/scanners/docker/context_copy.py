@@ -15,6 +15,7 @@ from aisec_ci.scanners.docker.dockerignore import Pattern, is_excluded, parse_do
 from aisec_ci.scanners.docker.parser import Instruction
 from aisec_ci.scanners.docker.remote_code import add_sources
 from aisec_ci.severity import Severity
+from aisec_ci.workspace.reading import UnreadableFile, format_size, read_bounded
 
 BROAD_COPY = Rule(
     id="docker/broad-copy-context",
@@ -53,6 +54,9 @@ _SENSITIVE_GLOBS = ("*.ipynb", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.p1
 _SAFE_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 _SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".ipynb_checkpoints"})
 _WALK_LIMIT = 4000
+IGNORE_READ_LIMIT = 1024 * 1024
+MAX_PATTERNS = 2000
+"""Real .dockerignore files hold tens of lines; every sensitive path is matched against every pattern."""
 _WALK_DEPTH = 4
 
 
@@ -64,6 +68,8 @@ class BuildContext:
     patterns: tuple[Pattern, ...]
     sensitive: tuple[str, ...]
     """Sensitive paths present in the context (relative, `/`-separated)."""
+    partial: str = ""
+    """Why only part of the .dockerignore was used (too large, too many patterns, unreadable), or ''."""
 
 
 def is_sensitive(name: str) -> bool:
@@ -100,16 +106,29 @@ def read_context(context_dir: Path, ignore_path: Path | None, sensitive: tuple[s
     """Read the .dockerignore and list the sensitive files of a build context."""
     patterns: tuple[Pattern, ...] = ()
     shown: str | None = None
+    partial = ""
     if ignore_path is not None:
-        try:
-            text = ignore_path.read_bytes()[: 1024 * 1024].decode("utf-8", errors="replace")
-        except OSError:
-            text = ""
-        patterns = tuple(parse_dockerignore(text))
         shown = ignore_path.name
+        try:
+            # Bounded and regular files only: discovery skips a 3 GB or FIFO .dockerignore, but
+            # this read is by name and must not read it whole or block on it either.
+            raw = read_bounded(ignore_path, IGNORE_READ_LIMIT + 1, truncate=True)
+        except UnreadableFile as exc:
+            raw = b""
+            partial = f"{shown} could not be read ({exc.reason})"
+        else:
+            if len(raw) > IGNORE_READ_LIMIT:
+                # The cut may fall inside a line: that last fragment is not a pattern.
+                raw = raw[: raw.rfind(b"\n", 0, IGNORE_READ_LIMIT) + 1]
+                partial = f"only the first {format_size(IGNORE_READ_LIMIT)} of {shown} was read"
+        parsed = parse_dockerignore(raw.decode("utf-8", errors="replace"), MAX_PATTERNS)
+        if len(parsed) > MAX_PATTERNS:
+            parsed = parsed[:MAX_PATTERNS]
+            partial = partial or f"only the first {MAX_PATTERNS:,} patterns of {shown} were used"
+        patterns = tuple(parsed)
     if sensitive is None:
         sensitive = find_sensitive(context_dir)
-    return BuildContext(shown, patterns, sensitive)
+    return BuildContext(shown, patterns, sensitive, partial)
 
 
 def _inside(path: Path, root: Path | None) -> bool:
@@ -159,12 +178,14 @@ def copies_whole_context(inst: Instruction) -> bool:
 def check(ctx: DockerContext, build_context: BuildContext | None) -> Iterator[Finding]:
     if build_context is None:
         return
+    # What the .dockerignore alone leaves in: the same for every whole-context copy without
+    # --exclude, so it is matched once, not once per COPY instruction.
+    shared: tuple[list[str], list[str]] | None = None
     for inst in ctx.dockerfile.instructions:
         if not copies_whole_context(inst):
             continue
         # `COPY --exclude=PATTERN` (Dockerfile syntax 1.7) filters this copy like .dockerignore lines.
         excludes = parse_dockerignore("\n".join(inst.flags.get("exclude", [])))
-        patterns = list(build_context.patterns) + excludes
         if build_context.ignore_path is None and not excludes:
             yield ctx.finding(
                 BROAD_COPY,
@@ -175,19 +196,38 @@ def check(ctx: DockerContext, build_context: BuildContext | None) -> Iterator[Fi
                 properties={"dockerignore": None},
             )
             return
-        missing = [p for p in _REQUIRED if not is_excluded(p, patterns)]
-        present = [p for p in build_context.sensitive if p not in missing and not is_excluded(p, patterns)]
+        if excludes:
+            missing, present = _left_in(build_context, list(build_context.patterns) + excludes)
+        else:
+            if shared is None:
+                shared = _left_in(build_context, list(build_context.patterns))
+            missing, present = shared
         if not missing and not present:
             continue
         shown = ", ".join((missing + present)[:8])
         more = len(missing) + len(present) - 8
         guard = build_context.ignore_path or "its --exclude list"
+        properties: dict[str, object] = {
+            "dockerignore": build_context.ignore_path,
+            "not_excluded": missing + present,
+        }
+        partial = ""
+        if build_context.partial:
+            partial = f" ({build_context.partial})"
+            properties["dockerignore_partial"] = build_context.partial
         yield ctx.finding(
             BROAD_COPY,
             inst.start_line,
             f"`{inst.keyword} {inst.args.strip()}` copies the whole build context but {guard} "
-            f"does not exclude {shown}{f' and {more} more' if more > 0 else ''}.",
+            f"does not exclude {shown}{f' and {more} more' if more > 0 else ''}{partial}.",
             key="broad-copy:weak-dockerignore:" + ",".join(missing + present),
-            properties={"dockerignore": build_context.ignore_path, "not_excluded": missing + present},
+            properties=properties,
         )
         return
+
+
+def _left_in(build_context: BuildContext, patterns: list[Pattern]) -> tuple[list[str], list[str]]:
+    """(required entries not excluded, sensitive paths present and not excluded)."""
+    missing = [p for p in _REQUIRED if not is_excluded(p, patterns)]
+    present = [p for p in build_context.sensitive if p not in missing and not is_excluded(p, patterns)]
+    return missing, present

@@ -15,6 +15,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # Instructions Docker knows; anything else makes `docker build` fail.
 KNOWN_INSTRUCTIONS = frozenset(
@@ -63,7 +64,13 @@ class Heredoc:
 
     def line_at(self, offset: int) -> int:
         """Line number of character `offset` of `body`."""
-        return self.start_line + self.body.count("\n", 0, max(0, offset))
+        return self.start_line + bisect.bisect_left(self._breaks, max(0, offset))
+
+    @cached_property
+    def _breaks(self) -> list[int]:
+        # Found once: counting newlines from the start for every command of a long heredoc
+        # would cost the body's length per finding.
+        return [m.start() for m in re.finditer("\n", self.body)]
 
 
 @dataclass

@@ -63,6 +63,8 @@ _COMPOSE_CHECKS: tuple[Callable[[ComposeContext], Iterable[Finding]], ...] = (
     compose_exposure.check,
 )
 
+MAX_RUN_INSTRUCTIONS = 10_000
+
 _STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True}
 
 OPTIONS_SCHEMA: dict[str, Any] = {
@@ -168,6 +170,14 @@ class DockerScanner(Scanner):
         dockerfile = parse(file.text)
         if not dockerfile.instructions:
             raise SkipFile("Dockerfile has no instructions (only comments or blank lines)")
+        runs = sum(1 for inst in dockerfile.instructions if inst.keyword == "RUN")
+        if runs > MAX_RUN_INSTRUCTIONS:
+            # Each RUN is parsed as shell and checked by a dozen rules; tens of thousands of them are
+            # generated, not a build (an image holds at most 127 layers), and would take minutes.
+            raise SkipFile(
+                f"Dockerfile has {runs:,} RUN instructions, more than the {MAX_RUN_INSTRUCTIONS:,} analysed "
+                "(an image cannot have more than 127 layers; generated?)"
+            )
         ctx = DockerContext(file, dockerfile, self.context.options)
         for check in _DOCKERFILE_CHECKS:
             yield from check(ctx)

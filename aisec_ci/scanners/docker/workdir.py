@@ -88,12 +88,16 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     key="cd",
                 )
                 break
+    # Whether a stage, with the stages it builds on, sets a WORKDIR: a parent is always an
+    # earlier stage, so one pass in order answers for every stage without re-walking its chain.
+    sets_workdir: dict[int, bool] = {}
     for stage in df.stages:
-        has_workdir = False
-        for inst in _chain_instructions(ctx, stage.index):
+        parent = stage.parent
+        has_workdir = parent is not None and parent != stage.index and sets_workdir.get(parent, False)
+        for inst in stage.instructions:
             if inst.keyword == "WORKDIR":
                 has_workdir = True
-            elif inst.keyword in ("COPY", "ADD") and not has_workdir and inst.stage == stage.index:
+            elif inst.keyword in ("COPY", "ADD") and not has_workdir:
                 dest = _destination(inst)
                 if dest is not None and _is_relative(dest):
                     yield ctx.finding(
@@ -103,14 +107,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                         "base image.",
                         key=f"copy-relative:{dest}",
                     )
-
-
-def _chain_instructions(ctx: DockerContext, index: int) -> list[Instruction]:
-    chain = ctx.dockerfile.stage_chain(ctx.dockerfile.stages[index])
-    out: list[Instruction] = []
-    for stage in reversed(chain):
-        out.extend(stage.instructions)
-    return out
+        sets_workdir[stage.index] = has_workdir
 
 
 def _destination(inst: Instruction) -> str | None:
