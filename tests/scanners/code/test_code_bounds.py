@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from code_support import scan
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.code import budget, scanner, symbols
 from aisec_ci.scanners.code.positions import LineIndex
 from tests.conftest import run_cli
+from tests.scanners.code.code_support import scan
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

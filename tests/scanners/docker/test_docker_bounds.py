@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker_support import lines, scan, write
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.docker import context_copy
 from aisec_ci.scanners.docker.dockerignore import is_excluded, parse_dockerignore
 from tests.conftest import run_cli
+from tests.scanners.docker.docker_support import lines, scan, write
 
 BROAD = "docker/broad-copy-context"
 _COPY_ALL = "FROM python:3.11.9-slim\nWORKDIR /app\nCOPY . .\nUSER 1000\n"
