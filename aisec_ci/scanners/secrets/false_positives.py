@@ -175,9 +175,10 @@ def generic_filter_reason(
         return "placeholder"
     if _PROSE_RE.match(secret):
         return "prose"
-    if len(secret) >= 16 and len(set(secret)) == len(secret):
-        # Every character distinct: a character set (`"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"`),
-        # which a random 16+ character key almost never is.
+    if len(secret) >= 16 and len(set(secret)) == len(secret) and (len(secret) >= 24 or sorted(secret) == list(secret)):
+        # Every character distinct: a character set (`"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"`).
+        # A random 24+ character key almost never is one; at 16 characters one in seven
+        # is, so shorter values count as a character set only when in order.
         return "alphabet"
     if _names_itself(secret, line):
         return "placeholder"

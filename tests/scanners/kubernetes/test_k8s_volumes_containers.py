@@ -67,9 +67,11 @@ def test_container_hygiene_unsafe() -> None:
     # The fixture's token says it is not a real one: the secrets scanner's own judgement
     # (a placeholder) applies, so it is not reported (tests/scanners/kubernetes/test_k8s_fp_patterns.py
     # covers a realistic token).
-    assert not by_rule(fs, "k8s/secret-in-env")
-    # The value never leaves the scanner.
+    # A literal password that looks like one is reported, on its own line.
+    assert lines(fs, "k8s/secret-in-env") == [line_of(path, "value: Zq8vLr2mWx7pKq4T")]
+    # The values never leave the scanner.
     assert all("hf_notarealtoken" not in (f.message + f.snippet + str(f.properties)) for f in fs)
+    assert all("Zq8vLr2mWx7pKq4T" not in (f.message + f.snippet + str(f.properties)) for f in fs)
     resources = by_rule(fs, "k8s/missing-resource-limits")
     assert any("nvidia.com/gpu" in f.message and "no limit" in f.message for f in resources)
     assert any("requests.memory" in f.message for f in resources)
