@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -14,6 +15,10 @@ import pytest
 from tests.conftest import run_cli, write_tree
 
 APP = {"Dockerfile": "FROM python:3.11\nRUN pip install torch\n"}
+
+
+def _scan_to(tmp_path: Path, fmt: str, dest: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli("scan", _repo(tmp_path), "--no-git", "--offline", "-q", "--fail-on", "none", "-f", fmt, "-o", dest)
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -27,19 +32,7 @@ def test_a_device_destination_keeps_its_type_and_mode(tmp_path: Path) -> None:
     null = tmp_path / "null"
     os.mknod(null, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # the same device as /dev/null
     os.chmod(null, 0o600)
-    proc = run_cli(
-        "scan",
-        _repo(tmp_path),
-        "--no-git",
-        "--offline",
-        "-q",
-        "--fail-on",
-        "none",
-        "--format",
-        "sarif",
-        "--output",
-        null,
-    )
+    proc = _scan_to(tmp_path, "sarif", null)
     assert proc.returncode == 0, proc.stderr
     st = os.lstat(null)
     assert stat.S_ISCHR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
@@ -55,19 +48,7 @@ def test_a_fifo_destination_receives_the_report_and_stays_a_fifo(tmp_path: Path)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    proc = run_cli(
-        "scan",
-        _repo(tmp_path),
-        "--no-git",
-        "--offline",
-        "-q",
-        "--fail-on",
-        "none",
-        "--format",
-        "json",
-        "--output",
-        fifo,
-    )
+    proc = _scan_to(tmp_path, "json", fifo)
     reader.join(timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert received and b'"docker/root-user"' in received[0]
@@ -103,18 +84,6 @@ def test_new_reports_are_0644_and_existing_ones_keep_their_mode(tmp_path: Path) 
 
 
 def test_a_directory_destination_is_a_clear_error(tmp_path: Path) -> None:
-    proc = run_cli(
-        "scan",
-        _repo(tmp_path),
-        "--no-git",
-        "--offline",
-        "-q",
-        "--fail-on",
-        "none",
-        "--format",
-        "json",
-        "--output",
-        tmp_path,
-    )
+    proc = _scan_to(tmp_path, "json", tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"aisec-ci: error: cannot write {tmp_path}") and "Traceback" not in proc.stderr
