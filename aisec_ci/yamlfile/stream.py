@@ -217,6 +217,16 @@ def syntax_error(exc: yaml.YAMLError, text: str = "") -> YamlSyntaxError:
     return YamlSyntaxError(str(problem), line, column, str(getattr(exc, "context", None) or ""))
 
 
+def parser_error(exc: yaml.YAMLError, text: str) -> YamlError:
+    """The error to raise for a parser complaint. PyYAML 6.0.4 stops deep flow
+    collections itself ("exceeded maximum nesting depth") where older versions ran
+    into Python's recursion limit: both are the same too-deep file."""
+    error = syntax_error(exc, text)
+    if "maximum nesting depth" in error.problem:
+        return too_deep(error.line)
+    return error
+
+
 def compose_documents(
     text: str,
     *,
@@ -247,7 +257,7 @@ def compose_documents(
                 yield index, node
             index += 1
     except yaml.YAMLError as exc:
-        raise syntax_error(exc, text) from None
+        raise parser_error(exc, text) from None
     except RecursionError:
         raise too_deep() from None
     finally:
@@ -279,7 +289,7 @@ def compose_single(text: str, *, loader: Any, limit: int | None = None) -> yaml.
     try:
         node: yaml.Node | None = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise syntax_error(exc, text) from None
+        raise parser_error(exc, text) from None
     except RecursionError:
         raise too_deep() from None
     if node is not None:
