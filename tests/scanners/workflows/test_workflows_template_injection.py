@@ -167,3 +167,28 @@ def test_bounded_outputs_of_common_actions_are_not_attacker_text(tmp_path: Path)
         "steps.changed.outputs.all_changed_files",
         "steps.meta.outputs.labels",
     ]
+
+
+def test_pull_request_text_passed_to_a_local_action_that_expands_it(tmp_path: Path) -> None:
+    # The action's own `inputs.*` finding is low; the caller that feeds it a branch name is not.
+    action = tmp_path / ".github" / "actions" / "fetch-model" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text(
+        "name: Fetch model\ninputs:\n  model-id:\n    required: true\n  revision:\n    default: main\n"
+        "runs:\n  using: composite\n  steps:\n"
+        '    - shell: bash\n      run: hub download "${{ inputs.model-id }}"\n'
+        '    - shell: bash\n      env:\n        REV: ${{ inputs.revision }}\n      run: hub checkout "$REV"\n'
+    )
+    wf = tmp_path / ".github" / "workflows" / "smoke.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(
+        "on: pull_request\npermissions: {}\njobs:\n  smoke:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: ./.github/actions/fetch-model\n        with:\n"
+        "          model-id: ${{ github.event.pull_request.head.ref }}\n"
+        "          revision: ${{ github.event.pull_request.title }}\n"
+    )
+    findings = scan_path(wf, rel=".github/workflows/smoke.yml")
+    # `revision` only reaches the action's script through an environment variable: safe.
+    assert hits(findings, RULE) == [(9, "high")]
+    assert "local action `./.github/actions/fetch-model`" in next(f for f in findings if f.rule_id == RULE).message
+    assert hits(scan_path(action, rel=".github/actions/fetch-model/action.yml"), RULE) == [(11, "low")]
