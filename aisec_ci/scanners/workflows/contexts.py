@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 
@@ -145,18 +146,73 @@ def classify(ref: str) -> Tier:
     return Tier.NONE
 
 
-# Actions whose outputs echo names chosen by a pull request's author (changed file names, branch names).
-ATTACKER_OUTPUT_ACTIONS = frozenset(
-    {
-        "tj-actions/changed-files",
-        "tj-actions/branch-names",
-        "dorny/paths-filter",
-        "jitterbit/get-changed-files",
-        "lots0logs/gh-action-get-changed-files",
-        "trilom/file-changes-action",
-        "ab185508/file-changes-action",
-        "step-security/changed-files",
-        "xt0rted/pull-request-comment-branch",
-        "actions-ecosystem/action-get-merged-pull-request",
-    }
+# What the outputs of common actions can hold. An output is attacker text only when the action
+# copies names a pull request's author chose (changed file names, branch names, PR titles) into it;
+# flags, counts, versions and SHAs cannot carry shell syntax. Unknown outputs of a listed action take
+# its default; actions not listed here are not followed at all.
+_FILE_LIST_ACTIONS = (
+    "tj-actions/changed-files",
+    "step-security/changed-files",
 )
+# Outputs of the changed-files actions that are 'true'/'false' or a number.
+_CHANGED_FILES_BOUNDED = re.compile(r"^(?:any|only)_[a-z_]+$|_count$")
+# dorny/paths-filter: one 'true'/'false' output per filter, `changes` (a JSON list of the workflow's own
+# filter names); only `<filter>_files` (with `list-files:`) carries file names.
+_PATHS_FILTER_FILES = re.compile(r"_files$")
+
+
+@dataclass(frozen=True)
+class _ActionOutputs:
+    default: Tier
+    tiers: tuple[tuple[str, Tier], ...] = ()
+    """Exact output names with their own tier."""
+
+
+_ACTION_OUTPUTS: dict[str, _ActionOutputs] = {
+    "tj-actions/branch-names": _ActionOutputs(
+        Tier.ATTACKER,
+        (
+            ("is_default", Tier.NONE),
+            ("is_tag", Tier.NONE),
+            ("base_ref_branch", Tier.WRITER),
+            ("default_branch", Tier.WRITER),
+        ),
+    ),
+    "jitterbit/get-changed-files": _ActionOutputs(Tier.ATTACKER),
+    "lots0logs/gh-action-get-changed-files": _ActionOutputs(Tier.ATTACKER),
+    "trilom/file-changes-action": _ActionOutputs(Tier.ATTACKER),
+    "ab185508/file-changes-action": _ActionOutputs(Tier.ATTACKER),
+    "xt0rted/pull-request-comment-branch": _ActionOutputs(
+        Tier.ATTACKER, (("head_sha", Tier.NONE), ("base_sha", Tier.NONE), ("base_ref", Tier.WRITER))
+    ),
+    "actions-ecosystem/action-get-merged-pull-request": _ActionOutputs(Tier.ATTACKER, (("number", Tier.NONE),)),
+    # A docker tag only allows [A-Za-z0-9_.-], so the tag and version outputs cannot carry shell syntax;
+    # labels, annotations and the JSON dump copy the repository description and source branch verbatim.
+    "docker/metadata-action": _ActionOutputs(
+        Tier.NONE,
+        (("labels", Tier.WRITER), ("annotations", Tier.WRITER), ("json", Tier.WRITER)),
+    ),
+}
+
+
+def output_tier(slug: str, output: str | None) -> Tier:
+    """What one output of a `uses:` step can hold; Tier.NONE for actions whose outputs are bounded.
+
+    `output` None (or `*`) is the whole outputs object (`toJSON(steps.x.outputs)`): its worst field.
+    """
+    if output is None or output == "*":
+        if slug in _FILE_LIST_ACTIONS or slug == "dorny/paths-filter":
+            return Tier.ATTACKER
+        whole = _ACTION_OUTPUTS.get(slug)
+        return max((whole.default, *(t for _, t in whole.tiers))) if whole is not None else Tier.NONE
+    name = output.lower()
+    if slug in _FILE_LIST_ACTIONS:
+        return Tier.NONE if _CHANGED_FILES_BOUNDED.search(name) else Tier.ATTACKER
+    if slug == "dorny/paths-filter":
+        return Tier.ATTACKER if _PATHS_FILTER_FILES.search(name) else Tier.NONE
+    # actions/checkout (`ref`, `commit`), actions/setup-* (versions, paths, `cache-hit`) and every
+    # action not listed: their outputs are not followed.
+    spec = _ACTION_OUTPUTS.get(slug)
+    if spec is None:
+        return Tier.NONE
+    return dict(spec.tiers).get(name, spec.default)

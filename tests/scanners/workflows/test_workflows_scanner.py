@@ -25,7 +25,7 @@ REPO_FIXTURE = FIXTURES / "repo"
 def test_registered_with_its_rules() -> None:
     assert registry.all_scanners()["workflows"] is SCANNER
     ids = [r.id for r in SCANNER.rules]
-    assert len(ids) == len(set(ids)) == 20
+    assert len(ids) == len(set(ids)) == 21
     assert all(rule_id.startswith("workflows/") for rule_id in ids)
     for rule_id in ids:
         assert registry.catalog().get(rule_id) is not None

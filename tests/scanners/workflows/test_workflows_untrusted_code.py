@@ -86,3 +86,83 @@ def test_same_repository_guard_lowers_the_finding(tmp_path: Path) -> None:
     assert hits(findings, CHECKOUT) == [(8, "medium")]
     assert next(f for f in findings if f.rule_id == CHECKOUT).properties["same_repo_guard"] is True
     assert hits(scan_path(either), CHECKOUT) == [(8, "critical")]
+
+
+MERGED_BACKPORT = """\
+name: Backport merged pull requests
+on:
+  pull_request_target:
+    types: [closed, labeled]
+permissions:
+  contents: write
+  pull-requests: write
+jobs:
+  backport:
+    if: github.event.pull_request.merged == true && contains(github.event.pull_request.labels.*.name, 'backport')
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+          fetch-depth: 0
+      - run: ./hack/backport.sh "${{ github.event.pull_request.number }}"
+  docs-preview:
+    if: github.event.pull_request.merged == true || github.event.action == 'labeled'
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: make docs
+"""
+
+COMMENT_CHERRY_PICK = """\
+name: Cherry-pick on comment
+on:
+  issue_comment:
+    types: [created]
+permissions:
+  contents: write
+jobs:
+  check:
+    if: github.event.issue.pull_request && startsWith(github.event.comment.body, '/cherry-pick')
+    runs-on: ubuntu-latest
+    steps:
+      - name: Require a merged pull request
+        env:
+          GH_TOKEN: ${{ github.token }}
+        run: |
+          merged_at=$(gh pr view "${{ github.event.issue.number }}" --json mergedAt -q .mergedAt)
+          if [ -z "$merged_at" ] || [ "$merged_at" = null ]; then
+            echo "pull request is not merged"; exit 1
+          fi
+  pick:
+    needs: check
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0
+      - run: git fetch origin "pull/${{ github.event.issue.number }}/head:pr"
+      - run: git cherry-pick pr
+  report:
+    needs: check
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - run: gh pr checkout ${{ github.event.issue.number }} && make report
+"""
+
+
+def test_checkout_after_the_pull_request_is_merged_is_not_untrusted(tmp_path: Path) -> None:
+    wf = tmp_path / "backport.yml"
+    wf.write_text(MERGED_BACKPORT)
+    # `backport` only runs on merged pull requests; `docs-preview` also runs on `labeled` (the `||`).
+    assert hits(scan_path(wf), CHECKOUT) == [(22, "critical")]
+
+
+def test_fetch_after_a_job_that_requires_the_merge_is_not_untrusted(tmp_path: Path) -> None:
+    wf = tmp_path / "cherry-pick.yml"
+    wf.write_text(COMMENT_CHERRY_PICK)
+    # `pick` needs the job that fails unless merged; `report` runs `always()`, merged or not.
+    assert hits(scan_path(wf), CHECKOUT) == [(34, "high")]
