@@ -25,6 +25,7 @@ from aisec_ci.scanners.code import (
     tls_verification,
     web_serving,
 )
+from aisec_ci.scanners.code.branches import merge_branch_twins
 from aisec_ci.scanners.code.budget import over_budget_reason, tokens_over_budget, too_deep_reason
 from aisec_ci.scanners.code.calls import AttributeSite, CallSite, Hit
 from aisec_ci.scanners.code.notebook import CodeUnit, notebook_units
@@ -186,6 +187,7 @@ def _children(node: ast.AST) -> list[ast.AST]:
 def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_test: bool) -> list[Finding]:
     """One pre-order walk in source order, so bindings precede the calls that use them."""
     found: list[Finding] = []
+    loads: list[tuple[Finding, ast.Call]] = []
     handlers: list[tuple[str, ...]] = []
     active: tuple[str, ...] | None = ()
 
@@ -210,7 +212,11 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
                 active = tuple(chain.from_iterable(handlers))
             call = CallSite(call_node, name, symbols.is_resolved(call_node.func), symbols, in_test, active)
             for call_check in _CALL_CHECKS:
-                found.extend(_finding(hit, call_node, name, unit, path) for hit in call_check(call))
+                for hit in call_check(call):
+                    finding = _finding(hit, call_node, name, unit, path)
+                    found.append(finding)
+                    if hit.rule.id in _LOAD_RULES:
+                        loads.append((finding, call_node))
         elif kind in _BINDERS:
             _bind(node, symbols, found, unit, path, in_test)
         elif kind in _SCOPES:
@@ -227,10 +233,16 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
         children = _children(node)
         children.reverse()
         stack.extend(children)
-    return found
+    changes = merge_branch_twins(loads, tree) if len(loads) > 1 else {}
+    if not changes:
+        return found
+    kept = (changes.get(id(f), f) for f in found)
+    return [f for f in kept if f is not None]
 
 
 _SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda})
+# Unsafe loads: the same one on both sides of an `if` is reported once.
+_LOAD_RULES = frozenset(rule.id for rule in deserialization.RULES)
 
 
 def _caught(handler: ast.ExceptHandler, symbols: Symbols) -> tuple[str, ...]:

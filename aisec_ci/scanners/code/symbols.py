@@ -45,8 +45,10 @@ LLM_MODULES = frozenset(
         "together",
     }
 )
-# Words that mark a call's result as model output wherever they appear in its dotted name
-# (split at `.` and `_`): `llm(...)`, `self.model(x)`, `qa_chain.run(q)`, `get_answer(q)`.
+# Objects whose call returns generated text: `llm(prompt)`, `self.model(x)`, `chat(messages)`.
+# Matched against the callee's own name only (its last component), and only when that name ends
+# with one of them: `_resolve_pipeline_channel()` or `get_model_id()` merely mention a pipeline
+# or a model and return something else.
 LLM_NOUNS = frozenset(
     {
         "llm",
@@ -58,6 +60,7 @@ LLM_NOUNS = frozenset(
         "agent",
         "chain",
         "pipeline",
+        "pipe",
         "gpt",
         "openai",
         "anthropic",
@@ -70,6 +73,19 @@ LLM_NOUNS = frozenset(
         "copilot",
     }
 )
+# First words of a callee that builds, loads or looks up the object rather than running it
+# (`load_model(path)`, `get_pipeline()`): its result is the model, not the model's output.
+_FACTORY_WORDS = frozenset(
+    {"load", "get", "build", "create", "make", "init", "download", "save", "resolve", "find", "register", "new"}
+)
+# Objects on which a generic verb (`run`, `call`, `stream`) runs a generation: `qa_chain.run(q)`.
+_RUNNABLE_NOUNS = frozenset({"llm", "llms", "agent", "chain", "executor", "crew", "assistant"})
+_RUN_VERBS = frozenset({"run", "arun", "call", "acall", "stream", "astream", "batch", "abatch", "kickoff"})
+# Methods of an LLM module's client that generate: `client.chat.completions.create`, `ollama.chat`.
+_CLIENT_VERBS = frozenset({"create", "acreate", "chat", "completion", "stream", "run", "call"})
+# LLM modules whose other calls return tokenizers, configs or downloaded paths (`snapshot_download`,
+# `AutoTokenizer.from_pretrained`); from them only a `pipeline(...)` object's call is output.
+_LOADER_MODULES = frozenset({"transformers", "huggingface_hub"})
 # Method names that generate text, matched only as the whole last component, so that
 # `generate_source()` or `check_output()` are not taken for model calls.
 LLM_VERBS = frozenset(
@@ -322,16 +338,38 @@ class Symbols:
         return None
 
     def looks_like_model_call(self, qualified: str) -> bool:
+        """Whether a call, named `qualified` (or as written), is a text-generation call: an LLM
+        client's generating method, a `transformers.pipeline(...)` object, a method named like
+        `generate`/`invoke`, a chain or agent run, or a callee named for the model itself."""
         root = qualified.split("(")[0]
-        modules = LLM_MODULES | self.extra_llm_modules
-        if any(root == m or root.startswith(m + ".") for m in modules):
-            return True
         components = [c for c in _SPLIT.split(qualified) if c]
-        if components and components[-1].lower() in LLM_VERBS:
+        if not components:
+            return False
+        last = components[-1].lower()
+        if any(root == m or root.startswith(m + ".") for m in self.extra_llm_modules):
+            return True
+        if any(root == m or root.startswith(m + ".") for m in LLM_MODULES):
+            if last in LLM_VERBS or last in _CLIENT_VERBS:
+                return True
+            if qualified.endswith("()"):
+                # Calling an object an LLM module built (`Llama(...)(prompt)`, `pipeline(...)(text)`).
+                top = root.split(".")[0]
+                return top not in _LOADER_MODULES or root.endswith(".pipeline")
+        if last in LLM_VERBS:
             return True
         words = {w.lower() for c in components for w in c.split("_") if w}
         words.discard("builtins")
-        return bool(words & (LLM_NOUNS | self.extra_llm_parts))
+        if words & self.extra_llm_parts:
+            return True
+        callee = [w for w in components[-1].lower().split("_") if w]
+        if not callee:
+            return False
+        if callee[-1] in LLM_NOUNS and callee[0] not in _FACTORY_WORDS:
+            return True
+        if last in _RUN_VERBS and len(components) >= 2:
+            receiver = [w for w in components[-2].lower().split("_") if w]
+            return bool(receiver) and receiver[-1] in _RUNNABLE_NOUNS
+        return False
 
     def model_output_source(self, node: ast.expr | None) -> str | None:
         """What makes `node` model output (a call such as `llm.invoke()`, or a variable assigned

@@ -80,3 +80,34 @@ def test_parameters_shadow_names_only_inside_their_function(tmp_path: Path) -> N
         "state = T.load('ckpt.pt')\n"
     )
     assert [(f.start_line, f.rule_id) for f in scan(src)] == [(5, "code/torch-load-unsafe")]
+
+
+def test_the_same_load_on_both_branches_of_an_if_is_one_finding(tmp_path: Path) -> None:
+    src = tmp_path / "restore.py"
+    src.write_text(
+        "import pickle\n"
+        "import torch\n"
+        "\n"
+        "def restore(path, use_cuda, other):\n"
+        "    if use_cuda:\n"
+        "        state = torch.load(path)\n"
+        "    else:\n"
+        "        state = torch.load(path, map_location='cpu')\n"
+        "    if state:\n"
+        "        extra = pickle.load(open(path, 'rb'))\n"
+        "    else:\n"
+        "        extra = pickle.load(open(other, 'rb'))\n"
+        "    return state, extra\n"
+    )
+    findings = scan(src)
+    assert [(f.start_line, f.rule_id) for f in findings] == [
+        (6, "code/torch-load-unsafe"),
+        (10, "code/pickle-load"),
+        (12, "code/pickle-load"),
+    ]
+    assert findings[0].properties["also_at_lines"] == [8]
+    assert "line 8" in findings[0].message
+    # The kept finding is the one the first load reported before: its key (and so its fingerprint) holds.
+    alone = tmp_path / "alone.py"
+    alone.write_text("".join(src.read_text().splitlines(keepends=True)[:6]))
+    assert scan(alone)[0].key == findings[0].key

@@ -46,3 +46,44 @@ def test_exec_of_a_fixed_project_file_is_not_reported_but_a_variable_path_is(tmp
         "    exec(Path(cfg.plugin).read_text())\n"
     )
     assert [(f.start_line, f.rule_id) for f in scan(src)] == [(5, "code/eval-dynamic-input")]
+
+
+def test_model_output_taint_starts_only_at_a_generation_call(tmp_path: Path) -> None:
+    # A KFP-like local runner: a CEL condition resolved through `_resolve_pipeline_channel`, a
+    # `model_id` looked up by a helper and a server CLI built from `sys.executable` are not model output.
+    src = tmp_path / "runner.py"
+    src.write_text(
+        "import subprocess\n"
+        "import sys\n"
+        "from transformers import AutoTokenizer, pipeline\n"
+        "from huggingface_hub import snapshot_download\n"
+        "\n"
+        "class ConditionEvaluator:\n"
+        "    def evaluate(self, condition, store):\n"
+        "        expr = condition\n"
+        "        value = ConditionEvaluator._resolve_pipeline_channel(condition, store)\n"
+        "        expr = expr.replace('x', str(value)).replace('&&', ' and ')\n"
+        "        return eval(expr, {'__builtins__': {}}, {})\n"
+        "\n"
+        "def serve(spec):\n"
+        "    model_id = get_model_id(spec)\n"
+        "    local = snapshot_download(model_id)\n"
+        "    tok = AutoTokenizer.from_pretrained(local)\n"
+        "    cmd = [sys.executable, '-m', 'server', '--model', local, '--tok', str(tok(model_id))]\n"
+        "    subprocess.Popen(cmd)\n"
+        "    return exec(model_id)\n"
+        "\n"
+        "def generate(prompt, agent):\n"
+        "    pipe = pipeline('text-generation')\n"
+        "    text = pipe(prompt)[0]['generated_text']\n"
+        "    eval(text)\n"
+        "    plan = agent.run(prompt)\n"
+        "    exec(plan)\n"
+    )
+    found = [(f.start_line, f.rule_id, f.severity.label) for f in scan(src)]
+    assert found == [
+        (11, "code/eval-dynamic-input", "medium"),
+        (19, "code/eval-dynamic-input", "medium"),
+        (24, "code/eval-model-output", "critical"),
+        (26, "code/eval-model-output", "critical"),
+    ]

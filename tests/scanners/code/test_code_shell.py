@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.scanners.code.code_support import assert_matches_markers, scan_fixture
+from pathlib import Path
+
+from tests.scanners.code.code_support import assert_matches_markers, scan, scan_fixture
 
 
 def test_shell_commands_from_variables_are_reported() -> None:
@@ -14,3 +16,34 @@ def test_shell_commands_from_variables_are_reported() -> None:
 
 def test_argument_lists_and_literal_commands_are_not_reported() -> None:
     assert scan_fixture("shell_safe.py") == []
+
+
+def test_shell_injection_needs_a_shell_and_input_from_outside(tmp_path: Path) -> None:
+    # A release helper: an argument list without a shell, and scripts located from `__file__`, take
+    # nothing from outside; `bash -c` with a variable script, or `os.system` of an argument, does.
+    src = tmp_path / "release.py"
+    src.write_text(
+        "import os\n"
+        "import subprocess\n"
+        "import sys\n"
+        "from pathlib import Path\n"
+        "\n"
+        "HERE = os.path.dirname(os.path.abspath(__file__))\n"
+        "ROOT = Path(__file__).resolve().parent.parent\n"
+        "\n"
+        "def dir_of(path):\n"
+        "    return os.path.dirname(path)\n"
+        "\n"
+        "def release(version, model_dir):\n"
+        "    os.system(f'{dir_of(__file__)}/build.sh')\n"
+        "    os.system(HERE + '/clean.sh')\n"
+        '    subprocess.run(f\'{ROOT / "hack" / "lint.sh"} --all\', shell=True)\n'
+        "    subprocess.Popen([sys.executable, '-m', 'server', '--model_dir', model_dir, get_model_name()])\n"
+        "    subprocess.run(['bash', '-c', f'git tag {version}'])\n"
+        "    os.system(f'{HERE}/publish.sh {version}')\n"
+        "\n"
+        "def get_model_name():\n"
+        "    return 'm'\n"
+    )
+    found = [(f.start_line, f.rule_id, f.severity.label) for f in scan(src)]
+    assert found == [(17, "code/shell-injection", "high"), (18, "code/shell-injection", "high")]
