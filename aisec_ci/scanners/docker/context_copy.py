@@ -24,8 +24,9 @@ BROAD_COPY = Rule(
     severity=Severity.MEDIUM,
     what="Reports `COPY`/`ADD` of the whole build context (`.`, `./`, `*`) when the Dockerfile's directory has "
     "no `.dockerignore` (nor `<Dockerfile>.dockerignore`), or when its `.dockerignore` does not exclude `.git` "
-    "and `.env`, or leaves in notebooks (`*.ipynb`) and secret files (`*.pem`, `*.key`, `secrets/`, "
-    "`.aws/`, `kaggle.json` ...) that exist in the context. The build context is taken to be the "
+    "and `.env`, or leaves in notebooks (`*.ipynb`) and secret files (`*.pem`, `*.key`, files of a "
+    "`secrets/` directory other than source code and docs, `.aws/`, `kaggle.json` ...) that exist in the context. "
+    "The build context is taken to be the "
     "Dockerfile's directory, or the nearest parent inside the scanned root that holds a `.dockerignore` "
     "(`docker build -f docker/Dockerfile .`). `COPY --exclude=` patterns count like .dockerignore lines.",
     why="Everything copied becomes part of a layer that anyone who can pull the image can read: `.env` "
@@ -47,9 +48,14 @@ _WHOLE_CONTEXT = frozenset({".", "./", "*", "./*", "/", "**"})
 # Always expected in a .dockerignore that guards a whole-context copy.
 _REQUIRED = (".git", ".env")
 # Sensitive things that must be excluded when they exist in the context.
-_SENSITIVE_NAMES = frozenset(
-    {".env", ".git", "secrets", "secret", ".aws", ".ssh", ".netrc", ".pypirc", "kaggle.json", "credentials.json"}
-)
+_SENSITIVE_NAMES = frozenset({".env", ".git", ".aws", ".ssh", ".netrc", ".pypirc", "kaggle.json", "credentials.json"})
+# Directories whose files are taken for secrets, except source code and docs kept beside them
+# (`samples/secret/secret.py` shows how to use a secret; it is not one).
+_SECRET_DIRS = frozenset({"secrets", "secret"})
+_NOT_SECRET_SUFFIXES = (
+    ".py", ".pyi", ".js", ".ts", ".go", ".java", ".rs", ".rb", ".sh", ".md", ".rst", ".html", ".css",
+)  # fmt: skip
+_NOT_SECRET_FILES = frozenset({".gitkeep", ".gitignore", ".keep"})
 _SENSITIVE_GLOBS = ("*.ipynb", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "*.p12", "*.pfx", ".env.*")
 _SAFE_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 _SKIP_DIRS = frozenset({"node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".ipynb_checkpoints"})
@@ -141,13 +147,25 @@ def _inside(path: Path, root: Path | None) -> bool:
     return True
 
 
+def _is_secret_dir_file(name: str) -> bool:
+    """Whether a file inside a `secrets/` directory is taken for a secret."""
+    low = name.lower()
+    if low in _NOT_SECRET_FILES or low.startswith(("readme", "license")):
+        return False
+    return not low.endswith(_NOT_SECRET_SUFFIXES)
+
+
 def find_sensitive(directory: Path) -> tuple[str, ...]:
-    """Sensitive entries under `directory`, bounded in depth and count, not following symlinks."""
+    """Sensitive files under `directory`, bounded in depth and count, not following symlinks.
+
+    A `secrets/` directory is not named itself: its files are, when they are not
+    source code or docs, so the report lists what would actually leak.
+    """
     found: list[str] = []
     seen = 0
-    stack: list[tuple[Path, str, int]] = [(directory, "", 0)]
+    stack: list[tuple[Path, str, int, bool]] = [(directory, "", 0, False)]
     while stack and seen < _WALK_LIMIT:
-        path, rel, depth = stack.pop()
+        path, rel, depth, in_secret_dir = stack.pop()
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
         except OSError:
@@ -165,7 +183,10 @@ def find_sensitive(directory: Path) -> tuple[str, ...]:
             except OSError:
                 is_dir = False
             if is_dir and depth + 1 < _WALK_DEPTH and entry.name not in _SKIP_DIRS:
-                stack.append((Path(entry.path), child, depth + 1))
+                secret_dir = in_secret_dir or entry.name.lower() in _SECRET_DIRS
+                stack.append((Path(entry.path), child, depth + 1, secret_dir))
+            elif not is_dir and in_secret_dir and _is_secret_dir_file(entry.name):
+                found.append(child)
     return tuple(sorted(found))
 
 

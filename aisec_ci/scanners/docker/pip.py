@@ -38,8 +38,8 @@ PIP_CACHE = Rule(
     name="pip cache kept in the image",
     short_description="`pip install` without `--no-cache-dir` in a shipped stage.",
     severity=Severity.INFO,
-    what="Reports `pip install` in the shipped stages without `--no-cache-dir`, `PIP_NO_CACHE_DIR` or a "
-    "BuildKit cache mount.",
+    what="Reports `pip install` in the shipped stages without `--no-cache-dir` (or an abbreviation pip "
+    "accepts, such as `--no-cache`), `PIP_NO_CACHE_DIR` or a BuildKit cache mount.",
     why="pip keeps every downloaded wheel in `~/.cache/pip`. For ML stacks that is gigabytes (CUDA wheels of "
     "torch alone exceed 2 GB) added to every pull on every GPU node.",
     example="RUN pip install torch==2.3.1",
@@ -57,7 +57,8 @@ EXTRA_INDEX = Rule(
     severity=Severity.MEDIUM,
     what="Reports `--extra-index-url` (pip, `uv pip`), `pip config set global.extra-index-url` and "
     "`PIP_EXTRA_INDEX_URL`/`UV_EXTRA_INDEX_URL` in ENV/ARG. URLs listed in the `allowed_extra_index_urls` "
-    "option are not reported.",
+    "option are not reported, nor an install whose packages are all pinned to a local version "
+    "(`torch==2.3.1+cpu`), which PyPI refuses to host.",
     why="pip merges all indexes and takes the highest version from any of them. Anyone can publish a package "
     "with the name of your internal one (or of a dependency only your extra index serves) on PyPI with a "
     "higher version, and the build installs it: in December 2022 a malicious `torchtriton` on PyPI was "
@@ -179,6 +180,9 @@ _ML_PACKAGES = frozenset(
         "mlflow",
     }
 )
+_LOCAL_PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?===?[A-Za-z0-9.!_-]+\+[A-Za-z0-9.]+$")
+_NO_CACHE = "--no-cache-dir"
+_NO_CACHE_MIN = "--no-ca"
 _REQ_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -272,10 +276,11 @@ def _index_findings(ctx: DockerContext, call: PipCall, line: int, allowed_extra:
                 trusted.append(value)
             elif key.endswith(".find-links"):
                 find_links.append(value)
+    local_only = _only_local_versions(call)
     for url in extra:
         if _is_http(url):
             yield _insecure(ctx, line, f"{call.tool} extra index over plain HTTP `{redact_url(url)}`", url)
-        if not _allowed(url, allowed_extra):
+        if not local_only and not _allowed(url, allowed_extra):
             yield ctx.finding(
                 EXTRA_INDEX,
                 line,
@@ -289,6 +294,30 @@ def _index_findings(ctx: DockerContext, call: PipCall, line: int, allowed_extra:
             yield _insecure(ctx, line, f"{call.tool} index over plain HTTP `{redact_url(url)}`", url)
     for host in trusted:
         yield _insecure(ctx, line, f"{call.tool} trusts host `{redact_url(host)}` without TLS verification", host)
+
+
+def _only_local_versions(call: PipCall) -> bool:
+    """Whether every package of an install is pinned to a local version (`torch==2.3.1+cpu`).
+
+    PyPI refuses uploads with a local version label, so no PyPI package can
+    satisfy such a pin: the extra index is the only possible source and there
+    is nothing to confuse. Requirement files and editables are not read, so
+    they keep the finding.
+    """
+    if call.subcommand not in ("install", "download") or not call.packages:
+        return False
+    if {"-r", "--requirement", "-e", "--editable"} & call.options.keys():
+        return False
+    return all(_LOCAL_PIN.match(spec.strip().strip("'\"")) for spec in call.packages)
+
+
+def _no_cache(opts: dict[str, list[str]]) -> bool:
+    """Whether `--no-cache-dir` is given, also as an abbreviation pip accepts (`--no-cache`).
+
+    pip's option parser takes any unambiguous prefix of a long option; below
+    `--no-ca` the prefix also matches `--no-clean`, `--no-color` or `--no-compile`.
+    """
+    return any(len(o) >= len(_NO_CACHE_MIN) and _NO_CACHE.startswith(o) for o in opts)
 
 
 def _insecure(ctx: DockerContext, line: int, what: str, url: str) -> Finding:
@@ -342,7 +371,7 @@ def _install_findings(ctx: DockerContext, script: RunScript, call: PipCall, line
     if (
         call.tool == "pip"
         and ctx.in_final_image(script.instruction)
-        and "--no-cache-dir" not in opts
+        and not _no_cache(opts)
         and not ctx.defined_before(inst, "PIP_NO_CACHE_DIR")
         and "PIP_NO_CACHE_DIR" not in call.cmd.assignments
         and not any("type=cache" in m for m in script.instruction.flags.get("mount", []))

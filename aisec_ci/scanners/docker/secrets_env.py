@@ -18,7 +18,8 @@ SECRET_IN_ENV = Rule(
     severity=Severity.HIGH,
     what="Reports `ENV` and `ARG` instructions that give a credential-like variable (`HF_TOKEN`, "
     "`WANDB_API_KEY`, `OPENAI_API_KEY`, `AWS_SECRET_ACCESS_KEY`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`) a "
-    "literal value. The value is never shown in the report.",
+    'literal value (an empty default such as `ARG HF_TOKEN=""` is not one). The value is never shown in '
+    "the report.",
     why="The value is in the repository for everyone with read access, and in every layer and the "
     "config of the image: `docker history` and `docker inspect` print it to anyone who can pull the "
     "image, including from a public registry.",
@@ -38,7 +39,9 @@ SECRET_BUILD_ARG = Rule(
     short_description="A credential-like `ARG` or `ENV` receives its value at build time and stays in the image.",
     severity=Severity.MEDIUM,
     what="Reports `ARG` instructions that declare a credential-like build argument, and `ENV` instructions "
-    "that copy one into the image environment (`ENV HF_TOKEN=$HF_TOKEN`).",
+    "that copy one into the image environment (`ENV HF_TOKEN=$HF_TOKEN`). An `ARG` without a value (or "
+    "with an empty one) whose name is also the `id` or `env` of a `RUN --mount=type=secret` is the "
+    "recommended pattern and is not reported.",
     why="Build arguments are recorded in the image history and the build cache, and `ENV` values are "
     "stored in the image config: anyone who can pull the image can read the token used to download "
     "the model or the private package.",
@@ -56,18 +59,45 @@ RULES = (SECRET_IN_ENV, SECRET_BUILD_ARG)
 
 
 def check(ctx: DockerContext) -> Iterator[Finding]:
+    mounted = _secret_mount_names(ctx)
     for inst in ctx.dockerfile.instructions:
         if inst.keyword in ("ENV", "ARG"):
-            yield from _check_assignments(ctx, inst)
+            yield from _check_assignments(ctx, inst, mounted)
 
 
-def _check_assignments(ctx: DockerContext, inst: Instruction) -> Iterator[Finding]:
+def _secret_mount_names(ctx: DockerContext) -> frozenset[str]:
+    """Upper-cased ids and env names of every `RUN --mount=type=secret` in the file."""
+    names: set[str] = set()
+    for script in ctx.runs:
+        for mount in script.instruction.flags.get("mount", []):
+            fields = dict(part.partition("=")[::2] for part in mount.split(","))
+            if fields.get("type", "").strip().lower() != "secret":
+                continue
+            for key in ("id", "env"):
+                value = fields.get(key, "").strip()
+                if value:
+                    names.add(value.upper())
+    return frozenset(names)
+
+
+def _is_empty(value: str) -> bool:
+    """`""` and `''` are an empty default as much as nothing at all."""
+    v = value.strip()
+    return v in ("", '""', "''")
+
+
+def _check_assignments(ctx: DockerContext, inst: Instruction, mounted: frozenset[str]) -> Iterator[Finding]:
     for name, value, offset in split_assignments(inst.args, legacy=inst.keyword == "ENV"):
         if not is_secret_name(name):
             continue
+        empty = value is None or _is_empty(value)
+        if inst.keyword == "ARG" and empty and name.upper() in mounted:
+            # `ARG HF_TOKEN=""` beside `RUN --mount=type=secret,id=HF_TOKEN`: the value reaches the
+            # build through the secret mount, which is never written to a layer.
+            continue
         line = inst.line_of_args(offset)
         redacted = f"{inst.keyword} {name}=<redacted>" if value else f"{inst.keyword} {name}"
-        if value is not None and not is_placeholder_reference(value) and "$" not in value:
+        if value is not None and not empty and not is_placeholder_reference(value) and "$" not in value:
             yield ctx.finding(
                 SECRET_IN_ENV,
                 line,

@@ -20,7 +20,8 @@ ROOT_USER = Rule(
     what="Reports a Dockerfile whose final stage (including the stages it builds on) never switches to a "
     "non-root user, or whose last `USER` is `root` or `0`. Base images known to run as non-root "
     "(`*:nonroot` distroless tags, `bitnami/*`) count as a non-root user. Images listed in the "
-    "`root_allowlist` option (each with a reason) are not reported.",
+    "`root_allowlist` option (each with a reason) are not reported, nor a last stage `FROM scratch` that "
+    "only copies build artifacts and starts nothing (a `docker build --output` export, never run).",
     why="A process running as root inside the container is root on the host's kernel. A bug in the model "
     "server, a pickle-loading endpoint or a notebook kernel then has the privileges needed for container "
     "escapes (kernel and runtime CVEs, writable host mounts, the GPU driver's device files). Kubernetes "
@@ -62,6 +63,8 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
     df = ctx.dockerfile
     final = df.final_stage
     if final is None:
+        return
+    if _is_export_stage(final):
         return
     chain = df.stage_chain(final)
     root_stage = chain[-1]
@@ -108,6 +111,22 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
         key="root-user:missing",
         properties={"base_image": base},
     )
+
+
+_EXPORT_KEYWORDS = frozenset({"COPY", "ADD", "ARG", "LABEL", "WORKDIR"})
+
+
+def _is_export_stage(stage: Stage) -> bool:
+    """Whether the last stage only gathers build artifacts from scratch, with nothing to run.
+
+    `docker build --output type=local,dest=out .` writes such a stage's files to
+    disk; no container is ever started from it, so it has no user to judge.
+    A scratch stage that sets CMD or ENTRYPOINT is a runtime image (running as
+    uid 0) and is still reported.
+    """
+    if stage.parent is not None or stage.base.strip().lower() != "scratch":
+        return False
+    return all(i.keyword in _EXPORT_KEYWORDS for i in stage.instructions if i is not stage.from_instruction)
 
 
 def _resolve_user(inst: Instruction, chain: list[Stage]) -> str:

@@ -97,6 +97,7 @@ def test_many_star_patterns_do_not_backtrack(tmp_path: Path) -> None:
 def test_every_whole_context_copy_shares_one_ignore_match(tmp_path: Path) -> None:
     (tmp_path / ".dockerignore").write_text(".git\n.env\n")
     (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db.json").write_text("{}\n")
     body = "FROM python:3.11.9-slim\nWORKDIR /app\n" + "COPY . .\n" * 500 + "COPY --exclude=secrets . .\nUSER 1000\n"
     path = write(tmp_path, body)
     # The first copy leaves `secrets` in: one finding per Dockerfile, at that copy.
