@@ -22,6 +22,7 @@ from aisec_ci import __version__
 from aisec_ci.cancel import Cancelled, install_handlers
 from aisec_ci.errors import AisecError, UsageError
 from aisec_ci.result import ScanResult
+from aisec_ci.rules import PROFILES
 from aisec_ci.severity import FAIL_ON_CHOICES, Severity, parse_fail_on
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         help="file for the matching --format ('-' for stdout); the format is inferred from the extension if omitted",
     )
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest severity that fails the gate (default: high)")
+    p.add_argument(
+        "--min-severity",
+        choices=[s.label for s in sorted(Severity, reverse=True)],
+        help="lowest severity the text and markdown reports list (display only: the gate, SARIF and JSON keep all)",
+    )
     p.add_argument("--category", default="aisec-ci", help="SARIF automationDetails category (default: aisec-ci)")
     p.add_argument("--no-color", action="store_true", help="no ANSI colours in the text report (NO_COLOR works too)")
 
@@ -79,6 +85,12 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", type=Path, help="config file (default: .aisec.yml in PATH)")
     p.add_argument("--scanners", help="comma-separated scanners to run, or 'none' (default: all, or the config's list)")
     p.add_argument("--baseline", type=Path, help="baseline file: findings in it are not reported")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="rules to report: default (what a maintainer acts on), strict (adds hygiene), "
+        "audit (everything, low confidence included); default: the config's, else default",
+    )
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only scan matching paths")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching paths")
     p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: CPU count)")
@@ -260,6 +272,8 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         sbom=args.sbom,
         use_git=not args.no_git,
         offline=args.offline,
+        profile=getattr(args, "profile", None),
+        min_severity=Severity.parse(args.min_severity) if getattr(args, "min_severity", None) else None,
     )
 
 
@@ -367,6 +381,8 @@ def _cmd_rules(args: argparse.Namespace) -> int:
                 "severity": r.severity.label,
                 "short_description": r.short_description,
                 "enabled_by_default": r.enabled_by_default,
+                "profile": r.profile,
+                "confidence": r.confidence,
                 "tags": list(r.tags),
                 "precision": r.precision,
                 "help_uri": r.help_uri,
@@ -378,9 +394,11 @@ def _cmd_rules(args: argparse.Namespace) -> int:
         sys.stdout.write(rules_markdown(rules))
     else:
         width = max((len(r.id) for r in rules), default=10)
+        sys.stdout.write(f"{'RULE':<{width}}  {'SEVERITY':<8}  {'PROFILE':<7}  {'CONF.':<6}  DESCRIPTION\n")
         for r in rules:
             off = "" if r.enabled_by_default else " (off by default)"
-            sys.stdout.write(f"{r.id:<{width}}  {r.severity.label:<8}  {r.short_description}{off}\n")
+            columns = f"{r.id:<{width}}  {r.severity.label:<8}  {r.profile:<7}  {r.confidence:<6}"
+            sys.stdout.write(f"{columns}  {r.short_description}{off}\n")
         sys.stdout.write(f"{len(rules)} rules\n")
     return EXIT_PASSED
 
@@ -409,7 +427,8 @@ def _cmd_baseline_create(args: argparse.Namespace) -> int:
     from aisec_ci.pipeline import run_scan
     from aisec_ci.suppress.baseline import write_baseline
 
-    opts = replace(_scan_options(args), apply_baseline=False, fail_on=None, fail_on_set=True)
+    # Every current finding is accepted, whatever profile a later scan reports.
+    opts = replace(_scan_options(args), apply_baseline=False, fail_on=None, fail_on_set=True, profile="audit")
     result = run_scan(opts)
     root = opts.root if opts.root.is_dir() else opts.root.parent
     dest = args.baseline_output or (root / ".aisec-baseline.json")
@@ -438,5 +457,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     fail_on: Severity | None = parse_fail_on(args.fail_on) if args.fail_on else None
     names = [str(p) for p in args.reports]
     merged = merge_results(results, names=names, fail_on=fail_on, fail_on_set=bool(args.fail_on))
+    if args.min_severity:
+        merged.min_severity = Severity.parse(args.min_severity)
     _write_reports(merged, outputs, args)
     return EXIT_PASSED if merged.passed else EXIT_FAILED

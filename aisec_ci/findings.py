@@ -45,6 +45,15 @@ class Finding:
     """Stable id of this finding, independent of line shifts (set by the engine)."""
     line_hash: str = ""
     """GitHub's primaryLocationLineHash of the start line (text files only)."""
+    role: str = ""
+    """The file's role (aisec_ci.roles.Role value: source, test, docs ...), set by the pipeline."""
+    profile: str = ""
+    """The profile the rule belongs to (default, strict, audit), set by the pipeline."""
+    confidence: str = ""
+    """How sure the rule is (high, medium, low), set by the pipeline."""
+    lowered_from: Severity | None = None
+    """Set when the role policy lowered the finding (outside source): its severity before.
+    A lowered finding never counts toward the gate. None for findings reported as they are."""
 
     @property
     def last_line(self) -> int:
@@ -56,6 +65,11 @@ class Finding:
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
+
+    @property
+    def gates(self) -> bool:
+        """Whether the finding may fail the gate: a finding the role policy lowered never does."""
+        return self.lowered_from is None
 
     def evolve(self, **changes: Any) -> Finding:
         """A copy with some fields changed, for the engine's per-finding steps (owner,
@@ -85,6 +99,10 @@ class Finding:
             "scanner": self.scanner,
             "fingerprint": self.fingerprint,
             "line_hash": self.line_hash,
+            "role": self.role or None,
+            "profile": self.profile or None,
+            "confidence": self.confidence or None,
+            "lowered_from": self.lowered_from.label if self.lowered_from is not None else None,
             "properties": self.properties,
         }
 
@@ -105,6 +123,10 @@ class Finding:
             scanner=str(data.get("scanner") or ""),
             fingerprint=str(data.get("fingerprint") or ""),
             line_hash=str(data.get("line_hash") or ""),
+            role=str(data.get("role") or ""),
+            profile=str(data.get("profile") or ""),
+            confidence=str(data.get("confidence") or ""),
+            lowered_from=Severity.parse(str(data["lowered_from"])) if data.get("lowered_from") else None,
         )
 
 

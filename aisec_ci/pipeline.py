@@ -22,11 +22,13 @@ from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.newonly import base_checkout, base_fingerprints
 from aisec_ci.redaction import Redactor, safe_error_text
 from aisec_ci.result import ScanResult, Suppressed
+from aisec_ci.roles import Role, file_roles
 from aisec_ci.scanners.base import ScanContext, Scanner
 from aisec_ci.scanners.registry import KnownRuleIds, all_scanners, catalog, catalog_of, scanners_named
 from aisec_ci.severity import Severity
 from aisec_ci.suppress.apply import apply_suppressions
 from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES, load_baseline
+from aisec_ci.triage import triage
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree
@@ -63,6 +65,10 @@ class ScanOptions:
     env: Mapping[str, str] = field(default_factory=dict)
     config: Config | None = None
     """Use this configuration instead of loading one (new-only's base scan takes the HEAD's)."""
+    profile: str | None = None
+    """default, strict or audit; None: the config's `profile:`, else default."""
+    min_severity: Severity | None = None
+    """Display only (text and markdown); None: the config's `min-severity:`."""
 
 
 def shard_of(path: str, count: int) -> int:
@@ -192,6 +198,12 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         entries = "1 ignore entry has" if len(expired) == 1 else f"{len(expired)} ignore entries have"
         notes.append(f"{entries} expired (see core/expired-ignore)")
 
+    profile = opts.profile or config.profile or "default"
+    role_of = file_roles(ws, config.role_paths, notes if first_shard else [])
+    forced = frozenset(rule_id for rule_id, o in config.rules.items() if o.enabled)
+    policies = {Role(name): value for name, value in config.role_policies.items()}
+    kept, triaged = triage(kept, catalog=cat, profile=profile, role_of=role_of, policies=policies, forced_rules=forced)
+
     if opts.new_only_base:
         kept, moved = _select_new(opts, config, kept)
         suppressed.extend(moved)
@@ -220,6 +232,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         shard=opts.shard,
         new_only_base=opts.new_only_base,
         notes=notes,
+        profile=profile,
+        triage=triaged,
+        min_severity=opts.min_severity or config.min_severity,
     )
 
 

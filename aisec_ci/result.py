@@ -13,9 +13,12 @@ from typing import Any
 from aisec_ci import __version__
 from aisec_ci.findings import Finding
 from aisec_ci.severity import Severity
+from aisec_ci.triage import TriageCounts
 from aisec_ci.workspace.files import SkippedFile
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2
+"""2 added per finding `role`, `profile`, `confidence` and `lowered_from`, and at the top
+`profile`, `summary.by_role` and `summary.hidden` (see README, "JSON report")."""
 SUPPRESSION_KINDS = ("inline", "baseline", "config", "new-only")
 
 
@@ -59,6 +62,12 @@ class ScanResult:
     notes: list[str] = field(default_factory=list)
     """Warnings for the reader (truncation, expired ignores, degraded sources)."""
     tool_version: str = __version__
+    profile: str = "default"
+    """The profile the scan reported (default, strict, audit)."""
+    triage: TriageCounts = field(default_factory=TriageCounts)
+    """Findings left out by the profile, and lowered or left out by the role policy."""
+    min_severity: Severity | None = None
+    """Display only: the lowest severity the text and markdown reports list."""
 
     def __post_init__(self) -> None:
         self.sort()
@@ -76,7 +85,7 @@ class ScanResult:
         if self.fail_on is None:
             return []
         threshold = self.fail_on
-        return [f for f in self.findings if f.severity >= threshold]
+        return [f for f in self.findings if f.severity >= threshold and f.gates]
 
     @property
     def passed(self) -> bool:
@@ -91,6 +100,10 @@ class ScanResult:
         c = Counter(f.scanner or f.rule_id.split("/", 1)[0] for f in self.findings)
         return dict(sorted(c.items()))
 
+    def counts_by_role(self) -> dict[str, int]:
+        c = Counter(f.role or "source" for f in self.findings)
+        return dict(sorted(c.items()))
+
     def suppressed_counts(self) -> dict[str, int]:
         c = Counter(s.kind for s in self.suppressed)
         return {k: c.get(k, 0) for k in SUPPRESSION_KINDS}
@@ -103,6 +116,7 @@ class ScanResult:
             "scanners": list(self.scanners),
             "shard": {"index": self.shard[0], "count": self.shard[1]} if self.shard else None,
             "new_only_base": self.new_only_base,
+            "profile": self.profile,
             "gate": {
                 "fail_on": self.fail_on.label if self.fail_on is not None else "none",
                 "passed": self.passed,
@@ -112,6 +126,8 @@ class ScanResult:
                 "findings": len(self.findings),
                 "by_severity": self.counts_by_severity(),
                 "by_scanner": self.counts_by_scanner(),
+                "by_role": self.counts_by_role(),
+                "hidden": self.triage.to_dict(),
                 "suppressed": self.suppressed_counts(),
                 "files_scanned": self.files_scanned,
                 "files_skipped": len(self.skipped),
@@ -141,4 +157,6 @@ class ScanResult:
             new_only_base=data.get("new_only_base"),
             notes=[str(n) for n in data.get("notes", [])],
             tool_version=str((data.get("tool") or {}).get("version", __version__)),
+            profile=str(data.get("profile") or "default"),
+            triage=TriageCounts.from_dict(summary.get("hidden")),
         )

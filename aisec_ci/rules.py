@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 
 from aisec_ci.severity import Severity
 
+PROFILES = ("default", "strict", "audit")
+"""Nested sets of rules, after zizmor's personas: `default` holds what a maintainer acts on,
+`strict` adds hygiene (pinning, healthchecks, labels ...), `audit` adds low-confidence rules."""
+_CONFIDENCE = {"very-high": "high", "high": "high", "medium": "medium", "low": "low"}
+
 RULE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
 RULES_DOC = "docs/rules.md"
 # Where the generated rule reference lives once published; SARIF help links point here.
@@ -47,13 +52,28 @@ class Rule:
     references: tuple[str, ...] = ()
     """URLs for further reading."""
     enabled_by_default: bool = True
-    """Noisy hygiene rules ship disabled and are turned on in config."""
+    """False: the rule never reports unless config enables it (`rules: ID: enabled: true`).
+    Prefer a profile: a hygiene rule belongs to `strict`, not switched off."""
+    profile: str = "default"
+    """The smallest profile that reports this rule: default, strict or audit (always audit
+    for a low-precision rule)."""
 
     def __post_init__(self) -> None:
         if not RULE_ID_RE.match(self.id):
             raise ValueError(f"rule id {self.id!r} is not of the form family/slug")
         if self.precision not in ("very-high", "high", "medium", "low"):
             raise ValueError(f"rule {self.id}: bad precision {self.precision!r}")
+        if self.profile not in PROFILES:
+            raise ValueError(f"rule {self.id}: bad profile {self.profile!r}")
+        if self.precision == "low" and self.profile != "audit":
+            # Low confidence is what the audit profile is for: such a rule reports nowhere else.
+            object.__setattr__(self, "profile", "audit")
+
+    @property
+    def confidence(self) -> str:
+        """high, medium or low: how often a finding of this rule is a real problem
+        (SARIF's `precision` carries the finer value)."""
+        return _CONFIDENCE[self.precision]
 
     @property
     def family(self) -> str:
@@ -77,7 +97,10 @@ class Rule:
             parts.append(f"## Fix\n\n{self.fix}")
         if self.references:
             parts.append("## References\n\n" + "\n".join(f"- <{u}>" for u in self.references))
-        parts.append(f"Default severity: **{self.severity.label}**. Rule reference: [{self.id}]({self.help_uri})")
+        parts.append(
+            f"Default severity: **{self.severity.label}**. Profile: **{self.profile}**. "
+            f"Confidence: **{self.confidence}**. Rule reference: [{self.id}]({self.help_uri})"
+        )
         return "\n\n".join(parts) + "\n"
 
     def help_text(self) -> str:
@@ -85,6 +108,7 @@ class Rule:
         lines = [
             f"{self.id}: {self.name}",
             f"Default severity: {self.severity.label}",
+            f"Profile: {self.profile} · confidence: {self.confidence}",
             "",
             "What it does:",
             f"  {self.what}",

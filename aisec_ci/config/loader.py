@@ -396,6 +396,12 @@ def _registry_errors(data: dict[str, Any], scanners: Mapping[str, type[Scanner]]
             problem = _glob_problem(pattern) if isinstance(pattern, str) and pattern else ""
             if problem:
                 errors.append(f"{key}[{i}]: {problem}")
+    roles = data.get("roles")
+    for role, spec in roles.items() if isinstance(roles, dict) else ():
+        for i, pattern in _items(spec.get("paths") if isinstance(spec, dict) else None):
+            problem = _glob_problem(pattern) if isinstance(pattern, str) and pattern else ""
+            if problem:
+                errors.append(f"roles.{role}.paths[{i}]: {problem}")
     for i, entry in _items(data.get("ignores")):
         if not isinstance(entry, dict):
             continue
@@ -491,11 +497,16 @@ def _build(data: dict[str, Any], node: yaml.MappingNode, path: Path, scanners: M
         for i, entry in enumerate(data.get("ignores", []))
     )
     fail_on_set = "fail-on" in data
+    roles = data.get("roles", {})
     return Config(
         path=path,
         scanners=tuple(data["scanners"]) if "scanners" in data else None,
         fail_on=parse_fail_on(data["fail-on"]) if fail_on_set else None,
         fail_on_set=fail_on_set,
+        profile=data.get("profile"),
+        min_severity=Severity.parse(data["min-severity"]) if "min-severity" in data else None,
+        role_paths={name: tuple(spec["paths"]) for name, spec in sorted(roles.items()) if spec.get("paths")},
+        role_policies={name: spec["policy"] for name, spec in sorted(roles.items()) if "policy" in spec},
         include=tuple(data.get("include", ())),
         exclude=tuple(data.get("exclude", ())),
         max_file_size=parse_size(data["max-file-size"]) if "max-file-size" in data else None,

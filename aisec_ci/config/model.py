@@ -22,6 +22,9 @@ CONFIG_NAMES = (".aisec.yml", ".aisec.yaml")
 CORE_KEYS = (
     "scanners",
     "fail-on",
+    "profile",
+    "min-severity",
+    "roles",
     "include",
     "exclude",
     "max-file-size",
@@ -33,7 +36,7 @@ CORE_KEYS = (
     "ignores",
 )
 # Keys whose empty YAML value (`rules:` with nothing under it) means "nothing configured".
-EMPTY_MEANS_DEFAULT = ("scanners", "include", "exclude", "rules", "ignores")
+EMPTY_MEANS_DEFAULT = ("scanners", "include", "exclude", "rules", "ignores", "roles")
 
 # A config file is a few hundred values; anything far larger is an alias bomb or a mistake.
 MAX_VALUES = 100_000
@@ -109,6 +112,14 @@ class Config:
     """The gate threshold (None with `fail_on_set` means `none`: never fail)."""
     fail_on_set: bool = False
     """Whether the file set `fail-on` at all (otherwise the CLI default applies)."""
+    profile: str | None = None
+    """`default`, `strict` or `audit`; None: not set (the CLI's choice, else default)."""
+    min_severity: Severity | None = None
+    """Lowest severity the text and markdown reports show (display only)."""
+    role_paths: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """`roles: <role>: paths:` globs by role name."""
+    role_policies: Mapping[str, str] = field(default_factory=dict)
+    """`roles: <role>: policy:` (report, lower, skip) by role name."""
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_file_size: int | None = None

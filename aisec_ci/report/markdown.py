@@ -17,6 +17,7 @@ from collections import defaultdict
 from urllib.parse import quote
 
 from aisec_ci.findings import Finding
+from aisec_ci.report.hidden import hidden_lines, role_counts_line, shown_findings
 from aisec_ci.result import ScanResult
 from aisec_ci.rules import RuleCatalog
 from aisec_ci.severity import Severity
@@ -113,10 +114,11 @@ def _row(f: Finding, catalog: RuleCatalog, repo_url: str | None, ref: str | None
     cells = []
     if severity:
         cells.append(f"{_ICON[f.severity]} {f.severity.label}")
+    role = f"\\[{escape(f.role)}\\] " if f.role and f.role != "source" else ""
     cells += [
         _rule_cell(f.rule_id, catalog),
         _location_cell(f, repo_url, ref),
-        escape_message(f.message, MAX_MESSAGE),
+        role + escape_message(f.message, MAX_MESSAGE),
     ]
     return "| " + " | ".join(cells) + " |\n"
 
@@ -134,7 +136,7 @@ def _verdict(result: ScanResult) -> tuple[str, str]:
 def _head(result: ScanResult, title: str) -> str:
     icon, verdict = _verdict(result)
     lines = [f"## {icon} {escape(title)}: {verdict}", ""]
-    scope = []
+    scope = [] if result.profile == "default" else [f"Profile: **{escape(result.profile)}**."]
     if result.new_only_base:
         scope.append(f"Showing new findings relative to **{escape(result.new_only_base, 80)}**.")
     if result.shard is not None:
@@ -155,10 +157,16 @@ def _head(result: ScanResult, title: str) -> str:
         lines += ["| Scanner | Findings |", "|:--|--:|"]
         lines += [f"| {escape(name)} | {count} |" for name, count in by_scanner.items()]
         lines.append("")
+    by_role = role_counts_line(result)
+    if by_role:
+        lines += [escape(by_role), ""]
     suppressed = {k: v for k, v in result.suppressed_counts().items() if v}
     if suppressed:
         parts = ", ".join(f"{count} {escape(kind)}" for kind, count in suppressed.items())
         lines += [f"Suppressed: {sum(suppressed.values())} ({parts}).", ""]
+    hidden = hidden_lines(result)
+    if hidden:
+        lines += [f"- {escape_message(line)}" for line in hidden] + [""]
     return "\n".join(lines) + "\n"
 
 
@@ -196,8 +204,10 @@ def _notes_section(result: ScanResult) -> str:
     return _details(f"Notes ({len(result.notes)})", body)
 
 
-def _most_severe_first(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-int(f.severity), f.sort_key()))
+def _gate_first(findings: list[Finding], result: ScanResult) -> list[Finding]:
+    """What fails the gate first, then the rest, most severe first within each."""
+    failing = {id(f) for f in result.failing}
+    return sorted(findings, key=lambda f: (id(f) not in failing, -int(f.severity), f.sort_key()))
 
 
 def render_markdown(
@@ -211,9 +221,14 @@ def render_markdown(
 ) -> str:
     """The report as GitHub-flavoured markdown, never longer than `max_chars`
     (counted in UTF-8 bytes, which bounds the character count as well)."""
-    total = len(result.findings)
-    ranked = _most_severe_first(result.findings)
-    top_header = "### Top findings\n\n| Severity | Rule | Location | Message |\n|:--|:--|:--|:--|\n"
+    listed = shown_findings(result)
+    total = len(listed)
+    ranked = _gate_first(listed, result)
+    n_failing = len(result.failing)
+    title_top = "### Top new findings" if result.new_only_base else "### Top findings"
+    if n_failing:
+        title_top += f" ({n_failing} failing the gate, listed first)"
+    top_header = f"{title_top}\n\n| Severity | Rule | Location | Message |\n|:--|:--|:--|:--|\n"
     detail_header = "| Rule | Location | Message |\n|:--|:--|:--|\n"
     shown: set[int] = set()
 

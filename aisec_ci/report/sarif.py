@@ -99,6 +99,8 @@ def _rule_descriptor(rule: Rule) -> dict[str, Any]:
         "tags": tags[:MAX_TAGS],
         "precision": rule.precision,
         "problem.severity": _PROBLEM_SEVERITY[rule.severity],
+        "profile": rule.profile,
+        "confidence": rule.confidence,
     }
     if rule.severity > Severity.INFO:
         properties["security-severity"] = rule.severity.security_severity
@@ -180,6 +182,12 @@ def _result(entry: _Entry, rule_index: int, any_suppressed: bool) -> dict[str, A
         properties["security-severity"] = f.severity.security_severity
     if f.scanner:
         properties["scanner"] = f.scanner
+    for name, value in (("role", f.role), ("profile", f.profile), ("confidence", f.confidence)):
+        if value:
+            properties[name] = value
+    if f.lowered_from is not None:
+        # Out of the gate: GitHub's own threshold must not fail a check on it either.
+        properties["loweredFrom"] = f.lowered_from.label
     fingerprints: dict[str, str] = {}
     if f.line_hash:
         fingerprints["primaryLocationLineHash"] = f.line_hash
@@ -317,7 +325,10 @@ def _build(
             root = repo_root_uri if repo_root_uri.endswith("/") else repo_root_uri + "/"
             run["originalUriBaseIds"] = {SRCROOT: {"uri": root}}
             invocation["workingDirectory"] = {"uri": root}
-        properties: dict[str, Any] = {"scanners": list(result.scanners)}
+        properties: dict[str, Any] = {"scanners": list(result.scanners), "profile": result.profile}
+        hidden = {k: v for k, v in result.triage.to_dict().items() if v}
+        if hidden:
+            properties["hidden"] = hidden
         if result.shard is not None:
             properties["shard"] = {"index": result.shard[0], "count": result.shard[1]}
         if result.new_only_base:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from aisec_ci.findings import Finding
+from aisec_ci.report.hidden import hidden_lines, role_counts_line, shown_findings
 from aisec_ci.result import ScanResult
 from aisec_ci.rules import RuleCatalog
 from aisec_ci.severity import Severity
@@ -23,6 +24,9 @@ MAX_SNIPPET_LINES = 3
 MAX_SNIPPET_WIDTH = 160
 SKIPPED_PATHS_PER_REASON = 3
 SKIPPED_REASONS = 10
+PER_RULE_LISTED = 5
+"""Past this many findings of one rule at one severity, the rest are a count with their files."""
+PATHS_IN_GROUP = 3
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -74,7 +78,11 @@ class _Style:
 
 def _finding_lines(f: Finding, style: _Style) -> list[str]:
     where = f"{_one_line(f.path)}:{f.start_line}:{f.start_column}"
-    lines = [f"  {style(where, _BOLD)}  {style(_one_line(f.rule_id), _DIM)}  {_one_line(f.message)}"]
+    tag = ""
+    if f.role and f.role != "source":
+        lowered = f", lowered from {f.lowered_from.label}" if f.lowered_from not in (None, f.severity) else ""
+        tag = style(f"[{f.role}{lowered}] ", _DIM)
+    lines = [f"  {style(where, _BOLD)}  {style(_one_line(f.rule_id), _DIM)}  {tag}{_one_line(f.message)}"]
     if f.snippet:
         snippet = textwrap.dedent(_clean(f.snippet)).strip("\n").split("\n")
         for line in snippet[:MAX_SNIPPET_LINES]:
@@ -82,6 +90,31 @@ def _finding_lines(f: Finding, style: _Style) -> list[str]:
             lines.append(f"      {style(cut, _DIM)}")
         if len(snippet) > MAX_SNIPPET_LINES:
             lines.append(f"      {style('…', _DIM)}")
+    return lines
+
+
+def _severity_section(items: list[Finding], style: _Style) -> list[str]:
+    """The findings of one severity in path order; a rule with more than a handful has its
+    first few listed and the rest summed up in one line, so one noisy rule cannot bury the others."""
+    per_rule: dict[str, list[Finding]] = defaultdict(list)
+    for f in items:
+        per_rule[f.rule_id].append(f)
+    listed = {id(f) for group in per_rule.values() for f in group[:PER_RULE_LISTED]}
+    lines: list[str] = []
+    for f in items:
+        if id(f) in listed:
+            lines += _finding_lines(f, style)
+    for rule_id, group in sorted(per_rule.items()):
+        rest = group[PER_RULE_LISTED:]
+        if not rest:
+            continue
+        paths = sorted({f.path for f in rest})
+        sample = ", ".join(_one_line(p) for p in paths[:PATHS_IN_GROUP])
+        more = f", … {len(paths) - PATHS_IN_GROUP} more" if len(paths) > PATHS_IN_GROUP else ""
+        lines.append(
+            f"  {style(f'… {len(rest)} more {_one_line(rule_id)}', _BOLD)} in {_plural(len(paths), 'file')}: "
+            f"{sample}{more} (all of them: --format json)"
+        )
     return lines
 
 
@@ -105,13 +138,12 @@ def render_text(result: ScanResult, catalog: RuleCatalog, *, color: bool) -> str
     if result.new_only_base:
         out += [f"New findings relative to {_one_line(result.new_only_base)}.", ""]
     grouped: dict[Severity, list[Finding]] = defaultdict(list)
-    for f in result.findings:
+    for f in shown_findings(result):
         grouped[f.severity].append(f)
     for sev in sorted(grouped, reverse=True):
         items = grouped[sev]
         out.append(style(f"{sev.label.upper()} ({len(items)})", _COLOUR[sev]))
-        for f in items:
-            out += _finding_lines(f, style)
+        out += _severity_section(items, style)
         out.append("")
 
     if result.skipped:
@@ -133,6 +165,15 @@ def render_text(result: ScanResult, catalog: RuleCatalog, *, color: bool) -> str
     if suppressed:
         parts = ", ".join(f"{v} {k}" for k, v in suppressed.items())
         out += [f"Suppressed {_plural(sum(suppressed.values()), 'finding')}: {parts}", ""]
+
+    hidden = hidden_lines(result)
+    by_role = role_counts_line(result)
+    if by_role:
+        out += [by_role, ""]
+    if hidden:
+        out.append("Not shown as-is:")
+        out += [f"  - {line}" for line in hidden]
+        out.append("")
 
     if result.notes:
         out.append("Notes:")

@@ -304,7 +304,7 @@ def test_non_string_keys_are_reported_readably(load: Loader) -> None:
     assert error_lines(load, "yes: 1\n") == [
         ".aisec.yml: true: unknown key (did you mean 'rules'?); valid keys: baseline, cloud, code, deps, docker, "
         "exclude, fail-on, ignores, include, kubernetes, max-file-memory, max-file-seconds, max-file-size, "
-        "max-model-size, models, rules, scanners, secrets, workflows"
+        "max-model-size, min-severity, models, profile, roles, rules, scanners, secrets, workflows"
     ]
 
 

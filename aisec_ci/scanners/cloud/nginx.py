@@ -66,6 +66,7 @@ NO_TLS = Rule(
 
 SERVER_TOKENS = Rule(
     id="exposure/nginx-server-tokens",
+    profile="strict",
     name="nginx advertises its version",
     short_description="`server_tokens on` adds the nginx version to responses and error pages.",
     severity=Severity.LOW,
@@ -96,6 +97,7 @@ HTPASSWD = Rule(
 
 UNLIMITED_BODY = Rule(
     id="exposure/nginx-unlimited-body-size",
+    profile="strict",
     name="nginx accepts request bodies of any size",
     short_description="`client_max_body_size 0` disables the request body limit.",
     severity=Severity.LOW,

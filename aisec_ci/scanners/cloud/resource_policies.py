@@ -31,6 +31,7 @@ PUBLIC_PRINCIPAL = Rule(
 
 TLS_DENY = Rule(
     id="s3/missing-secure-transport-deny",
+    profile="strict",
     name="Bucket policy does not deny plain HTTP",
     short_description='No Deny statement with `"aws:SecureTransport": "false"`.',
     severity=Severity.LOW,

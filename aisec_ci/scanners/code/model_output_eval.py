@@ -50,6 +50,7 @@ EVAL_DYNAMIC = Rule(
     "allow-list for plug-ins, or `getattr` on a known module.",
     tags=("CWE-95",),
     precision="low",
+    profile="audit",
 )
 
 RULES = (EVAL_MODEL_OUTPUT, EVAL_DYNAMIC)

@@ -12,6 +12,7 @@ from aisec_ci.severity import Severity
 
 UNPINNED_REQUIREMENT = Rule(
     id="deps/unpinned-requirement",
+    profile="strict",
     name="Dependency not pinned to one version",
     short_description="A requirement names a range or no version, so it cannot be audited to one release.",
     severity=Severity.LOW,
@@ -32,6 +33,7 @@ UNPINNED_REQUIREMENT = Rule(
 
 UNVERIFIABLE_SOURCE = Rule(
     id="deps/unverifiable-source",
+    profile="strict",
     name="Dependency installed from a URL, VCS or local archive",
     short_description="A dependency comes from a URL, a VCS checkout or a local archive, outside advisory data.",
     severity=Severity.LOW,

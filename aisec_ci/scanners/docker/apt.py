@@ -13,6 +13,7 @@ from aisec_ci.severity import Severity
 
 APT_UNPINNED = Rule(
     id="docker/apt-unpinned",
+    profile="strict",
     name="apt-get install without version pins",
     short_description="`apt-get install` names packages without `=version`.",
     severity=Severity.LOW,
@@ -30,6 +31,7 @@ APT_UNPINNED = Rule(
 
 APT_MISSING_YES = Rule(
     id="docker/apt-missing-yes",
+    profile="strict",
     name="apt-get install without -y",
     short_description="`apt-get install` without `-y` waits for a confirmation that never comes.",
     severity=Severity.INFO,
@@ -45,6 +47,7 @@ APT_MISSING_YES = Rule(
 
 APT_RECOMMENDS = Rule(
     id="docker/apt-install-recommends",
+    profile="strict",
     name="apt-get install pulls in recommended packages",
     short_description="`apt-get install` without `--no-install-recommends` adds packages nobody asked for.",
     severity=Severity.INFO,
@@ -61,6 +64,7 @@ APT_RECOMMENDS = Rule(
 
 APT_LISTS = Rule(
     id="docker/apt-lists-not-removed",
+    profile="strict",
     name="apt package lists left in the image",
     short_description="A RUN step runs `apt-get update` but does not delete `/var/lib/apt/lists`.",
     severity=Severity.INFO,
@@ -77,6 +81,7 @@ APT_LISTS = Rule(
 
 APT_CLI = Rule(
     id="docker/apt-cli-in-script",
+    profile="strict",
     name="`apt` used instead of `apt-get`",
     short_description="The interactive `apt` front end is used in a RUN step.",
     severity=Severity.INFO,
@@ -92,6 +97,7 @@ APT_CLI = Rule(
 
 APT_UPDATE_ALONE = Rule(
     id="docker/apt-update-alone",
+    profile="strict",
     name="apt-get update in its own RUN step",
     short_description="`apt-get update` runs in a step that installs nothing, so its layer goes stale.",
     severity=Severity.LOW,

@@ -33,6 +33,7 @@ UNPINNED_BASE = Rule(
 
 BASE_NOT_DIGEST_PINNED = Rule(
     id="docker/base-image-not-digest-pinned",
+    profile="strict",
     name="Base image not pinned by digest",
     short_description="`FROM` uses a tag but no `@sha256:` digest.",
     severity=Severity.LOW,
@@ -51,6 +52,7 @@ BASE_NOT_DIGEST_PINNED = Rule(
 
 FULL_BASE = Rule(
     id="docker/full-base-image",
+    profile="strict",
     name="Full or development base image in the final stage",
     short_description="The shipped stage starts from a `-devel`, toolchain or non-slim image.",
     severity=Severity.LOW,

@@ -11,6 +11,7 @@ from aisec_ci.severity import Severity
 
 BUILD_TOOLS_IN_FINAL = Rule(
     id="docker/build-tools-in-final-stage",
+    profile="strict",
     name="Build tools installed in the final stage",
     short_description="The shipped stage installs compilers, headers or git and never removes them.",
     severity=Severity.LOW,

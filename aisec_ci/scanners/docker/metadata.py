@@ -13,6 +13,7 @@ from aisec_ci.severity import Severity
 
 MISSING_HEALTHCHECK = Rule(
     id="docker/missing-healthcheck",
+    profile="strict",
     name="No HEALTHCHECK in the final stage",
     short_description="The shipped image defines no `HEALTHCHECK`.",
     severity=Severity.INFO,
@@ -26,11 +27,11 @@ MISSING_HEALTHCHECK = Rule(
     "orchestrator probes and leave this rule off.",
     tags=("reliability",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 MISSING_LABELS = Rule(
     id="docker/missing-oci-labels",
+    profile="strict",
     name="No OCI source label",
     short_description="The image has no `org.opencontainers.image.source` label.",
     severity=Severity.INFO,
@@ -43,11 +44,11 @@ MISSING_LABELS = Rule(
     "`docker buildx build --label`).",
     tags=("provenance",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 MAINTAINER = Rule(
     id="docker/maintainer-deprecated",
+    profile="strict",
     name="Deprecated MAINTAINER instruction",
     short_description="`MAINTAINER` is deprecated; use a label.",
     severity=Severity.INFO,
@@ -58,7 +59,6 @@ MAINTAINER = Rule(
     fix='`LABEL org.opencontainers.image.authors="ml-team@example.com"`.',
     tags=("hygiene",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 RULES = (MISSING_HEALTHCHECK, MISSING_LABELS, MAINTAINER)

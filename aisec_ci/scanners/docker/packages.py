@@ -14,6 +14,7 @@ from aisec_ci.severity import Severity
 
 PACKAGE_UNPINNED = Rule(
     id="docker/package-unpinned",
+    profile="strict",
     name="Package install without version pins (apk, npm, yarn, yum/dnf, zypper, gem, go, conda)",
     short_description="apk, npm/yarn/pnpm, yum/dnf, zypper, gem, go or conda installs packages without a version.",
     severity=Severity.LOW,

@@ -16,6 +16,7 @@ from aisec_ci.severity import Severity
 
 PIP_UNPINNED = Rule(
     id="docker/pip-unpinned",
+    profile="strict",
     name="pip install without exact versions",
     short_description="`pip install` names packages without `==version`.",
     severity=Severity.LOW,
@@ -35,6 +36,7 @@ PIP_UNPINNED = Rule(
 
 PIP_CACHE = Rule(
     id="docker/pip-cache",
+    profile="strict",
     name="pip cache kept in the image",
     short_description="`pip install` without `--no-cache-dir` in a shipped stage.",
     severity=Severity.INFO,

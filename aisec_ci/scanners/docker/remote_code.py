@@ -56,6 +56,7 @@ ADD_REMOTE = Rule(
 
 ADD_INSTEAD_OF_COPY = Rule(
     id="docker/add-instead-of-copy",
+    profile="strict",
     name="ADD used for local files",
     short_description="`ADD` copies local files that are not archives; `COPY` does that without side effects.",
     severity=Severity.LOW,

@@ -11,6 +11,7 @@ from aisec_ci.severity import Severity
 
 INVALID_INSTRUCTION = Rule(
     id="docker/invalid-instruction",
+    profile="strict",
     name="Instruction the builder rejects",
     short_description="Unknown instruction, unterminated heredoc or malformed FROM.",
     severity=Severity.LOW,

@@ -39,6 +39,7 @@ ROOT_USER = Rule(
 
 NON_NUMERIC_USER = Rule(
     id="docker/non-numeric-user",
+    profile="strict",
     name="USER given by name, not by UID",
     short_description="The final `USER` is a name, which Kubernetes `runAsNonRoot` cannot verify.",
     severity=Severity.INFO,
@@ -50,7 +51,6 @@ NON_NUMERIC_USER = Rule(
     fix="Use the UID (and GID): `USER 10001:10001`.",
     tags=("CWE-250", "kubernetes"),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 RULES = (ROOT_USER, NON_NUMERIC_USER)

@@ -12,6 +12,7 @@ from aisec_ci.severity import Severity
 
 RELATIVE_WORKDIR = Rule(
     id="docker/relative-workdir",
+    profile="strict",
     name="Relative WORKDIR",
     short_description="`WORKDIR` is a relative path.",
     severity=Severity.LOW,
@@ -27,6 +28,7 @@ RELATIVE_WORKDIR = Rule(
 
 CD_IN_RUN = Rule(
     id="docker/cd-instead-of-workdir",
+    profile="strict",
     name="cd used instead of WORKDIR",
     short_description="A RUN step changes directory with `cd`.",
     severity=Severity.INFO,
@@ -42,6 +44,7 @@ CD_IN_RUN = Rule(
 
 COPY_RELATIVE = Rule(
     id="docker/copy-relative-without-workdir",
+    profile="strict",
     name="COPY to a relative path without WORKDIR",
     short_description="`COPY`/`ADD` targets a relative path before any `WORKDIR` is set.",
     severity=Severity.LOW,

@@ -62,6 +62,7 @@ IMAGE_TAG = Rule(
 
 IMAGE_DIGEST = Rule(
     id="k8s/image-not-pinned-by-digest",
+    profile="strict",
     name="Image not pinned by digest",
     short_description="The image has a tag but no `@sha256:` digest.",
     severity=Severity.INFO,
@@ -72,7 +73,6 @@ IMAGE_DIGEST = Rule(
     fix="Append the digest: `image: nvcr.io/nvidia/tritonserver:24.05-py3@sha256:...`.",
     tags=("CWE-494",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 ENV_SECRET = Rule(
@@ -110,6 +110,7 @@ NVIDIA_ALL = Rule(
 
 ENV_SECRET_REF = Rule(
     id="k8s/secret-from-env",
+    profile="audit",
     name="Secret exposed as an environment variable",
     short_description="`env[].valueFrom.secretKeyRef` puts a Secret into the process environment.",
     severity=Severity.INFO,
@@ -122,7 +123,6 @@ ENV_SECRET_REF = Rule(
     fix="Mount the Secret as a read-only volume and point the tool at the file (e.g. `HF_TOKEN_PATH`).",
     tags=("CWE-526",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 RULES: tuple[Rule, ...] = (READ_ONLY_ROOT, RESOURCES, IMAGE_TAG, IMAGE_DIGEST, ENV_SECRET, ENV_SECRET_REF, NVIDIA_ALL)

@@ -100,6 +100,7 @@ RBAC_BINDING = Rule(
 
 NAMESPACE_PSA = Rule(
     id="k8s/namespace-without-pod-security",
+    profile="strict",
     name="Namespace without Pod Security enforcement",
     short_description="A Namespace lacks the `pod-security.kubernetes.io/enforce` label (or enforces privileged).",
     severity=Severity.LOW,

@@ -14,6 +14,7 @@ from aisec_ci.yamlfile.values import YMap
 
 DEFAULT_NAMESPACE = Rule(
     id="k8s/default-namespace",
+    profile="strict",
     name="Object placed in the default namespace",
     short_description="`metadata.namespace: default` puts the object beside everything nobody isolated.",
     severity=Severity.LOW,
@@ -32,6 +33,7 @@ DEFAULT_NAMESPACE = Rule(
 
 PROBES_MISSING = Rule(
     id="k8s/probes-missing",
+    profile="strict",
     name="Long-running container without readiness or liveness probe",
     short_description="A Deployment/StatefulSet/DaemonSet container has no readinessProbe or livenessProbe.",
     severity=Severity.LOW,
@@ -47,11 +49,11 @@ PROBES_MISSING = Rule(
     "weight loading) and a `livenessProbe`.",
     tags=("CWE-400",),
     precision="very-high",
-    enabled_by_default=False,
 )
 
 GPU_PLACEMENT = Rule(
     id="k8s/gpu-pod-placement",
+    profile="strict",
     name="GPU pod without node placement, or whole GPU node with host IPC",
     short_description="A pod requests GPUs with no nodeSelector/affinity/toleration, or takes 8 GPUs with hostIPC.",
     severity=Severity.LOW,

@@ -25,6 +25,7 @@ from aisec_ci.yamlfile.values import YMap
 
 NO_NETWORK_POLICY = Rule(
     id="k8s/ml-server-without-network-policy",
+    profile="strict",
     name="ML server not isolated by any NetworkPolicy",
     short_description="A Ray head, model server, MLflow or notebook pod is selected by no NetworkPolicy "
     "in the repository.",

@@ -84,6 +84,7 @@ SHM = Rule(
 
 RESTRICTED_VOLUME = Rule(
     id="k8s/restricted-volume-type",
+    profile="strict",
     name="Volume type outside the restricted profile",
     short_description="A volume type not allowed by PSS restricted (nfs, iscsi, gitRepo, flexVolume, ...).",
     severity=Severity.LOW,

@@ -88,6 +88,7 @@ PICKLE_UNKNOWN_IMPORT = Rule(
 
 PICKLE_FORMAT = Rule(
     id="models/pickle-format",
+    profile="strict",
     name="Model stored as pickle",
     short_description="The model file is (or contains) a pickle; prefer safetensors.",
     severity=Severity.INFO,

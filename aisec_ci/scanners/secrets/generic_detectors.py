@@ -71,6 +71,7 @@ HIGH_ENTROPY = Rule(
     "suppress it with a reason.",
     tags=("CWE-798", "secrets"),
     precision="low",
+    profile="audit",
 )
 OTHER_PROVIDER = Rule(
     id="secrets/other-provider-token",

@@ -15,6 +15,7 @@ from aisec_ci.severity import Severity
 
 PERSIST_CREDENTIALS = Rule(
     id="workflows/persist-credentials",
+    profile="strict",
     name="Checkout leaves the token in .git/config",
     short_description="`actions/checkout` without `persist-credentials: false` writes the job token to disk.",
     severity=Severity.LOW,
@@ -50,6 +51,7 @@ SECRETS_INHERIT = Rule(
 
 SECRETS_OUTSIDE_ENV = Rule(
     id="workflows/secrets-outside-env",
+    profile="strict",
     name="Secrets used without a deployment environment",
     short_description="A job reads repository secrets but declares no `environment:`.",
     severity=Severity.LOW,
@@ -66,7 +68,6 @@ SECRETS_OUTSIDE_ENV = Rule(
     "from the job that declares that environment.",
     tags=("CWE-272", "ci"),
     precision="medium",
-    enabled_by_default=False,
 )
 
 HARDCODED_CONTAINER_CREDENTIALS = Rule(

@@ -12,6 +12,7 @@ from aisec_ci.severity import Severity
 
 USE_TRUSTED_PUBLISHING = Rule(
     id="workflows/use-trusted-publishing",
+    profile="strict",
     name="PyPI upload with a long-lived token",
     short_description="A package is uploaded to PyPI with an API token instead of trusted publishing.",
     severity=Severity.LOW,

@@ -19,7 +19,8 @@ UNPINNED_ACTION = Rule(
     severity=Severity.MEDIUM,
     what="Reports `uses:` references to actions and reusable workflows in other repositories that are not "
     "pinned to a full 40-character commit SHA. Branches (`@main`) are high, tags of third-party actions "
-    "medium, GitHub's own `actions/*` and `github/*` low. Local actions (`./...`) are exempt, and owners "
+    "medium, GitHub's own `actions/*` and `github/*` low (on a release tag, in the strict profile). "
+    "Local actions (`./...`) are exempt, and owners "
     "listed in `allowed_unpinned_owners` are skipped.",
     why="Tags and branches are mutable: whoever controls the action's repository (or steals its maintainer's "
     "token) can move them to malicious code, and every workflow using them runs it on the next build with "
@@ -39,6 +40,7 @@ UNPINNED_ACTION = Rule(
 
 UNPINNED_IMAGE = Rule(
     id="workflows/unpinned-image",
+    profile="strict",
     name="Container image not pinned by digest",
     short_description="A job container, service or `docker://` action uses an image without `@sha256:`.",
     severity=Severity.LOW,
@@ -114,7 +116,7 @@ def _action(doc: WorkflowDoc, node: Node, uses: UsesRef, where: str, allowed: li
     if first_party:
         severity = Severity.LOW
     kind = "reusable workflow" if uses.is_reusable_workflow else "action"
-    yield doc.finding(
+    finding = doc.finding(
         UNPINNED_ACTION,
         node,
         f"The {kind} `{uses.raw}` in {where} {how}; pin it to a full commit SHA.",
@@ -122,6 +124,9 @@ def _action(doc: WorkflowDoc, node: Node, uses: UsesRef, where: str, allowed: li
         key=f"{uses.raw}:{where}",
         properties={"action": uses.action, "ref": ref, "first_party": first_party},
     )
+    # GitHub's own actions on a release tag are hygiene, not an exposure a maintainer acts on
+    # first: the strict profile reports them (a first-party branch ref stays in the default one).
+    yield finding.evolve(profile="strict") if first_party and ref and _VERSION.match(ref) else finding
 
 
 def _image_node(doc: WorkflowDoc, node: Node, where: str) -> Iterator[Finding]:

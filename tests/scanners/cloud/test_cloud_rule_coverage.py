@@ -72,7 +72,8 @@ _TOPICS = {
 
 
 def test_safe_fixtures_are_clean() -> None:
-    enabled = {r.id for r in (*KUBERNETES.rules, *CLOUD.rules) if r.enabled_by_default}
+    # Audit-profile rules (informational, low confidence) may speak on safe manifests.
+    enabled = {r.id for r in (*KUBERNETES.rules, *CLOUD.rules) if r.enabled_by_default and r.profile != "audit"}
     safe = {p: fs for p, fs in _all().items() if "safe" in p.stem and "unsafe" not in p.stem}
     assert len(safe) >= 12
     for path, fs in safe.items():

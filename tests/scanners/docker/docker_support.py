@@ -17,7 +17,11 @@ FIXTURES = REPO / "tests" / "fixtures" / "docker"
 RULES = FIXTURES / "rules"
 COMPOSE = FIXTURES / "compose"
 REALWORLD = REPO.parent / "shared" / "data" / "realworld"
-DISABLED = frozenset(r.id for r in SCANNER.rules if not r.enabled_by_default)
+# Hygiene rules that shipped switched off before profiles existed (now in the strict profile):
+# the per-rule tests leave them out unless they ask for them.
+DISABLED = frozenset(
+    {"docker/maintainer-deprecated", "docker/missing-healthcheck", "docker/missing-oci-labels", "docker/non-numeric-user"}
+)
 
 
 def source(path: Path, root: Path | None = None, kind: FileKind | None = None) -> SourceFile:

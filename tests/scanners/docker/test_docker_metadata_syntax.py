@@ -12,10 +12,10 @@ from aisec_ci.scanners.docker import SCANNER
 from tests.scanners.docker.docker_support import FIXTURES, RULES, hits, lines, scan, source, write
 
 
-def test_metadata_rules_are_off_by_default_and_work_when_on(tmp_path: Path) -> None:
+def test_metadata_rules_are_strict_profile_hygiene(tmp_path: Path) -> None:
     rules = {r.id: r for r in SCANNER.rules}
     for rule_id in ("docker/missing-healthcheck", "docker/missing-oci-labels", "docker/maintainer-deprecated"):
-        assert rules[rule_id].enabled_by_default is False
+        assert rules[rule_id].profile == "strict"
         assert rules[rule_id].severity.label == "info"
     path = write(tmp_path, "FROM python:3.11.9-slim\nMAINTAINER ml@example.com\nUSER 1\n")
     found = scan(path, include_disabled=True)

@@ -29,7 +29,7 @@ def test_hardcoded_passwords_are_reported_and_redacted() -> None:
             assert secret not in f.message and secret not in f.snippet and secret not in f.key
 
 
-def test_non_numeric_user_is_off_by_default() -> None:
+def test_non_numeric_user_only_when_asked_for() -> None:
     assert lines(scan(PATH), "docker/non-numeric-user") == []
     assert lines(scan(PATH, include_disabled=True), "docker/non-numeric-user") == [10]
     assert lines(scan(RULES / "root-user-inherited.Dockerfile", include_disabled=True), "docker/non-numeric-user") == []

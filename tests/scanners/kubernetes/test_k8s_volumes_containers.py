@@ -94,10 +94,10 @@ def test_secret_key_ref_and_placeholders_are_not_literal_secrets(tmp_path) -> No
     assert not by_rule(scan(p), "k8s/secret-in-env")
 
 
-def test_secret_key_ref_is_info_and_off_by_default() -> None:
+def test_secret_key_ref_is_info_and_audit_only() -> None:
     from aisec_ci.scanners.kubernetes.containers import ENV_SECRET_REF
 
     path = "pod-restricted-safe.yaml"
     fs = [f for f in scan(path) if f.rule_id == "k8s/secret-from-env"]
     assert [f.start_line for f in fs] == [line_of(path, "valueFrom:")]
-    assert fs[0].severity is Severity.INFO and not ENV_SECRET_REF.enabled_by_default
+    assert fs[0].severity is Severity.INFO and ENV_SECRET_REF.profile == "audit"

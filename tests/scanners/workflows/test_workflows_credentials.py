@@ -38,7 +38,7 @@ def test_hardened_credentials_pass() -> None:
     assert hits(findings, OUTSIDE) == [(17, "low")]
 
 
-def test_secrets_outside_env_is_off_by_default() -> None:
+def test_secrets_outside_env_is_strict_profile() -> None:
     from aisec_ci.scanners.workflows.credentials import SECRETS_OUTSIDE_ENV
 
-    assert SECRETS_OUTSIDE_ENV.enabled_by_default is False
+    assert SECRETS_OUTSIDE_ENV.profile == "strict"

@@ -1,0 +1,369 @@
+"""File roles: what part a file plays in its repository (source, test, fixture, docs, vendored,
+generated, release copy), so a finding in a documentation sample or a frozen release bundle is not
+weighed like one in the code that ships.
+
+A role comes from, in order: the config's `roles:` globs, the repository's `.gitattributes`
+(`linguist-vendored`, `linguist-generated`, `linguist-documentation`: GitHub's own convention, the
+one code-scanning users already set), then the built-in path conventions below, and last a
+"generated" marker in the file's first bytes. Everything else is source.
+
+The path rules look at directory names and file names only, so they cost a few set lookups per
+file; they run once per file of the scan.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.workspace.reading import UnreadableFile, read_bounded
+
+if TYPE_CHECKING:
+    import pathspec
+
+    from aisec_ci.workspace.discovery import Workspace
+
+
+class Role(str, enum.Enum):
+    """The value is what reports print and what config names."""
+
+    SOURCE = "source"
+    TEST = "test"
+    FIXTURE = "fixture"
+    DOCS = "docs"
+    VENDORED = "vendored"
+    GENERATED = "generated"
+    RELEASE = "release"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ROLE_NAMES = tuple(r.value for r in Role)
+
+# Directory names, lower-cased. Precedence between families is the order of `_DIR_ROLES`:
+# `tests/fixtures/x.yaml` is a fixture, `docs/examples/tests/x.py` a test.
+_VENDORED_DIRS = frozenset(
+    {
+        "third_party",
+        "third-party",
+        "thirdparty",
+        "3rdparty",
+        "vendor",
+        "vendored",
+        "vendors",
+        "node_modules",
+        "bower_components",
+        "site-packages",
+        "swagger-ui",
+        "swagger-ui-dist",
+    }
+)
+_GENERATED_DIRS = frozenset({"generated", "__generated__", "gen-py", "zz_generated"})
+_FIXTURE_DIRS = frozenset(
+    {
+        "testdata",
+        "test_data",
+        "test-data",
+        "test_files",
+        "testfiles",
+        "fixtures",
+        "fixture",
+        "__fixtures__",
+        "golden",
+        "goldens",
+        "golden_files",
+        "mocks",
+        "mock",
+        "__mocks__",
+        "__snapshots__",
+        "snapshots",
+        "resources_test",
+    }
+)
+_TEST_DIRS = frozenset(
+    {
+        "test",
+        "tests",
+        "testing",
+        "__tests__",
+        "e2e",
+        "e2e_test",
+        "e2e-test",
+        "e2e_tests",
+        "integration_test",
+        "integration_tests",
+        "integration-tests",
+        "unittests",
+        "unit_tests",
+        "benchmarks",
+    }
+)
+_DOCS_DIRS = frozenset(
+    {
+        "docs",
+        "doc",
+        "documentation",
+        "samples",
+        "sample",
+        "examples",
+        "example",
+        "tutorials",
+        "tutorial",
+        "demo",
+        "demos",
+        "cookbook",
+        "quickstart",
+        "site",
+        "website",
+        "proposals",
+        "design",
+    }
+)
+# Directories whose versioned children are frozen copies of a release (kserve's `install/v0.11.0/`).
+_RELEASE_PARENTS = frozenset({"install", "installs", "release", "releases", "dist", "archive", "archived"})
+_VERSION_DIR = re.compile(r"^v?\d+(?:\.\d+)+(?:[-+._][0-9a-z.-]+)?$")
+# A directory named like `v0.20.0` anywhere is a release copy; `3.11/` alone may be a variant
+# (docker-library style), so a bare number counts only under a release parent.
+_TAGGED_VERSION_DIR = re.compile(r"^v\d+\.\d+\.\d+(?:[-+.][0-9a-z.-]+)?$")
+
+_DIR_ROLES: tuple[tuple[Role, frozenset[str]], ...] = (
+    (Role.VENDORED, _VENDORED_DIRS),
+    (Role.GENERATED, _GENERATED_DIRS),
+    (Role.FIXTURE, _FIXTURE_DIRS),
+    (Role.TEST, _TEST_DIRS),
+    (Role.DOCS, _DOCS_DIRS),
+)
+
+_TEST_FILE = re.compile(
+    r"^(?:test_.+\.py|.+_test\.(?:py|go)|conftest\.py|.+\.(?:test|spec)\.[cm]?[jt]sx?)$",
+    re.IGNORECASE,
+)
+_FIXTURE_FILE = re.compile(r"(?:^|[._-])(?:golden|mock|fixture)(?:[._-]|$)", re.IGNORECASE)
+_VENDORED_FILE = re.compile(r"\.(?:min|bundle)\.(?:js|css|mjs|cjs)$|^jquery[.-]", re.IGNORECASE)
+_GENERATED_FILE = re.compile(
+    r"(?:^zz_generated.*|.+\.pb\.go|.+_pb2(?:_grpc)?\.pyi?|.+\.pb\.gw\.go|.+_generated\.go|.+\.generated\.[a-z]+)$",
+    re.IGNORECASE,
+)
+_DOCS_EXTENSIONS = frozenset({"md", "markdown", "rst", "adoc", "asciidoc"})
+
+# Markers tools write in the first lines of what they generate. Lock files say "@generated"
+# too (Poetry, Cargo), but a vulnerable pin in a lock file is what ships: the caller does not
+# look for markers in dependency manifests.
+_GENERATED_MARKERS = (
+    re.compile(rb"Code generated .{0,200}DO NOT EDIT", re.IGNORECASE),
+    re.compile(rb"(?:^|[\s#/*'\"-])DO NOT EDIT(?:[\s.!:,]|$)"),
+    re.compile(rb"@generated\b"),
+    re.compile(rb"^# PIPELINE DEFINITION\s*$", re.MULTILINE),
+)
+MARKER_BYTES = 1024
+"""Only the first bytes are searched: a marker is a header, not something quoted in the body."""
+
+
+def has_generated_marker(head: bytes) -> bool:
+    window = head[:MARKER_BYTES]
+    return any(p.search(window) for p in _GENERATED_MARKERS)
+
+
+def builtin_role(path: str) -> Role:
+    """The role the path conventions alone give `path` (`/`-separated, repository-relative)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    dirs = parts[:-1]
+    if name.startswith(".yarn") or (len(dirs) >= 2 and dirs[-2:] == [".yarn", "releases"]):
+        return Role.VENDORED
+    if _VENDORED_FILE.search(name):
+        return Role.VENDORED
+    for i, d in enumerate(dirs):
+        if _TAGGED_VERSION_DIR.match(d) or (i > 0 and dirs[i - 1] in _RELEASE_PARENTS and _VERSION_DIR.match(d)):
+            return Role.RELEASE
+    found: Role | None = None
+    rank = len(_DIR_ROLES)
+    for d in dirs:
+        for i, (role, names) in enumerate(_DIR_ROLES):
+            if i < rank and d in names:
+                found, rank = role, i
+                break
+    if found is not None and rank <= 2:  # vendored, generated, fixture beat any file-name rule
+        return found
+    if _GENERATED_FILE.match(name):
+        return Role.GENERATED
+    if _FIXTURE_FILE.search(name.rpartition(".")[0] or name) and found in (None, Role.TEST, Role.DOCS):
+        # `golden.yaml`, `mock_server.py` (only as a whole word: `mockingbird.py` is not one)
+        return Role.FIXTURE
+    if found is not None:
+        return found
+    if _TEST_FILE.match(name):
+        return Role.TEST
+    if name.rpartition(".")[2] in _DOCS_EXTENSIONS and "." in name:
+        return Role.DOCS
+    return Role.SOURCE
+
+
+# --- .gitattributes -------------------------------------------------------------------------
+
+_LINGUIST_ROLES = {
+    "linguist-vendored": Role.VENDORED,
+    "linguist-generated": Role.GENERATED,
+    "linguist-documentation": Role.DOCS,
+}
+MAX_GITATTRIBUTES_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _AttrLine:
+    directory: str
+    """Directory of the .gitattributes file, `` for the root, else `a/b/`."""
+    spec: pathspec.GitIgnoreSpec
+    role: Role
+    value: bool
+    """True sets the role; False (`-linguist-vendored`, `=false`) says the file is not that."""
+
+
+def _attr_value(token: str) -> tuple[str, bool] | None:
+    """(attribute, set?) of one gitattributes token, or None when it is not a linguist role."""
+    if token.startswith(("-", "!")):
+        name, value = token[1:], False
+    elif "=" in token:
+        name, _, raw = token.partition("=")
+        value = raw.strip().lower() not in ("false", "0", "no", "off")
+    else:
+        name, value = token, True
+    return (name, value) if name in _LINGUIST_ROLES else None
+
+
+def parse_gitattributes(text: str, directory: str = "") -> list[_AttrLine]:
+    """The linguist role lines of one .gitattributes file in `directory` (`` or `a/b/`)."""
+    import pathspec
+
+    out: list[_AttrLine] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        pattern, *tokens = line.split()
+        attrs = [a for a in (_attr_value(t) for t in tokens) if a is not None]
+        if not attrs or pattern.startswith("!"):  # git ignores negative patterns in attributes
+            continue
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+        except (ValueError, TypeError):
+            continue
+        for name, value in attrs:
+            out.append(_AttrLine(directory, spec, _LINGUIST_ROLES[name], value))
+    return out
+
+
+# --- the classifier ---------------------------------------------------------------------------
+
+
+@dataclass
+class RoleClassifier:
+    """Assigns a role to each path of one scan."""
+
+    overrides: Sequence[tuple[Role, pathspec.GitIgnoreSpec]] = ()
+    """Config `roles: <role>: paths:` globs, first match wins (in ROLE order)."""
+    attributes: list[_AttrLine] = field(default_factory=list)
+    """.gitattributes lines, root first, then deeper files: later lines win, as in git."""
+    notes: list[str] = field(default_factory=list)
+
+    def role(self, path: str, *, generated_marker: bool = False) -> Role:
+        for role, spec in self.overrides:
+            if spec.match_file(path):
+                return role
+        attr = self._attribute_role(path)
+        if attr is not None:
+            return attr
+        role = builtin_role(path)
+        if role is Role.SOURCE and generated_marker:
+            return Role.GENERATED
+        return role
+
+    def _attribute_role(self, path: str) -> Role | None:
+        decided: dict[Role, bool] = {}
+        for line in self.attributes:
+            if line.directory and not path.startswith(line.directory):
+                continue
+            if line.spec.match_file(path[len(line.directory) :]):
+                decided[line.role] = line.value
+        if not decided:
+            return None
+        for role in (Role.VENDORED, Role.GENERATED, Role.DOCS):
+            if decided.get(role):
+                return role
+        # Only negations (`docs/api/** -linguist-documentation`): the file is what its own
+        # conventions say, minus the negated roles, which fall back to source.
+        builtin = builtin_role(path)
+        return Role.SOURCE if decided.get(builtin) is False else None
+
+
+def build_classifier(
+    root: Path, gitattributes_paths: Iterable[str], globs: Mapping[str, Sequence[str]]
+) -> RoleClassifier:
+    """A classifier for the scan of `root`: the config's `roles:` globs (role -> patterns) and
+    the `.gitattributes` files among the scanned paths. An unreadable .gitattributes is named
+    in a note, never fatal."""
+    import pathspec
+
+    overrides = [
+        (Role(name), pathspec.GitIgnoreSpec.from_lines(list(patterns)))
+        for name in ROLE_NAMES
+        if (patterns := globs.get(name))
+    ]
+    classifier = RoleClassifier(overrides=overrides)
+    for rel in sorted(gitattributes_paths, key=lambda p: (p.count("/"), p)):
+        try:
+            text = read_bounded(root / rel, MAX_GITATTRIBUTES_BYTES).decode("utf-8", "replace")
+        except (OSError, UnreadableFile) as exc:
+            classifier.notes.append(f"{rel}: not read for file roles ({exc})")
+            continue
+        directory = rel.rpartition("/")[0]
+        classifier.attributes.extend(parse_gitattributes(text, directory + "/" if directory else ""))
+    return classifier
+
+
+# Dependency manifests and lock files say "@generated" (Poetry, Cargo) but are what ships.
+_NO_MARKER_KINDS = frozenset(
+    {
+        FileKind.REQUIREMENTS,
+        FileKind.LOCKFILE,
+        FileKind.PYPROJECT,
+        FileKind.PIPFILE,
+        FileKind.SETUP_CFG,
+        FileKind.CONDA_ENV,
+        FileKind.MODEL,
+        FileKind.BINARY,
+    }
+)
+
+
+def file_roles(ws: Workspace, globs: Mapping[str, Sequence[str]], notes: list[str]) -> Callable[[str], Role]:
+    """The role of each path of the scan of `ws`, as a function. Only files that have findings
+    are asked about, so a file's first bytes are read for a generated marker only then."""
+    attributes = [f.path for f in ws.files if f.path.rpartition("/")[2] == ".gitattributes"]
+    if ".gitattributes" not in attributes and (ws.root / ".gitattributes").is_file():
+        attributes.append(".gitattributes")  # the root's, even when include/exclude left it out
+    classifier = build_classifier(ws.root, attributes, globs)
+    notes.extend(classifier.notes)
+    files = {f.path: f for f in ws.files}
+
+    def role_of(path: str) -> Role:
+        role = classifier.role(path)
+        sf = files.get(path)
+        if role is Role.SOURCE and sf is not None and sf.kind not in _NO_MARKER_KINDS and _marked(sf.abspath):
+            return classifier.role(path, generated_marker=True)
+        return role
+
+    return role_of
+
+
+def _marked(path: Path) -> bool:
+    try:
+        return has_generated_marker(read_bounded(path, MARKER_BYTES, truncate=True))
+    except OSError:
+        return False  # the scanners report an unreadable file themselves
