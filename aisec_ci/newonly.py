@@ -19,6 +19,7 @@ from pathlib import Path
 from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding, assign_fingerprints
 from aisec_ci.result import ScanResult
+from aisec_ci.sameproblem import member_fingerprints
 from aisec_ci.suppress.inline import MARKER
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE
 from aisec_ci.workspace.files import path_bytes
@@ -61,7 +62,8 @@ def base_checkout(root: Path, base: str) -> Iterator[Path | None]:
 
 
 def base_fingerprints(result: ScanResult, base_root: Path) -> frozenset[str]:
-    """Fingerprints of every finding the base scan had, reported or suppressed.
+    """Fingerprints of every finding the base scan had, reported, merged into a
+    reported one (`aisec_ci.sameproblem`) or suppressed.
 
     A finding suppressed inline in the base counts twice: as it was, and as it
     is once the `aisec: ignore[...]` comment is deleted from its line (the
@@ -69,7 +71,7 @@ def base_fingerprints(result: ScanResult, base_root: Path) -> frozenset[str]:
     the comment does not make an old finding new.
     """
     directory = base_root if base_root.is_dir() else base_root.parent
-    prints = {f.fingerprint for f in result.findings}
+    prints = {fp for f in result.findings for fp in member_fingerprints(f)}
     inline: list[Finding] = []
     for s in result.suppressed:
         prints.add(s.finding.fingerprint)

@@ -23,6 +23,7 @@ from aisec_ci.newonly import base_checkout, base_fingerprints
 from aisec_ci.redaction import Redactor, safe_error_text
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.roles import Role, file_roles
+from aisec_ci.sameproblem import known_in, merge_same_problem
 from aisec_ci.scanners.base import ScanContext, Scanner
 from aisec_ci.scanners.registry import KnownRuleIds, all_scanners, catalog, catalog_of, scanners_named
 from aisec_ci.severity import Severity
@@ -198,6 +199,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         entries = "1 ignore entry has" if len(expired) == 1 else f"{len(expired)} ignore entries have"
         notes.append(f"{entries} expired (see core/expired-ignore)")
 
+    kept = merge_same_problem(kept)  # after suppression: an ignore of either finding applies to it alone
     profile = opts.profile or config.profile or "default"
     role_of = file_roles(ws, config.role_paths, notes if first_shard else [])
     forced = frozenset(rule_id for rule_id, o in config.rules.items() if o.enabled)
@@ -304,8 +306,8 @@ def _select_new(opts: ScanOptions, config: Config, kept: list[Finding]) -> tuple
                 sbom=None,
             )
             base = base_fingerprints(run_scan(base_opts), base_root)
-    new = [f for f in kept if f.fingerprint not in base]
-    old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if f.fingerprint in base]
+    new = [f for f in kept if not known_in(f, base)]
+    old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if known_in(f, base)]
     return new, old
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from aisec_ci.errors import ConfigError
 from aisec_ci.findings import Finding
+from aisec_ci.sameproblem import merged_fingerprints
 from aisec_ci.workspace.reading import UnreadableFile, read_bounded
 
 MAX_BASELINE_BYTES = 64 * 1024 * 1024
@@ -24,7 +25,11 @@ TOOL_NAME = "aisec-ci"
 
 
 def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
-    """The baseline's JSON object; one entry per fingerprint, sorted."""
+    """The baseline's JSON object; one entry per fingerprint, sorted.
+
+    A result that stands for several findings of one problem (`aisec_ci.sameproblem`)
+    adds an entry for each finding merged into it: the baseline is matched finding by
+    finding before the merge, and hides the result only when it holds all of them."""
     entries: dict[str, dict[str, Any]] = {}
     for f in findings:
         if not f.fingerprint:
@@ -39,6 +44,17 @@ def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
                 "message": f.message,
             },
         )
+        for fingerprint, rule_id in merged_fingerprints(f).items():
+            entries.setdefault(
+                fingerprint,
+                {
+                    "fingerprint": fingerprint,
+                    "rule_id": rule_id,
+                    "path": f.path,
+                    "start_line": f.start_line,
+                    "message": f"{f.message} (merged into {f.rule_id})",
+                },
+            )
     return {
         "version": BASELINE_VERSION,
         "tool": TOOL_NAME,
