@@ -116,6 +116,17 @@ def example_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, st
     return out, proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.fixture(scope="module")
+def audit_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same scan in the audit profile: every rule, hygiene and low confidence included."""
+    out = tmp_path_factory.mktemp("example-audit") / "r.json"
+    run_cli(
+        "scan", EXAMPLE, "--profile", "audit", "--format", "json", "--output", out,
+        plugin=False, env={"AISEC_OSV_URL": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    return load_json(out)
+
+
 def test_gate_fails_on_the_example(example_run: tuple[Path, int, str, str]) -> None:
     out, code, _, stderr = example_run
     assert code == 1, stderr
@@ -125,9 +136,8 @@ def test_gate_fails_on_the_example(example_run: tuple[Path, int, str, str]) -> N
 
 
 @pytest.mark.parametrize("scanner", sorted(EXPECTED))
-def test_each_scanner_finds_its_planted_problems(example_run: tuple[Path, int, str, str], scanner: str) -> None:
-    out, _, _, _ = example_run
-    report = load_json(out / "r.json")
+def test_each_scanner_finds_its_planted_problems(audit_report: dict, scanner: str) -> None:
+    report = audit_report
     if scanner not in report["scanners"]:
         pytest.skip(f"the {scanner} scanner is not part of this build")
     # A problem two scanners report on one line is one result that names the other rule.
@@ -138,6 +148,30 @@ def test_each_scanner_finds_its_planted_problems(example_run: tuple[Path, int, s
     }
     missing = [pair for pair in EXPECTED[scanner] if pair not in found]
     assert not missing, f"{scanner} missed {missing}"
+
+
+def test_the_default_profile_keeps_every_medium_or_higher_source_finding(
+    example_run: tuple[Path, int, str, str], audit_report: dict
+) -> None:
+    out, _, _, _ = example_run
+    default = load_json(out / "r.json")
+    assert default["profile"] == "default" and audit_report["profile"] == "audit"
+    rank = ["info", "low", "medium", "high", "critical"]
+    wanted = {
+        f["fingerprint"]
+        for f in audit_report["findings"]
+        if f["role"] == "source" and rank.index(f["severity"]) >= 2 and f["confidence"] != "low"
+    }
+    shown = {f["fingerprint"] for f in default["findings"]}
+    assert wanted, "the example has medium+ source findings"
+    lost = sorted((f["rule_id"], f["path"]) for f in audit_report["findings"] if f["fingerprint"] in wanted - shown)
+    assert not lost
+    # What the default profile leaves out is counted, with the way to see it.
+    hidden = default["summary"]["hidden"]["out_of_profile"]
+    assert hidden.get("strict", 0) >= 1
+    assert len(default["findings"]) + sum(hidden.values()) == len(audit_report["findings"])
+    assert {f["profile"] for f in default["findings"]} == {"default"}
+    assert "more findings in the strict profile" in (out / "r.txt").read_text()
 
 
 def test_the_safe_model_has_no_finding(example_run: tuple[Path, int, str, str]) -> None:

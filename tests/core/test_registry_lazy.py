@@ -17,7 +17,8 @@ PROBE = """
 import json, sys
 from aisec_ci.pipeline import run_scan, ScanOptions
 from pathlib import Path
-result = run_scan(ScanOptions(root=Path(sys.argv[1]), scanners=["docker", "workflows"], jobs=1, use_git=False, profile="audit"))
+opts = ScanOptions(root=Path(sys.argv[1]), scanners=["docker", "workflows"], jobs=1, use_git=False, profile="audit")
+result = run_scan(opts)
 loaded = sorted({m.split(".")[2] for m in sys.modules if m.startswith("aisec_ci.scanners.") and m.count(".") >= 2})
 print(json.dumps({"loaded": loaded, "rules": sorted({f.rule_id for f in result.findings})}))
 """

@@ -18,8 +18,8 @@ def run_scan(root: Path, out: Path, env: dict[str, str], *extra: str) -> tuple[i
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("AISEC_", "SAFETY_"))}
     full_env.update(env)
     proc = subprocess.run(
-        [sys.executable, "-m", "aisec_ci", "scan", str(root), "--scanners", "deps", "--format", "json",
-         "--output", str(out), "--fail-on", "none", *extra],
+        [sys.executable, "-m", "aisec_ci", "scan", str(root), "--scanners", "deps", "--profile", "audit",
+         "--format", "json", "--output", str(out), "--fail-on", "none", *extra],
         env=full_env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}

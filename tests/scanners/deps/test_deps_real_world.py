@@ -38,7 +38,7 @@ dependencies = ["flask>=2.3"]
 
 def scan(root: Path, tmp_path: Path, *extra: str, sbom: Path | None = None) -> dict[str, Any]:
     out = tmp_path / "out.json"
-    args: list[str | Path] = ["scan", root, "--offline", "--scanners", "deps", "--format", "json"]
+    args: list[str | Path] = ["scan", root, "--offline", "--scanners", "deps", "--profile", "audit", "--format", "json"]
     args += ["--output", out, "--fail-on", "none", *extra]
     if sbom is not None:
         args += ["--sbom", sbom]

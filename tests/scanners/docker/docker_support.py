@@ -20,7 +20,12 @@ REALWORLD = REPO.parent / "shared" / "data" / "realworld"
 # Hygiene rules that shipped switched off before profiles existed (now in the strict profile):
 # the per-rule tests leave them out unless they ask for them.
 DISABLED = frozenset(
-    {"docker/maintainer-deprecated", "docker/missing-healthcheck", "docker/missing-oci-labels", "docker/non-numeric-user"}
+    {
+        "docker/maintainer-deprecated",
+        "docker/missing-healthcheck",
+        "docker/missing-oci-labels",
+        "docker/non-numeric-user",
+    }
 )
 
 

@@ -41,8 +41,9 @@ def test_cli_scan(tmp_path: Path) -> None:
     assert ("docker-compose.yml", "compose/ml-service-exposed", 16) in found
     # The hardened image (with its Dockerfile-specific ignore file) gives nothing.
     assert not [f for f in found if f[0].startswith("services/api/")]
-    # Off-by-default rules stay off.
+    # Hygiene rules of the strict profile stay out of the default report, and are counted.
     assert not [f for f in found if f[1] == "docker/missing-healthcheck"]
+    assert report["summary"]["hidden"]["out_of_profile"]["strict"] >= 2
     skipped = {s["path"]: s["reason"] for s in report["skipped"]}
     assert "only comments" in skipped["Dockerfile_cuda"]
     assert "invalid YAML at line 6" in skipped["compose.override.yaml"]
@@ -59,7 +60,7 @@ def test_cli_follows_extends_and_checks_start_commands(tmp_path: Path) -> None:
     shutil.copy(RULES / "packages.Dockerfile", repo / "tools.Dockerfile")
     out = tmp_path / "report.json"
     cmd = [sys.executable, "-m", "aisec_ci", "scan", str(repo), "--scanners", "docker", "--no-git", "--quiet"]
-    cmd += ["--format", "json", "--output", str(out), "--fail-on", "none"]
+    cmd += ["--profile", "audit", "--format", "json", "--output", str(out), "--fail-on", "none"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())

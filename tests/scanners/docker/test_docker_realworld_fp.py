@@ -13,7 +13,7 @@ def _scan(tmp_path: Path, files: dict[str, str]) -> list[dict[str, object]]:
     write_tree(repo, files)
     out = tmp_path / "report.json"
     proc = run_cli(
-        "scan", repo, "--offline", "--quiet", "--scanners", "docker", "--fail-on", "none",
+        "scan", repo, "--offline", "--quiet", "--scanners", "docker", "--profile", "audit", "--fail-on", "none",
         "--format", "json", "--output", out,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -43,8 +43,9 @@ def test_cli_cross_file_findings_reported_once(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "placement-unsafe.yaml", repo / "deploy" / "placement.yaml")
     out = tmp_path / "report.json"
     proc = run_cli(
-        "scan", repo, "--scanners", "kubernetes", "--format", "json", "--output", out, "--fail-on", "none", plugin=False
-    )
+        "scan", repo, "--scanners", "kubernetes", "--format", "json", "--output", out, "--fail-on", "none",
+        "--profile", "strict", plugin=False,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     findings = json.loads(out.read_text())["findings"]
     pairs = [(f["rule_id"], f["path"]) for f in findings]
@@ -55,6 +56,6 @@ def test_cli_cross_file_findings_reported_once(tmp_path: Path) -> None:
     # placement.yaml's vLLM Deployment sits in `default`, where no policy applies either.
     assert ("k8s/ml-server-without-network-policy", "deploy/placement.yaml") in pairs
     assert ("k8s/default-namespace", "deploy/placement.yaml") in pairs
-    # Opt-in rule: not reported unless enabled in the config.
-    assert not any(rule == "k8s/probes-missing" for rule, _ in pairs)
+    # Hygiene: the strict profile reports missing probes (the default one leaves them out).
+    assert any(rule == "k8s/probes-missing" for rule, _ in pairs)
     assert len({f["fingerprint"] for f in findings}) == len(findings)

@@ -35,7 +35,7 @@ PLAIN = pickle.dumps({"coef_": [0.5, -1.25, 3.0], "intercept_": 0.1, "classes_":
 
 
 def scan(root: Path) -> dict[str, Any]:
-    proc = run_cli("scan", root, "--scanners", "models", "--no-git", "--quiet", "--format", "json")
+    proc = run_cli("scan", root, "--scanners", "models", "--no-git", "--quiet", "--profile", "audit", "-f", "json")
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
     report: dict[str, Any] = json.loads(proc.stdout)
