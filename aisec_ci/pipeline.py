@@ -139,6 +139,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     first_shard = opts.shard is None or opts.shard[0] == 1
 
     env = dict(opts.env) if opts.env else {k: v for k, v in os.environ.items() if k.startswith(SCANNER_ENV_PREFIXES)}
+    switches = {rule_id: o.enabled for rule_id, o in config.rules.items() if o.enabled is not None}
     specs: list[tuple[type[Scanner], ScanContext]] = []
     for cls in scanner_classes:
         options = dict(config.scanner_options.get(cls.name, {}))
@@ -148,7 +149,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
                 options["history"] = history
         if cls.name == "deps" and opts.sbom is not None:
             options["sbom"] = str(opts.sbom.resolve())
-        specs.append((cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env)))
+        specs.append(
+            (cls, ScanContext(root=ws.root, options=options, offline=opts.offline, env=env, rule_switches=switches))
+        )
     # Suppression settings only ever meet rules of the scanners that ran (and the core's).
     cat = catalog() if scanner_names is None else catalog_of(scanner_classes)
     budget = FileBudget(

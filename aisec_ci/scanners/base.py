@@ -32,6 +32,10 @@ class ScanContext:
     """True when the user asked for no network use at all."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Selected environment (base URLs, API keys) captured in the parent process."""
+    rule_switches: Mapping[str, bool] = field(default_factory=dict)
+    """Rule ids whose `enabled` the config sets, with the value. A scanner that reports
+    several checks as one finding uses it to leave out, or report on their own, the
+    checks a user switched off or on; the pipeline still applies the setting itself."""
 
 
 class SkipFile(Exception):

@@ -1,6 +1,6 @@
-"""Container hygiene that PSS leaves out: read-only root filesystem (K11),
-resources and GPU limits (K12), image tags (K17), secrets in env (K18) and
-NVIDIA_VISIBLE_DEVICES=all (K31)."""
+"""Container hygiene that PSS leaves out: resources and GPU limits (K12), image
+tags (K17), secrets in env (K18) and NVIDIA_VISIBLE_DEVICES=all (K31). The
+read-only root filesystem (K11) is one of the settings `restricted.py` lists."""
 
 from __future__ import annotations
 
@@ -13,21 +13,6 @@ from aisec_ci.scanners.kubernetes import secretvalues
 from aisec_ci.scanners.kubernetes.podspecs import Container, PodSpec
 from aisec_ci.severity import Severity
 from aisec_ci.yamlfile.values import YList, YMap
-
-READ_ONLY_ROOT = Rule(
-    id="k8s/writable-root-filesystem",
-    name="Root filesystem is writable",
-    short_description="`readOnlyRootFilesystem` is not true.",
-    severity=Severity.LOW,
-    what="Reports containers without `securityContext.readOnlyRootFilesystem: true` (K11).",
-    why="A writable image filesystem lets an attacker who got code execution drop tools, patch the server's "
-    "Python packages or swap model files in place, and keep them for the life of the pod.",
-    example="containers:\n- name: server\n  image: ghcr.io/org/server:1.0",
-    example_language="yaml",
-    fix="Set `readOnlyRootFilesystem: true` and mount an emptyDir where the app writes "
-    "(`~/.cache/huggingface`, `/tmp`).",
-    tags=("CWE-732",),
-)
 
 RESOURCES = Rule(
     id="k8s/missing-resource-limits",
@@ -125,7 +110,7 @@ ENV_SECRET_REF = Rule(
     precision="very-high",
 )
 
-RULES: tuple[Rule, ...] = (READ_ONLY_ROOT, RESOURCES, IMAGE_TAG, IMAGE_DIGEST, ENV_SECRET, ENV_SECRET_REF, NVIDIA_ALL)
+RULES: tuple[Rule, ...] = (RESOURCES, IMAGE_TAG, IMAGE_DIGEST, ENV_SECRET, ENV_SECRET_REF, NVIDIA_ALL)
 
 SECRET_ENV_RE = re.compile(
     r"(?i)(?:^|_)(?:token|secret|password|passwd|pwd|api_?key|access_?key|private_?key|credentials?|auth)(?:$|_)"
@@ -203,24 +188,6 @@ def _check_one(ctx: Context, pod: PodSpec, c: Container) -> None:
     who = c.label
     image = c.image
     cline = c.line
-    sc = c.security_context
-    if c.group != "ephemeralContainers" and not (sc is not None and sc.get("readOnlyRootFilesystem") is True):
-        if sc is None:
-            line = cline
-        elif "readOnlyRootFilesystem" in sc:
-            line = sc.line_of("readOnlyRootFilesystem")
-        else:
-            line = c.doc.line_of("securityContext")
-        ctx.report(
-            READ_ONLY_ROOT,
-            line,
-            f"{who} has a writable root filesystem",
-            key=f"{key}:readOnlyRoot",
-            manifest=m,
-            image=image,
-            absent=sc is None or "readOnlyRootFilesystem" not in sc,
-        )
-
     if image and not is_placeholder_image(image):
         problem = _image_reference_problem(image)
         iline = c.doc.line_of("image")

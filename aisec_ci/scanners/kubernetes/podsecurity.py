@@ -1,5 +1,8 @@
-"""Pod Security Standards, baseline and restricted, field by field (K1, K2, K6-K10,
-K14-K15, K27). Volumes (K3-K5, K13, K16) live in `volumes.py`."""
+"""Pod Security Standards, field by field: what a manifest writes that breaks the
+baseline profile, or the restricted one with an explicit value (K1, K2, K6, K8-K10,
+K14-K15, K27). Settings restricted asks for that are simply not written are listed
+together, one finding per container, in `restricted.py`; volumes (K3-K5, K13, K16)
+live in `volumes.py`."""
 
 from __future__ import annotations
 
@@ -83,53 +86,6 @@ CAPABILITIES = Rule(
     references=(PSS,),
 )
 
-DROP_ALL = Rule(
-    id="k8s/capabilities-not-dropped",
-    name="Container does not drop all capabilities",
-    short_description="`capabilities.drop` does not include ALL.",
-    severity=Severity.LOW,
-    what="Reports containers whose `securityContext.capabilities.drop` does not contain `ALL` (PSS restricted, K6).",
-    why="The runtime's default set includes NET_RAW (packet spoofing, ARP poisoning inside the node) and "
-    "CHOWN/DAC_OVERRIDE, which help an attacker who gained code execution in the container.",
-    example="securityContext:\n  capabilities:\n    add: [NET_BIND_SERVICE]",
-    example_language="yaml",
-    fix="Set `capabilities: {drop: [ALL]}` and add back only NET_BIND_SERVICE if needed.",
-    tags=("CWE-250", "pss-restricted"),
-    references=(PSS,),
-)
-
-PRIV_ESC = Rule(
-    id="k8s/privilege-escalation-allowed",
-    name="allowPrivilegeEscalation is not false",
-    short_description="The container may gain more privileges than its parent process (setuid binaries).",
-    severity=Severity.MEDIUM,
-    what="Reports containers where `securityContext.allowPrivilegeEscalation` is not set to false "
-    "(PSS restricted, K7).",
-    why="Without `no_new_privs`, a setuid binary in the image (sudo, su, ping on old images) turns code "
-    "execution as an unprivileged user into root inside the container.",
-    example="containers:\n- name: trainer\n  image: pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime",
-    example_language="yaml",
-    fix="Set `securityContext.allowPrivilegeEscalation: false` on every container.",
-    tags=("CWE-269", "pss-restricted"),
-    references=(PSS,),
-)
-
-RUN_AS_NON_ROOT = Rule(
-    id="k8s/run-as-non-root-missing",
-    name="Container may run as root",
-    short_description="Neither the pod nor the container sets `runAsNonRoot: true`.",
-    severity=Severity.MEDIUM,
-    what="Reports containers whose effective `runAsNonRoot` (container, else pod security context) is not "
-    "true (PSS restricted, K8).",
-    why="Most ML images (pytorch, vllm, tritonserver) default to root. Root in the container owns the "
-    "writable model cache and is one kernel bug away from root on the node.",
-    example="spec:\n  containers:\n  - name: server\n    image: vllm/vllm-openai:v0.6.0",
-    example_language="yaml",
-    fix="Set `securityContext.runAsNonRoot: true` (pod level) and a non-zero `runAsUser`.",
-    tags=("CWE-250", "pss-restricted"),
-    references=(PSS,),
-)
-
 RUN_AS_ROOT = Rule(
     id="k8s/run-as-root-user",
     name="Container runs as UID 0",
@@ -159,21 +115,6 @@ SECCOMP_UNCONFINED = Rule(
     fix="Use `type: RuntimeDefault` (or a Localhost profile).",
     tags=("CWE-693", "pss-baseline"),
     precision="very-high",
-    references=(PSS,),
-)
-
-SECCOMP_MISSING = Rule(
-    id="k8s/seccomp-profile-missing",
-    name="No seccomp profile",
-    short_description="Neither pod nor container sets `seccompProfile` (RuntimeDefault or Localhost).",
-    severity=Severity.LOW,
-    what="Reports containers without an effective seccomp profile (PSS restricted, K9).",
-    why="Without an explicit profile the runtime may run the pod unconfined, leaving the full syscall "
-    "surface open to a compromised process.",
-    example="spec:\n  containers:\n  - name: server\n    image: ghcr.io/org/server:1.0",
-    example_language="yaml",
-    fix="Set `securityContext.seccompProfile.type: RuntimeDefault` at pod level.",
-    tags=("CWE-693", "pss-restricted"),
     references=(PSS,),
 )
 
@@ -264,12 +205,8 @@ RULES: tuple[Rule, ...] = (
     HOST_NAMESPACES,
     HOST_PROCESS,
     CAPABILITIES,
-    DROP_ALL,
-    PRIV_ESC,
-    RUN_AS_NON_ROOT,
     RUN_AS_ROOT,
     SECCOMP_UNCONFINED,
-    SECCOMP_MISSING,
     APPARMOR,
     SELINUX,
     PROC_MOUNT,
@@ -340,22 +277,9 @@ def _map(value: Any) -> YMap | None:
     return value if isinstance(value, YMap) else None
 
 
-def _cap_name(value: Any) -> str:
+def cap_name(value: Any) -> str:
     name = str(value).upper()
     return name[4:] if name.startswith("CAP_") else name
-
-
-def _container_line(c: Container) -> int:
-    return c.line
-
-
-def _effective(pod_sc: YMap | None, c_sc: YMap | None, key: str) -> tuple[Any, YMap | None]:
-    """Container-level value wins over pod-level; returns (value, map that set it)."""
-    if c_sc is not None and key in c_sc:
-        return c_sc[key], c_sc
-    if pod_sc is not None and key in pod_sc:
-        return pod_sc[key], pod_sc
-    return None, None
 
 
 def check(pod: PodSpec, ctx: Context) -> None:
@@ -486,9 +410,6 @@ def _check_container(ctx: Context, pod: PodSpec, c: Container, pod_sc: YMap | No
     key = f"{pod.path}/{c.name}"
     who = c.label
     image = c.image
-    cline = _container_line(c)
-    # A missing field is reported at the `securityContext:` key, or at the container's name.
-    sc_line = c.doc.line_of("securityContext") if sc is not None else cline
 
     if sc is not None:
         if sc.get("privileged") is True:
@@ -526,7 +447,7 @@ def _check_container(ctx: Context, pod: PodSpec, c: Container, pod_sc: YMap | No
     added = caps.get("add") if caps is not None else None
     if isinstance(added, YList) and caps is not None:
         for i, cap in enumerate(added):
-            name = _cap_name(cap)
+            name = cap_name(cap)
             if name == "NET_BIND_SERVICE":
                 continue
             if name in DANGEROUS_CAPABILITIES:
@@ -544,65 +465,6 @@ def _check_container(ctx: Context, pod: PodSpec, c: Container, pod_sc: YMap | No
                 image=image,
                 severity=sev,
             )
-    dropped = caps.get("drop") if caps is not None else None
-    dropped_names = {_cap_name(x) for x in dropped} if isinstance(dropped, list) else set()
-    if "ALL" not in dropped_names:
-        line = caps.line_of("drop") if caps is not None else sc_line
-        ctx.report(
-            DROP_ALL,
-            line,
-            f"{who} does not drop ALL capabilities",
-            key=f"{key}:drop-all",
-            manifest=m,
-            image=image,
-            absent=True,
-        )
-
-    ape = sc.get("allowPrivilegeEscalation") if sc is not None else None
-    if ape is not False and not (sc is not None and sc.get("privileged") is True):
-        line = (
-            sc.line_of("allowPrivilegeEscalation") if sc is not None and "allowPrivilegeEscalation" in sc else sc_line
-        )
-        detail = "allows privilege escalation" if ape is True else "does not set allowPrivilegeEscalation: false"
-        ctx.report(
-            PRIV_ESC,
-            line,
-            f"{who} {detail}",
-            key=f"{key}:allowPrivilegeEscalation",
-            manifest=m,
-            image=image,
-            absent=ape is None,
-        )
-
-    non_root, where = _effective(pod_sc, sc, "runAsNonRoot")
-    run_as_user, _ = _effective(pod_sc, sc, "runAsUser")
-    if non_root is not True and not (
-        isinstance(run_as_user, int) and not isinstance(run_as_user, bool) and run_as_user > 0
-    ):
-        line = where.line_of("runAsNonRoot") if where is not None else sc_line
-        ctx.report(
-            RUN_AS_NON_ROOT,
-            line,
-            f"{who} may run as root (runAsNonRoot is not true)",
-            key=f"{key}:runAsNonRoot",
-            manifest=m,
-            image=image,
-            absent=non_root is None,
-        )
-
-    seccomp, _ = _effective(pod_sc, sc, "seccompProfile")
-    seccomp_type = str(seccomp.get("type", "")) if isinstance(seccomp, dict) else ""
-    # Unconfined has a rule of its own; only a missing or empty profile is reported here.
-    if seccomp_type not in ("RuntimeDefault", "Localhost") and seccomp_type.lower() != "unconfined":
-        ctx.report(
-            SECCOMP_MISSING,
-            sc_line,
-            f"{who} has no seccomp profile",
-            key=f"{key}:seccomp-missing",
-            manifest=m,
-            image=image,
-            absent=True,
-        )
 
     ports = c.doc.get("ports")
     if isinstance(ports, YList):

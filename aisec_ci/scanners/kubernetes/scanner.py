@@ -20,6 +20,7 @@ from aisec_ci.scanners.kubernetes import (
     placement,
     podsecurity,
     repository,
+    restricted,
     volumes,
 )
 from aisec_ci.scanners.kubernetes.manifests import (
@@ -30,6 +31,7 @@ from aisec_ci.scanners.kubernetes.manifests import (
 )
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
 from aisec_ci.severity import Severity
+from aisec_ci.suppress.inline import MARKER, parse_directives
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
 
@@ -96,6 +98,7 @@ class KubernetesScanner(Scanner):
     )
     rules: ClassVar[tuple[Rule, ...]] = (
         *podsecurity.RULES,
+        *restricted.RULES,
         *volumes.RULES,
         *containers.RULES,
         *objects.RULES,
@@ -138,12 +141,16 @@ class KubernetesScanner(Scanner):
             )
         ctx = Context(file, self._allowlist, self._model_paths, partial=self._is_patch(file))
         manifests = parse_manifests(file)
+        # The consolidated restricted finding honours inline directives that name the
+        # per-setting rules it replaced, setting by setting (see restricted.py).
+        directives = parse_directives(file.lines) if MARKER in file.text else {}
         all_pods = []
         for m in manifests:
             pods = list(pod_specs(m))
             all_pods.extend(pods)
             for pod in pods:
                 podsecurity.check(pod, ctx)
+                restricted.check(pod, ctx, directives, self.context.rule_switches)
                 volumes.check(pod, ctx)
                 containers.check(pod, ctx)
                 objects.check_pod_token(pod, ctx)

@@ -22,10 +22,15 @@ def source(path: Path, kind: FileKind = FileKind.KUBERNETES, root: Path | None =
 
 
 def scan(
-    path: Path | str, options: Mapping[str, Any] | None = None, kind: FileKind = FileKind.KUBERNETES
+    path: Path | str,
+    options: Mapping[str, Any] | None = None,
+    kind: FileKind = FileKind.KUBERNETES,
+    switches: Mapping[str, bool] | None = None,
 ) -> list[Finding]:
+    """`switches`: the config's explicit `enabled` per rule id (ScanContext.rule_switches)."""
     p = FIXTURES / path if isinstance(path, str) else path
-    scanner = SCANNER(ScanContext(root=p.parent, options=dict(options or {})))
+    context = ScanContext(root=p.parent, options=dict(options or {}), rule_switches=dict(switches or {}))
+    scanner = SCANNER(context)
     return list(scanner.scan_file(source(p, kind)))
 
 

@@ -58,6 +58,7 @@ spec:
 
 # Fields the ServingRuntime supplies: a finding about their absence on the InferenceService is wrong.
 _RUNTIME_FIELD_RULES = {
+    "k8s/restricted-controls-missing",
     "k8s/privilege-escalation-allowed",
     "k8s/run-as-non-root-missing",
     "k8s/writable-root-filesystem",
@@ -243,15 +244,21 @@ spec:
       args: ["--type", "CONTAINER"]
 """
     findings = _scan(tmp_path, {"deploy/pod.yaml": pod})
-    escalation = sorted(
-        (f for f in findings if f["rule_id"] == "k8s/privilege-escalation-allowed"), key=lambda f: f["start_line"]
+    restricted = sorted(
+        (f for f in findings if f["rule_id"] == "k8s/restricted-controls-missing"), key=lambda f: f["start_line"]
     )
-    assert [f["message"] for f in escalation] == [
-        "Pod compiled-step: the unnamed container #1 of containers does not set allowPrivilegeEscalation: false",
-        "Pod compiled-step: the unnamed container #2 of containers does not set allowPrivilegeEscalation: false",
+    settings = (
+        "allowPrivilegeEscalation: false, capabilities.drop: [ALL], readOnlyRootFilesystem: true, "
+        "runAsNonRoot: true, seccompProfile: RuntimeDefault"
+    )
+    assert [f["message"] for f in restricted] == [
+        f"Pod compiled-step: the unnamed container #1 of containers misses 5 restricted securityContext settings: "
+        f"{settings}",
+        f"Pod compiled-step: the unnamed container #2 of containers misses 5 restricted securityContext settings: "
+        f"{settings}",
     ]
     lines = pod.splitlines()
-    assert [lines[f["start_line"] - 1].strip() for f in escalation] == [
+    assert [lines[f["start_line"] - 1].strip() for f in restricted] == [
         '- name: ""',
         "- image: ghcr.io/kubeflow/kfp-driver:2.5.0",
     ]

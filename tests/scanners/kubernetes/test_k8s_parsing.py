@@ -158,5 +158,6 @@ def test_kustomize_patches_report_only_what_they_set() -> None:
     # The kustomization itself is not a workload, and the base is a full manifest.
     assert scan(overlay / "kustomization.yaml") == []
     assert any(
-        f.rule_id == "k8s/run-as-non-root-missing" for f in scan(FIXTURES / "kustomize" / "base" / "deployment.yaml")
+        f.rule_id == "k8s/restricted-controls-missing" and "runAsNonRoot: true" in f.properties["missing_controls"]
+        for f in scan(FIXTURES / "kustomize" / "base" / "deployment.yaml")
     )

@@ -16,21 +16,29 @@ def test_restricted_safe_pod_has_no_finding() -> None:
 
 def test_restricted_unsafe_pod() -> None:
     fs = scan("pod-restricted-unsafe.yaml")
-    rules = {f.rule_id for f in fs}
-    assert {
-        "k8s/run-as-root-user",
-        "k8s/privilege-escalation-allowed",
+    path = "pod-restricted-unsafe.yaml"
+    # What is written insecurely keeps its own rule, at its own line.
+    assert lines(fs, "k8s/run-as-root-user") == [line_of(path, "runAsUser: 0")]
+    assert lines(fs, "k8s/privilege-escalation-allowed") == [line_of(path, "allowPrivilegeEscalation: true")]
+    assert by_rule(fs, "k8s/run-as-root-user")[0].severity is Severity.HIGH
+    # What is simply missing is one finding on the container's name, listing every setting;
+    # escalation and root are not repeated there (they have their findings above).
+    (restricted,) = by_rule(fs, "k8s/restricted-controls-missing")
+    assert restricted.start_line == line_of(path, "- name: server")
+    assert restricted.properties["missing_controls"] == [
+        "capabilities.drop: [ALL]",
+        "readOnlyRootFilesystem: true",
+        "seccompProfile: RuntimeDefault",
+    ]
+    # Only low-weight settings are missing: the consolidated finding is low, as each was.
+    assert restricted.severity is Severity.LOW
+    # The folded per-setting rules are not reported on their own any more.
+    assert not {f.rule_id for f in fs} & {
         "k8s/run-as-non-root-missing",
         "k8s/seccomp-profile-missing",
         "k8s/capabilities-not-dropped",
         "k8s/writable-root-filesystem",
-    } <= rules
-    path = "pod-restricted-unsafe.yaml"
-    assert lines(fs, "k8s/run-as-root-user") == [line_of(path, "runAsUser: 0")]
-    assert lines(fs, "k8s/privilege-escalation-allowed") == [line_of(path, "allowPrivilegeEscalation: true")]
-    # Missing fields point at the securityContext key of the container.
-    assert lines(fs, "k8s/seccomp-profile-missing") == [line_of(path, "securityContext:")]
-    assert by_rule(fs, "k8s/run-as-root-user")[0].severity is Severity.HIGH
+    }
 
 
 def test_baseline_fields_each_reported_at_their_line() -> None:

@@ -50,8 +50,9 @@ def test_realworld_ml_files_are_reached() -> None:
     """The KubeRay samples are custom resources: their pod templates must be seen."""
     sample = REALWORLD / "ray-project__kuberay" / "ray-operator" / "config" / "samples" / "ray-cluster.complete.yaml"
     fs = scan(sample)
-    assert any(f.rule_id == "k8s/run-as-non-root-missing" and "ray-head" in f.message for f in fs)
-    assert any(f.rule_id == "k8s/run-as-non-root-missing" and "ray-worker" in f.message for f in fs)
+    rule = "k8s/restricted-controls-missing"
+    assert any(f.rule_id == rule and "ray-head" in f.message and "runAsNonRoot: true" in f.message for f in fs)
+    assert any(f.rule_id == rule and "ray-worker" in f.message and "runAsNonRoot: true" in f.message for f in fs)
 
 
 @pytest.mark.skipif(not REALWORLD.is_dir(), reason="shared real-world data not present")
