@@ -16,6 +16,7 @@ from aisec_ci.yamlfile.values import YList, YMap
 
 RESOURCES = Rule(
     id="k8s/missing-resource-limits",
+    profile="strict",
     name="Missing CPU/memory limits or mismatched GPU limits",
     short_description="A container lacks memory/CPU requests or limits, or requests GPUs without limits.",
     severity=Severity.LOW,

@@ -39,6 +39,7 @@ SECRET_COMMITTED = Rule(
 
 SA_TOKEN = Rule(
     id="k8s/service-account-token-automount",
+    profile="strict",
     name="Service-account token mounted by default",
     short_description="The pod does not set `automountServiceAccountToken: false`.",
     severity=Severity.LOW,
