@@ -48,7 +48,8 @@ class SecretsScanner(Scanner):
             },
             "lower-severity-in-tests": {
                 "type": "boolean",
-                "description": "Lower the severity one step for paths naming test, fixture, example, fake, dummy.",
+                "description": "Lower the severity one step for paths naming test, fixture, example, fake, dummy "
+                "(never for a key whose checksum or structure proves it real).",
             },
         },
     }

@@ -134,9 +134,17 @@ def test_openai_without_marker_is_shaped_not_validated(tmp_path: Path) -> None:
 def test_test_paths_lower_severity_not_hide(tmp_path: Path, tokens: dict[str, str]) -> None:
     (tmp_path / "tests").mkdir()
     p = tmp_path / "tests" / "test_client.py"
+    p.write_text(f'GROQ = "{tokens["GROQ"]}"\n')
+    [f] = scan_path(p, FileKind.PYTHON, rel="tests/test_client.py")
+    assert f.rule_id == "secrets/groq-api-key" and f.severity is Severity.MEDIUM  # one step below high
+
+
+def test_a_checksum_proven_key_keeps_its_severity_in_tests(tmp_path: Path, tokens: dict[str, str]) -> None:
+    (tmp_path / "tests").mkdir()
+    p = tmp_path / "tests" / "test_client.py"
     p.write_text(f'GH = "{tokens["GITHUB"]}"\n')
     [f] = scan_path(p, FileKind.PYTHON, rel="tests/test_client.py")
-    assert f.rule_id == "secrets/github-token" and f.severity is Severity.HIGH
+    assert f.rule_id == "secrets/github-token" and f.severity is Severity.CRITICAL
 
 
 def test_pragma_allowlist(tmp_path: Path, tokens: dict[str, str]) -> None:
