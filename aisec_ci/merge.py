@@ -11,6 +11,7 @@ from aisec_ci.errors import UsageError
 from aisec_ci.findings import Finding
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.severity import Severity
+from aisec_ci.triage import TriageCounts
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.reading import UnreadableFile, read_bounded
 
@@ -70,6 +71,9 @@ def merge_results(
         bases = {r.new_only_base for r in results}
         if len(bases) > 1:
             raise UsageError("merge: shards used different new-only base revisions")
+    profiles = {r.profile for r in results}
+    if len(profiles) > 1:
+        raise UsageError(f"merge: reports come from different profiles ({', '.join(sorted(profiles))})")
     if not fail_on_set:
         gates = {r.fail_on for r in results}
         if len(gates) > 1:
@@ -81,7 +85,9 @@ def merge_results(
     skipped: set[SkippedFile] = set()
     notes: list[str] = []
     by_kind: dict[str, int] = {}
+    triage = TriageCounts()
     for r in results:
+        triage.add(r.triage)
         for f in r.findings:
             findings.setdefault(f.fingerprint, f)
         for s in r.suppressed:
@@ -104,4 +110,6 @@ def merge_results(
         new_only_base=results[0].new_only_base,
         notes=notes,
         tool_version=results[0].tool_version,
+        profile=results[0].profile,
+        triage=triage,
     )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pathspec
 
     from aisec_ci.workspace.discovery import Workspace
+    from aisec_ci.workspace.files import SourceFile
 
 
 class Role(str, enum.Enum):
@@ -101,7 +102,12 @@ _TEST_DIRS = frozenset(
         "integration-tests",
         "unittests",
         "unit_tests",
+        # Development and CI tooling: what runs there is never shipped either.
+        "benchmark",
         "benchmarks",
+        "perf-tests",
+        ".devcontainer",
+        "hack",
     }
 )
 _DOCS_DIRS = frozenset(
@@ -144,6 +150,8 @@ _TEST_FILE = re.compile(
     r"^(?:test_.+\.py|.+_test\.(?:py|go)|conftest\.py|.+\.(?:test|spec)\.[cm]?[jt]sx?)$",
     re.IGNORECASE,
 )
+# `Dockerfile.test`, `Dockerfile.conformance`, `docker-compose.e2e.yml`, `values-test.yaml`.
+_TEST_NAME_TOKEN = re.compile(r"(?:^|[._-])(?:test|tests|e2e|conformance)(?:[._-]|$)", re.IGNORECASE)
 _FIXTURE_FILE = re.compile(r"(?:^|[._-])(?:golden|mock|fixture)(?:[._-]|$)", re.IGNORECASE)
 _VENDORED_FILE = re.compile(r"\.(?:min|bundle)\.(?:js|css|mjs|cjs)$|^jquery[.-]", re.IGNORECASE)
 _GENERATED_FILE = re.compile(
@@ -177,6 +185,8 @@ def builtin_role(path: str) -> Role:
     dirs = parts[:-1]
     if name.startswith(".yarn") or (len(dirs) >= 2 and dirs[-2:] == [".yarn", "releases"]):
         return Role.VENDORED
+    if dirs and dirs[0] == ".github" and (len(dirs) < 2 or dirs[1] not in ("workflows", "actions")):
+        return Role.TEST  # CI's helper images, scripts and configs (workflows and actions are source)
     if _VENDORED_FILE.search(name):
         return Role.VENDORED
     for i, d in enumerate(dirs):
@@ -198,7 +208,7 @@ def builtin_role(path: str) -> Role:
         return Role.FIXTURE
     if found is not None:
         return found
-    if _TEST_FILE.match(name):
+    if _TEST_FILE.match(name) or _TEST_NAME_TOKEN.search(name):
         return Role.TEST
     if name.rpartition(".")[2] in _DOCS_EXTENSIONS and "." in name:
         return Role.DOCS
@@ -271,6 +281,10 @@ class RoleClassifier:
     attributes: list[_AttrLine] = field(default_factory=list)
     """.gitattributes lines, root first, then deeper files: later lines win, as in git."""
     notes: list[str] = field(default_factory=list)
+
+    def decided(self, path: str) -> bool:
+        """Whether config globs or .gitattributes, rather than conventions, gave `path` its role."""
+        return any(spec.match_file(path) for _, spec in self.overrides) or self._attribute_role(path) is not None
 
     def role(self, path: str, *, generated_marker: bool = False) -> Role:
         for role, spec in self.overrides:
@@ -351,15 +365,92 @@ def file_roles(ws: Workspace, globs: Mapping[str, Sequence[str]], notes: list[st
     classifier = build_classifier(ws.root, attributes, globs)
     notes.extend(classifier.notes)
     files = {f.path: f for f in ws.files}
+    own_kinds: set[tuple[str, str]] | None = None
 
     def role_of(path: str) -> Role:
+        nonlocal own_kinds
         role = classifier.role(path)
         sf = files.get(path)
-        if role is Role.SOURCE and sf is not None and sf.kind not in _NO_MARKER_KINDS and _marked(sf.abspath):
-            return classifier.role(path, generated_marker=True)
+        if role is not Role.SOURCE or sf is None or classifier.decided(path):
+            return role
+        if sf.kind not in _NO_MARKER_KINDS and _marked(sf.abspath):
+            return Role.GENERATED
+        if sf.kind is FileKind.KUBERNETES:
+            if own_kinds is None:
+                own_kinds = custom_kinds_defined_in(ws.files)
+            if own_kinds and instantiates_only(sf.abspath, own_kinds):
+                return Role.DOCS
         return role
 
     return role_of
+
+
+# --- samples of the repository's own custom resources ------------------------------------------
+# An operator repository (kuberay, kserve, training-operator ...) defines its custom resources
+# with CRDs, and ships the operator as Deployments, RBAC and those CRDs. A manifest holding only
+# instances of its own custom resources (a RayCluster, an InferenceService) is a sample of how
+# to use them, wherever it sits: the kubebuilder layout puts them in config/samples, but many
+# repositories keep them elsewhere. Config `roles: source: paths:` says otherwise for a file.
+
+_DOC_SPLIT = re.compile(rb"^---[^\n]*$", re.MULTILINE)
+_TOP_KIND = re.compile(rb"^kind:[ \t]*[\"']?([A-Za-z][A-Za-z0-9]*)", re.MULTILINE)
+_TOP_GROUP = re.compile(rb"^apiVersion:[ \t]*[\"']?([A-Za-z0-9.-]+)/", re.MULTILINE)
+_CRD_GROUP = re.compile(rb"^[ \t]+group:[ \t]*[\"']?([A-Za-z0-9.-]+)", re.MULTILINE)
+_NAMES_BLOCK = re.compile(rb"^([ \t]*)names:[ \t]*\r?\n((?:\1[ \t]+.*\r?\n?)+)", re.MULTILINE)
+_NAMES_KIND = re.compile(rb"^[ \t]+kind:[ \t]*[\"']?([A-Za-z][A-Za-z0-9]*)", re.MULTILINE)
+MAX_CRD_BYTES = 16 * 1024 * 1024
+_YAML_KINDS = frozenset({FileKind.KUBERNETES, FileKind.YAML, FileKind.HELM_TEMPLATE})
+
+
+def _documents(data: bytes) -> list[bytes]:
+    return [d for d in _DOC_SPLIT.split(data) if d.strip()]
+
+
+def custom_kinds_defined_in(files: Iterable[SourceFile]) -> set[tuple[str, str]]:
+    """(group, kind) of every CustomResourceDefinition in the repository's own source files:
+    CRDs copied in for tests or from third parties (Knative's, Istio's) define no own kinds."""
+    kinds: set[tuple[str, str]] = set()
+    for f in files:
+        if f.kind not in _YAML_KINDS or f.size > MAX_CRD_BYTES or builtin_role(f.path) is not Role.SOURCE:
+            continue
+        try:
+            head = read_bounded(f.abspath, 4096, truncate=True)
+            if b"CustomResourceDefinition" not in head:
+                continue
+            data = read_bounded(f.abspath, MAX_CRD_BYTES)
+        except OSError:
+            continue
+        for doc in _documents(data):
+            if b"CustomResourceDefinition" not in doc:
+                continue
+            group, names = _CRD_GROUP.search(doc), _NAMES_BLOCK.search(doc)
+            kind = _NAMES_KIND.search(names.group(2)) if names else None
+            if group and kind:
+                kinds.add((group.group(1).decode("ascii"), kind.group(1).decode("ascii")))
+    return kinds
+
+
+# Kinds that run something of their own: a manifest with one of them deploys more than a sample.
+_WORKLOAD_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
+)
+
+
+def instantiates_only(path: Path, kinds: set[tuple[str, str]]) -> bool:
+    """Whether the manifest at `path` instantiates one of `kinds`, with nothing beside it but the
+    objects such a sample brings along (its ConfigMap, ServiceAccount, RBAC, Service), and no
+    workload of its own."""
+    try:
+        docs = _documents(read_bounded(path, MAX_CRD_BYTES))
+    except OSError:
+        return False
+    found = set()
+    for doc in docs:
+        group, kind = _TOP_GROUP.search(doc), _TOP_KIND.search(doc)
+        if kind is None:
+            continue
+        found.add((group.group(1).decode("ascii") if group else "", kind.group(1).decode("ascii")))
+    return bool(found & kinds) and not any(kind in _WORKLOAD_KINDS for _, kind in found - kinds)
 
 
 def _marked(path: Path) -> bool:

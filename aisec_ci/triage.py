@@ -29,6 +29,11 @@ LOWERED_TO = Severity.LOW
 # structure of a key (private key blocks, service-account JSON). A string that merely has a
 # provider's shape is not proof.
 _PROVEN_SECRET = frozenset({"checksum", "structure"})
+# Well-formed is not proof for these: any base64 JSON is a well-formed JWT (docs are full of
+# sample tokens), and a generic or high-entropy value names no provider at all.
+_NOT_PROVIDER_KEYS = frozenset(
+    {"secrets/jwt", "secrets/generic-secret", "secrets/high-entropy-string", "secrets/credential-url"}
+)
 # Model findings that mean "loading this file runs code".
 CODE_EXECUTION_MODEL_RULES = frozenset(
     {
@@ -49,12 +54,12 @@ def keeps_severity_everywhere(f: Finding) -> bool:
     """The two exceptions to the role policy (see the module docstring)."""
     if f.rule_id in CODE_EXECUTION_MODEL_RULES:
         return True
-    if f.rule_id.startswith("secrets/") and not f.properties.get("public"):
-        return f.properties.get("validation") in _PROVEN_SECRET or f.rule_id in (
-            "secrets/private-key",
-            "secrets/gcp-service-account-key",
-        )
-    return False
+    if not f.rule_id.startswith("secrets/") or f.properties.get("public") or f.rule_id in _NOT_PROVIDER_KEYS:
+        return False
+    return f.properties.get("validation") in _PROVEN_SECRET or f.rule_id in (
+        "secrets/private-key",
+        "secrets/gcp-service-account-key",
+    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aisec_ci.errors import UsageError
+from aisec_ci.rules import PROFILES
 from aisec_ci.severity import FAIL_ON_CHOICES, Severity, parse_fail_on
 from aisec_ci.workspace.reading import read_bounded
 
@@ -98,6 +99,10 @@ class RunPlan:
     safety_api_key: str = field(default="", repr=False)
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)
+    profile: str | None = None
+    """default, strict or audit; None: the config's, else default."""
+    min_severity: Severity | None = None
+    """Display only: the lowest severity the summary and the PR comment list."""
 
     @property
     def owner_repo(self) -> tuple[str, str]:
@@ -257,6 +262,13 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         raise UsageError("input category: must be one line")
 
     sarif_file = _path_input(environ, "sarif-file", workspace) or workspace / "aisec-ci.sarif"
+    profile = read_input(environ, "profile").lower() or None
+    if profile is not None and profile not in PROFILES:
+        raise UsageError(f"input profile: {profile!r} is not one of {', '.join(PROFILES)}")
+    min_text = read_input(environ, "min-severity").lower()
+    labels = [s.label for s in sorted(Severity, reverse=True)]
+    if min_text and min_text not in labels:
+        raise UsageError(f"input min-severity: {min_text!r} is not one of {', '.join(labels)}")
     return RunPlan(
         workspace=workspace,
         scan_root=scan_root,
@@ -280,4 +292,6 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         safety_api_key=read_input(environ, "safety-api-key"),
         run_id=environ.get("GITHUB_RUN_ID", "").strip(),
         warnings=warnings,
+        profile=profile,
+        min_severity=Severity.parse(min_text) if min_text else None,
     )

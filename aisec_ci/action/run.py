@@ -38,6 +38,7 @@ from aisec_ci.cancel import Cancelled, install_handlers
 from aisec_ci.errors import AisecError
 from aisec_ci.outputs import write_output
 from aisec_ci.redaction import safe_message
+from aisec_ci.report.hidden import shown_findings
 from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SkippedFile
@@ -288,6 +289,8 @@ class ActionRun:
             # A cached offline database means the user wants no vulnerability lookups over the network.
             offline=plan.offline_db is not None,
             env=_scanner_env(plan, self.environ),
+            profile=plan.profile,
+            min_severity=plan.min_severity,
         )
         result = run_scan(opts)
         if sarif_rel:
@@ -343,7 +346,7 @@ class ActionRun:
             append_file(Path(path), text)
 
         def annotate() -> None:
-            for line in annotation_commands(result.findings):
+            for line in annotation_commands(shown_findings(result)):
                 self.out.write(line + "\n")
             self.out.flush()
 

@@ -136,7 +136,7 @@ def _verdict(result: ScanResult) -> tuple[str, str]:
 def _head(result: ScanResult, title: str) -> str:
     icon, verdict = _verdict(result)
     lines = [f"## {icon} {escape(title)}: {verdict}", ""]
-    scope = [] if result.profile == "default" else [f"Profile: **{escape(result.profile)}**."]
+    scope = []
     if result.new_only_base:
         scope.append(f"Showing new findings relative to **{escape(result.new_only_base, 80)}**.")
     if result.shard is not None:
@@ -157,6 +157,10 @@ def _head(result: ScanResult, title: str) -> str:
         lines += ["| Scanner | Findings |", "|:--|--:|"]
         lines += [f"| {escape(name)} | {count} |" for name, count in by_scanner.items()]
         lines.append("")
+    wider = [(p, n) for p, n in result.triage.to_dict()["out_of_profile"].items() if n]
+    if wider or result.profile != "default":
+        more = "".join(f" · {n} more in {escape(p)}" for p, n in wider)
+        lines += [f"Profile: **{escape(result.profile)}** ({len(result.findings)} findings){more}.", ""]
     by_role = role_counts_line(result)
     if by_role:
         lines += [escape(by_role), ""]

@@ -167,6 +167,8 @@ class Runner:
             "INPUT_BASELINE": "",
             "INPUT_OFFLINE-DB": "",
             "INPUT_SAFETY-API-KEY": "",
+            "INPUT_PROFILE": "",
+            "INPUT_MIN-SEVERITY": "",
         }
         for name, value in inputs.items():
             env["INPUT_" + name.upper()] = value

@@ -286,6 +286,33 @@ def test_bad_input_is_exit_2_with_a_clear_message(tmp_path: Path, checkout: Chec
     assert fake_github.calls() == []
 
 
+def test_profile_and_min_severity_inputs(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    root = "FROM python:3.12\nRUN pip install flask\nRUN curl -fsSL https://get.example.sh | sh\n"
+    co = build_checkout(tmp_path, head_files={"Dockerfile": root, "docs/examples/Dockerfile": root})
+    own_as_runner(co.workspace)
+    runner = Runner(tmp_path, co.workspace, fake_github.url)
+    proc = runner.run("schedule", event_payload("schedule"), co.head_sha, "refs/heads/main")
+    default_summary = runner.summary_file.read_text(encoding="utf-8")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # Counts by role and by profile, and the docs copy lowered out of the gate.
+    assert "By role: " in default_summary and "docs" in default_summary
+    assert "more in strict" in default_summary and "docker/pip-unpinned" not in default_summary
+    inputs = {"profile": "strict", "min-severity": "high"}
+    proc = runner.run("schedule", event_payload("schedule"), co.head_sha, "refs/heads/main", inputs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = runner.summary_file.read_text(encoding="utf-8")
+    assert "Profile: **strict**" in summary
+    assert "docker/curl-pipe-shell" in summary
+    assert "docker/root-user" not in summary  # medium: below min-severity, not listed
+    assert "below high not listed (--min-severity)" in summary
+    # The SARIF upload keeps every finding of the profile, whatever the display threshold.
+    log = json.loads((co.workspace / "aisec-ci.sarif").read_text(encoding="utf-8"))
+    rules = {r["ruleId"] for r in log["runs"][0]["results"]}
+    assert {"docker/root-user", "docker/pip-unpinned"} <= rules
+    bad = runner.run("schedule", event_payload("schedule"), co.head_sha, "refs/heads/main", {"profile": "paranoid"})
+    assert bad.returncode == 2 and "input profile: 'paranoid' is not one of default, strict, audit" in bad.stdout
+
+
 def test_subdirectory_paths_are_repository_relative(
     tmp_path: Path, fake_github: FakeGitHub, sarif_validate: Callable[[dict[str, Any]], None]
 ) -> None:

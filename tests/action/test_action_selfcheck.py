@@ -16,7 +16,7 @@ from tests.action.conftest import REPO
 
 INPUTS = {
     "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
-    "upload-sarif", "sarif-file", "comment", "category", "offline-db", "safety-api-key",
+    "upload-sarif", "sarif-file", "comment", "category", "offline-db", "safety-api-key", "profile", "min-severity",
 }  # fmt: skip
 OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 

@@ -20,6 +20,10 @@ from aisec_ci.roles import Role, build_classifier, builtin_role, has_generated_m
         ("src/app/conftest.py", Role.TEST),
         ("web/src/Button.test.tsx", Role.TEST),
         ("e2e/Dockerfile", Role.TEST),
+        ("backend/Dockerfile.conformance", Role.TEST),
+        ("deploy/docker-compose.test.yml", Role.TEST),
+        ("charts/app/values-e2e.yaml", Role.TEST),
+        ("src/contest.py", Role.SOURCE),
         ("backend/test_data/compiled/pipeline.yaml", Role.FIXTURE),
         ("pkg/testdata/pod.yaml", Role.FIXTURE),
         ("tests/fixtures/secret.yaml", Role.FIXTURE),  # fixture beats test
@@ -35,6 +39,13 @@ from aisec_ci.roles import Role, build_classifier, builtin_role, has_generated_m
         ("vendor/github.com/x/y/z.go", Role.VENDORED),
         ("pkg/apis/v1/zz_generated.deepcopy.go", Role.GENERATED),
         ("proto/service_pb2.py", Role.GENERATED),
+        # Development and CI tooling is never shipped: it weighs like tests.
+        (".devcontainer/Dockerfile", Role.TEST),
+        (".github/resources/tinyproxy/Containerfile", Role.TEST),
+        (".github/workflows/ci.yml", Role.SOURCE),
+        (".github/actions/setup/action.yml", Role.SOURCE),
+        ("hack/kserve_migration/job.yaml", Role.TEST),
+        ("benchmark/perf-tests/images/ray-pytorch/Dockerfile", Role.TEST),
         ("install/v0.11.0/kserve.yaml", Role.RELEASE),
         ("hack/releases/1.2/manifest.yaml", Role.RELEASE),
         ("charts/v1.2.3/values.yaml", Role.RELEASE),
@@ -102,3 +113,59 @@ def test_unreadable_gitattributes_is_a_note_not_an_error(tmp_path: Path) -> None
 def test_negative_patterns_are_ignored_as_git_does() -> None:
     lines = parse_gitattributes("!negated linguist-vendored\nok/** linguist-generated\n")
     assert [(a.role, a.value) for a in lines] == [(Role.GENERATED, True)]
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rayclusters.ray.io
+spec:
+  group: ray.io
+  names:
+    kind: RayCluster
+    listKind: RayClusterList
+    plural: rayclusters
+  scope: Namespaced
+"""
+
+
+def test_instances_of_the_repositorys_own_custom_resources_are_samples(tmp_path: Path) -> None:
+    from aisec_ci.roles import file_roles
+    from aisec_ci.workspace.discovery import discover
+
+    files = {
+        "operator/config/crd/rayclusters.yaml": CRD + "---\n" + CRD.replace("RayCluster", "RayJob"),
+        "operator/config/manager/manager.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\n",
+        "historyserver/config/raycluster.yaml": "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata:\n  name: a\n",
+        # A sample brings its ConfigMap and RBAC along.
+        "historyserver/config/rayjob.yaml": (
+            "apiVersion: ray.io/v1\nkind: RayJob\nmetadata:\n  name: j\n---\n"
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: j\n"
+        ),
+        # A manifest that also deploys other things is not only a sample.
+        "historyserver/config/minio.yaml": (
+            "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata:\n  name: b\n---\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: minio\n"
+        ),
+        # Same kind name, another group: Knative's Service is not ours, nor is the core one.
+        "deploy/service.yaml": "apiVersion: serving.knative.dev/v1\nkind: RayCluster\nmetadata:\n  name: c\n",
+        # A CRD copied into tests defines nothing of the repository's own.
+        "test/crds/other.yaml": CRD.replace("ray.io", "other.io").replace("RayCluster", "Widget"),
+        "deploy/widget.yaml": "apiVersion: other.io/v1\nkind: Widget\nmetadata:\n  name: w\n",
+        # The config's globs win over the heuristic.
+        "keep/raycluster.yaml": "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata:\n  name: k\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    notes: list[str] = []
+    role_of = file_roles(discover(tmp_path, use_git=False), {"source": ["keep/**"]}, notes)
+    assert role_of("historyserver/config/raycluster.yaml") is Role.DOCS
+    assert role_of("historyserver/config/rayjob.yaml") is Role.DOCS
+    assert role_of("historyserver/config/minio.yaml") is Role.SOURCE
+    assert role_of("operator/config/manager/manager.yaml") is Role.SOURCE
+    assert role_of("operator/config/crd/rayclusters.yaml") is Role.SOURCE
+    assert role_of("deploy/service.yaml") is Role.SOURCE
+    assert role_of("deploy/widget.yaml") is Role.SOURCE
+    assert role_of("keep/raycluster.yaml") is Role.SOURCE
+    assert notes == []

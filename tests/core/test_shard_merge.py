@@ -12,9 +12,13 @@ def _repo(tmp_path: Path) -> Path:
     sev = ["critical", "high", "medium", "low", "info"]
     for i in range(40):
         files[f"svc{i % 7}/mod{i}.py"] = f"a = {i}  # SECURITY-MARK[{sev[i % 5]}]\n" * (1 + i % 3)
+    # Findings in tests are lowered and in docs left out by the role policy; shards count them apart.
+    for i in range(6):
+        files[f"tests/test_mod{i}.py"] = f"a = {i}  # SECURITY-MARK[high]\n"
+        files[f"docs/example{i}.py"] = f"a = {i}  # SECURITY-MARK[high]\n"
     files["svc0/boom.py"] = "CRASH-ME\n"
     files["assets/logo.png"] = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-    files[".aisec.yml"] = "ignores:\n  - path: svc3/**\n    reason: vendored\n"
+    files[".aisec.yml"] = "ignores:\n  - path: svc3/**\n    reason: vendored\nroles:\n  docs:\n    policy: skip\n"
     repo = tmp_path / "mono"
     make_repo(repo, files)
     return repo
@@ -46,6 +50,8 @@ def test_shards_merge_to_the_unsharded_scan(tmp_path: Path, sarif_validate) -> N
     expected = load_json(full_json)
     merged = load_json(merged_json)
     assert merged == expected
+    hidden = merged["summary"]["hidden"]
+    assert hidden["lowered"] == {"test": 6} and hidden["skipped"] == {"docs": 6}
     assert merged_sarif.read_bytes() == full_sarif.read_bytes()
     sarif_validate(load_json(merged_sarif))
 

@@ -153,7 +153,8 @@ def is_placeholder_image(image: str) -> bool:
 
 def _image_reference_problem(image: str) -> str | None:
     """'latest', 'untagged', 'no-digest' or None."""
-    if "@" in image:
+    if "@" in image or image.startswith("ko://"):
+        # `ko://<import path>` is not an image: ko builds it and writes the digest in at release.
         return None
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:

@@ -123,6 +123,39 @@ def _patch_files(path: str) -> Iterator[str]:
 _SKIP_DIRS = frozenset({".git", "node_modules", "vendor", "__pycache__", ".venv", "venv", ".tox"})
 
 
+def kustomize_images(directory: Path) -> frozenset[str]:
+    """Image names a directory's kustomization rewrites with its `images:` transformer."""
+    out: set[str] = set()
+    for name in KUSTOMIZATION_NAMES:
+        path = directory / name
+        try:
+            if path.is_symlink():
+                continue
+            docs = load_documents(read_bounded_text(path, 1_000_000), max_documents=2)
+        except (OSError, YamlError):
+            continue
+        for doc in docs:
+            items = doc.value.get("images") if isinstance(doc.value, YMap) else None
+            for item in items if isinstance(items, list) else ():
+                ref = item.get("name") if isinstance(item, YMap) else None
+                if isinstance(ref, str) and ref.strip():
+                    out.add(ref.strip())
+    return frozenset(out)
+
+
+def kustomize_images_under(root: Path, limit: int = 20_000) -> frozenset[str]:
+    """Every image name some kustomization below `root` sets the tag or digest of: the tag
+    written in the manifest (often none, or `:latest`) is not the one that is deployed."""
+    out: set[str] = set()
+    for seen, (base, dirs, names) in enumerate(os.walk(root)):
+        if seen >= limit:
+            break
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+        if any(n in KUSTOMIZATION_NAMES for n in names):
+            out.update(kustomize_images(Path(base)))
+    return frozenset(out)
+
+
 def kustomize_patches_under(root: Path, limit: int = 20_000) -> frozenset[str]:
     """The patch files every kustomization below `root` names, wherever they sit: a patch is
     often kept beside the overlay that uses it, or shared from `../../patches/`.

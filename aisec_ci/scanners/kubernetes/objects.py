@@ -57,7 +57,9 @@ RBAC_WILDCARD = Rule(
     name="RBAC rule with wildcards",
     short_description="A Role/ClusterRole grants `*` verbs or `*` resources.",
     severity=Severity.HIGH,
-    what="Reports Role and ClusterRole rules with `*` in verbs or resources (K24).",
+    what="Reports Role and ClusterRole rules with `*` in verbs or resources (K24). Medium when the wildcard "
+    "stays inside extension API groups, low for such a ClusterRole aggregated into the built-in edit/admin "
+    "roles (the documented way to let those roles use a CRD).",
     why="Wildcards grant today's and tomorrow's resources and verbs, including escalate/bind and Secrets; "
     "an operator or notebook role with them is cluster-admin in practice.",
     example="rules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']",
@@ -207,6 +209,17 @@ def _lower_set(value: Any) -> set[str]:
     return set()
 
 
+_AGGREGATE_LABELS = ("rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin")
+
+
+def _aggregated_into_edit_or_admin(m: Manifest) -> bool:
+    meta = m.doc.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, YMap) else None
+    if m.kind != "ClusterRole" or not isinstance(labels, YMap):
+        return False
+    return any(str(labels.get(k, "")).lower() == "true" for k in _AGGREGATE_LABELS)
+
+
 def check_role(m: Manifest, ctx: Context) -> None:
     rules = m.doc.get("rules")
     if not isinstance(rules, YList):
@@ -224,13 +237,18 @@ def check_role(m: Manifest, ctx: Context) -> None:
             # A wildcard confined to an extension API group (custom.metrics.k8s.io) reaches far less
             # than one over the core group or every group.
             core = not groups or bool(groups & {"", "*", "rbac.authorization.k8s.io", "apps", "batch"})
+            severity = None if core else Severity.MEDIUM
+            if not core and _aggregated_into_edit_or_admin(m):
+                # Kubernetes' own pattern for CRDs: a ClusterRole aggregated into the built-in
+                # edit/admin roles gives their holders full use of an extension group.
+                severity = Severity.LOW
             ctx.report(
                 RBAC_WILDCARD,
                 where,
                 f"rule {i} grants * {what} in API groups {sorted(groups)}",
                 key=f"rule:{i}:wildcard",
                 manifest=m,
-                severity=None if core else Severity.MEDIUM,
+                severity=severity,
             )
             continue
         named = bool(rule.get("resourceNames"))

@@ -4,6 +4,7 @@ custom resources that embed pod specs."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ from aisec_ci.scanners.kubernetes import (
     volumes,
 )
 from aisec_ci.scanners.kubernetes.manifests import (
+    kustomize_images_under,
     kustomize_patches,
     kustomize_patches_under,
     parse_allowlist,
@@ -90,6 +92,16 @@ def _lowered(finding: Finding) -> Finding:
     return finding.with_severity(Severity(finding.severity - 1))
 
 
+def _image_name(image: str) -> str:
+    """`registry/repo` of an image reference, without its tag or digest."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+_PATCH_NAME = re.compile(r"(?:^|[._-])patch(?:es)?(?:[._-]|$)", re.IGNORECASE)
+
+
 class KubernetesScanner(Scanner):
     name: ClassVar[str] = "kubernetes"
     description: ClassVar[str] = (
@@ -116,11 +128,14 @@ class KubernetesScanner(Scanner):
         self._allowlist = parse_allowlist(opts)
         self._model_paths = tuple(str(p) for p in opts.get("model_paths") or ())
         self._patches: frozenset[str] | None = None
+        self._kustomized: frozenset[str] | None = None
         self._local_patches: dict[Path, frozenset[str]] = {}
 
     def _is_patch(self, file: SourceFile) -> bool:
         """Kustomize patches hold only overridden fields; absence of a field says nothing."""
-        if "patches" in file.path.split("/")[:-1]:
+        if "patches" in file.path.split("/")[:-1] or _PATCH_NAME.search(file.path.rpartition("/")[2]):
+            # Also by name: kustomizations often name a patch only in a commented-out line
+            # (kserve's `#- manager_prometheus_metrics_patch.yaml`) or in a template overlay.
             return True
         if self._patches is None:
             # Built once per scanner instance: the kustomization naming a patch may sit in
@@ -177,9 +192,25 @@ class KubernetesScanner(Scanner):
                 exposure.check_ray_cluster(m, ctx)
         exposure.check_model_servers(manifests, all_pods, ctx)
         findings = ctx.findings
+        if any(f.rule_id == containers.IMAGE_TAG.id for f in findings):
+            findings = self._without_kustomized_images(findings)
         if _is_test_data(file.path):
             findings = [_lowered(f) for f in findings]
         return sorted(findings, key=lambda f: (f.start_line, f.rule_id, f.key))
+
+    def _without_kustomized_images(self, findings: list[Finding]) -> list[Finding]:
+        """Drop image-tag findings for images a kustomization retags (kubebuilder's
+        `images: - name: controller newTag: v1.2.0`): the manifest's tag is never deployed."""
+        if self._kustomized is None:
+            self._kustomized = kustomize_images_under(self.context.root)
+        if not self._kustomized:
+            return findings
+        return [
+            f
+            for f in findings
+            if f.rule_id != containers.IMAGE_TAG.id
+            or _image_name(str(f.properties.get("image", ""))) not in self._kustomized
+        ]
 
     def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
         partial = {f.path for f in files if f.kind is FileKind.KUBERNETES and self._is_patch(f)}

@@ -329,3 +329,53 @@ def test_old_ids_stay_in_the_catalog_documented_and_off_by_default() -> None:
         rule = rules[old]
         assert "k8s/restricted-controls-missing" in rule.what, old
         assert rule.enabled_by_default is (old == "k8s/privilege-escalation-allowed"), old
+
+
+def test_a_patch_named_as_one_lists_only_weakened_settings(tmp_path: Path) -> None:
+    partial = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  template:\n    spec:\n"
+        "      containers:\n      - name: manager\n        ports:\n        - containerPort: 8080\n"
+    )
+    # kserve names such patches only in a commented-out kustomization line: the name says it.
+    report = _scan_repo(
+        tmp_path,
+        {
+            "config/default/manager_prometheus_metrics_patch.yaml": partial,
+            "config/default/kustomization.yaml": "resources: []\n#- manager_prometheus_metrics_patch.yaml\n",
+            "config/manager/manager.yaml": partial,
+        },
+    )
+    assert [f["path"] for f in report["findings"] if f["rule_id"] == RULE] == ["config/manager/manager.yaml"]
+
+
+def test_an_image_a_kustomization_retags_is_not_latest(tmp_path: Path) -> None:
+    manager = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  selector: {}\n  template:\n"
+        "    spec:\n      containers:\n      - name: op\n        image: kuberay/operator\n"
+        "      - name: sidecar\n        image: busybox:latest\n"
+    )
+    overlay = (
+        "resources:\n- ../manager\nimages:\n- name: kuberay/operator\n"
+        "  newName: quay.io/kuberay/operator\n  newTag: v1.4.0\n"
+    )
+    report = _scan_repo(
+        tmp_path, {"config/manager/manager.yaml": manager, "config/default/kustomization.yaml": overlay}
+    )
+    tagged = [f["properties"]["image"] for f in report["findings"] if f["rule_id"] == "k8s/image-latest-tag"]
+    assert tagged == ["busybox:latest"]
+
+
+def test_wildcards_aggregated_into_edit_are_low_not_medium(tmp_path: Path) -> None:
+    role = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {name}\n  labels:\n"
+        "    rbac.authorization.k8s.io/aggregate-to-{to}: 'true'\nrules:\n- apiGroups: [{group}]\n"
+        "  resources: [pipelines]\n  verbs: ['*']\n"
+    )
+    files = {
+        "rbac/edit.yaml": role.format(name="edit-ext", to="edit", group="pipelines.kubeflow.org"),
+        "rbac/view.yaml": role.format(name="view-ext", to="view", group="pipelines.kubeflow.org"),
+        "rbac/core.yaml": role.format(name="edit-core", to="edit", group="''"),
+    }
+    report = _scan_repo(tmp_path, files)
+    got = {f["path"]: f["severity"] for f in report["findings"] if f["rule_id"] == "k8s/rbac-wildcard"}
+    assert got == {"rbac/edit.yaml": "low", "rbac/view.yaml": "medium", "rbac/core.yaml": "high"}
