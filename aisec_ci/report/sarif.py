@@ -325,7 +325,11 @@ def _build(
             root = repo_root_uri if repo_root_uri.endswith("/") else repo_root_uri + "/"
             run["originalUriBaseIds"] = {SRCROOT: {"uri": root}}
             invocation["workingDirectory"] = {"uri": root}
-        properties: dict[str, Any] = {"scanners": list(result.scanners), "profile": result.profile}
+        properties: dict[str, Any] = {
+            "scanners": list(result.scanners),
+            "profile": result.profile,
+            "byRole": result.counts_by_role(),
+        }
         hidden = {k: v for k, v in result.triage.to_dict().items() if v}
         if hidden:
             properties["hidden"] = hidden

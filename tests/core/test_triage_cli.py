@@ -188,6 +188,7 @@ def test_sarif_carries_role_profile_and_confidence(tmp_path: Path, sarif_validat
     ]
     assert lowered and all(r["level"] == "note" and r["properties"]["loweredFrom"] == "high" for r in lowered)
     assert run["properties"]["profile"] == "default"
+    assert run["properties"]["byRole"]["docs"] >= 1 and run["properties"]["byRole"]["source"] >= 1
     assert run["properties"]["hidden"]["out_of_profile"]["strict"] >= 1
 
 
