@@ -4,6 +4,8 @@ Two steps, after suppressions:
 1. Profile: a finding of a rule outside the selected profile (default < strict < audit) is left
    out of the report and counted ("312 more in the strict profile"). A rule the config enables
    explicitly (`rules: ID: enabled: true`) reports in every profile.
+   A finding raised above its rule's default severity to medium or more is in the default
+   profile whatever its rule's profile (e.g. a GPU pod that also shares the host IPC namespace).
 2. Role policy: per role, `report` keeps the finding as it is, `lower` lowers it to low and keeps
    it out of the gate, `skip` leaves it out (counted). By default only source reports as-is.
    Two kinds of finding keep their severity in every role: a secret that validated as a real
@@ -124,6 +126,10 @@ def triage(
     for f in findings:
         rule = catalog.get(f.rule_id)
         rule_profile = rule.profile if rule is not None else "default"
+        if rule is not None and f.severity > rule.severity and f.severity >= Severity.MEDIUM:
+            # A hygiene rule's profile describes its usual finding; one the scanner (or the
+            # config) raised to medium or above is more than hygiene and reports by default.
+            rule_profile = "default"
         # A scanner may put one finding of a rule in a wider profile than the rule's own.
         finding_profile = max(rule_profile, f.profile or "default", key=profile_rank)
         role = roles.get(f.path)

@@ -39,7 +39,9 @@ def scan(repo: Path, tool_root: Path, profile: str | None, out: Path) -> tuple[f
         cmd += ["--profile", profile]
     env = {**os.environ, "PYTHONPATH": str(tool_root)}
     started = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    # Run from the report's directory: `python -m` puts the working directory first on sys.path,
+    # which would shadow --tool-root with whatever checkout the command was started in.
+    proc = subprocess.run(cmd, env=env, cwd=out.parent, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{repo}: aisec-ci exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
