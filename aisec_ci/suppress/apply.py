@@ -14,7 +14,7 @@ from aisec_ci.config.model import Config
 from aisec_ci.findings import Finding
 from aisec_ci.result import Suppressed
 from aisec_ci.rules import RuleCatalog
-from aisec_ci.suppress.ignores import IgnoreMatcher, expired_ignore_findings
+from aisec_ci.suppress.ignores import IgnoreMatcher, apply_advisory_ignores, expired_ignore_findings
 
 
 @dataclass
@@ -67,7 +67,15 @@ def apply_suppressions(
         entry = matcher.match(finding)
         if entry is not None:
             outcome.suppressed.append(Suppressed(finding, "config", entry.reason))
-        elif finding.fingerprint and finding.fingerprint in baseline:
+            continue
+        reduced, all_ignored_because = apply_advisory_ignores(finding, matcher)
+        if all_ignored_because is not None:
+            outcome.suppressed.append(Suppressed(finding, "config", all_ignored_because))
+            continue
+        if reduced is not finding:
+            # Severity was recomputed from the advisories left; a configured severity still wins.
+            finding = _with_override(reduced, config)
+        if finding.fingerprint and finding.fingerprint in baseline:
             outcome.suppressed.append(Suppressed(finding, "baseline", baseline_reason))
         else:
             outcome.kept.append(finding)
@@ -84,7 +92,11 @@ def _apply_rules(findings: Iterable[Finding], config: Config, catalog: RuleCatal
     for finding in findings:
         if not rule_enabled(finding.rule_id, config, catalog):
             continue
-        override = config.rules.get(finding.rule_id)
-        if override is not None and override.severity is not None and override.severity != finding.severity:
-            finding = finding.with_severity(override.severity)
-        yield finding
+        yield _with_override(finding, config)
+
+
+def _with_override(finding: Finding, config: Config) -> Finding:
+    override = config.rules.get(finding.rule_id)
+    if override is not None and override.severity is not None and override.severity != finding.severity:
+        return finding.with_severity(override.severity)
+    return finding

@@ -6,7 +6,8 @@ import datetime as dt
 
 from aisec_ci.config.loader import IgnoreEntry
 from aisec_ci.core_rules import EXPIRED_IGNORE
-from aisec_ci.suppress.ignores import IgnoreMatcher, expired_ignore_findings, is_expired
+from aisec_ci.findings import Finding
+from aisec_ci.suppress.ignores import IgnoreMatcher, apply_advisory_ignores, expired_ignore_findings, is_expired
 from tests.suppress.suppress_fakes import make_findings
 
 TODAY = dt.date(2026, 11, 25)
@@ -116,3 +117,38 @@ def test_advisory_matches_only_findings_that_report_it() -> None:
     other = vuln.evolve(properties={"advisory_id": "PYSEC-2021-142", "aliases": ["CVE-2020-14343"]})
     assert m.match(vuln) is by_alias and m.match(other) is None
     assert by_alias.describe() == "advisory cve-2020-1747"
+
+
+def _listing(*advisories: tuple[str, list[str]]) -> Finding:
+    """A dependency finding in the shape the deps scanner writes: one per pin, its advisories listed."""
+    listed = [
+        {"id": i, "aliases": aliases, "severity": "high", "summary": "", "fix_version": "2.0", "sources": []}
+        for i, aliases in advisories
+    ]
+    props = {"name": "pkg", "package": "pkg", "version": "1.0", "advisory_id": listed[0]["id"], "advisories": listed}
+    return make_findings()[0].evolve(rule_id="deps/vulnerable-package", path="svc/requirements.txt", properties=props)
+
+
+def test_an_advisory_entry_drops_one_listed_advisory_only_where_it_applies() -> None:
+    def ignore(advisory: str, path: str | None = None, reason: str = "why") -> IgnoreEntry:
+        return IgnoreEntry(rule=None, path=path, fingerprint=None, reason=reason, until=None, line=3, advisory=advisory)
+
+    two = _listing(("PYSEC-1", ["CVE-1"]), ("PYSEC-2", ["CVE-2"]))
+    # Naming one of two advisories never covers the whole finding ...
+    m = IgnoreMatcher([ignore("cve-1")], TODAY)
+    assert m.match(two) is None
+    reduced, whole = apply_advisory_ignores(two, m)
+    assert whole is None
+    assert [a["id"] for a in reduced.properties["advisories"]] == ["PYSEC-2"]
+    assert reduced.properties["suppressed_advisories"][0]["suppression"] == {
+        "kind": "config",
+        "reason": "why",
+        "ignore": "advisory cve-1",
+    }
+    assert (reduced.fingerprint, reduced.path, reduced.start_line) == (two.fingerprint, two.path, two.start_line)
+    # ... an entry scoped to another path drops nothing ...
+    elsewhere = IgnoreMatcher([ignore("PYSEC-1", path="api/**")], TODAY)
+    assert apply_advisory_ignores(two, elsewhere) == (two, None)
+    # ... and entries that together name every advisory suppress it, with each reason once.
+    both = IgnoreMatcher([ignore("PYSEC-1", reason="a"), ignore("CVE-2", reason="b"), ignore("PYSEC-2")], TODAY)
+    assert apply_advisory_ignores(two, both) == (two, "a; b")

@@ -60,8 +60,13 @@ def mention(finding: Finding, manifests: Sequence[Dependency]) -> Finding:
     if not manifests:
         return finding
     where = [f"{m.path}:{m.line}" for m in manifests]
-    message = finding.message + f" Also declared in {', '.join(where)}."
+    message = finding.message + declared_suffix(where)
     return replace(finding, message=message, properties={**finding.properties, "declared_in": where})
+
+
+def declared_suffix(where: Sequence[str]) -> str:
+    """The sentence naming the manifest lines a lock entry's finding also stands for."""
+    return f" Also declared in {', '.join(where)}."
 
 
 def has_lock_beside(root: Path, manifest_path: str, deps: Iterable[Dependency]) -> bool:

@@ -10,6 +10,7 @@ from aisec_ci.rules import Rule
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.matching import smallest_fix_above
 from aisec_ci.scanners.deps.model import Dependency
+from aisec_ci.scanners.deps.package_advisories import DOUBT_TEXT, MALICIOUS_RULE_ID, summarise
 from aisec_ci.scanners.deps.severity import advisory_severity
 from aisec_ci.severity import Severity
 
@@ -18,26 +19,32 @@ VULNERABLE_PACKAGE = Rule(
     name="Dependency with a known vulnerability",
     short_description="A pinned Python dependency has a published security advisory.",
     severity=Severity.HIGH,
-    what="Reports every advisory (PYSEC, GHSA, CVE ...) that affects the exact version a manifest or lock "
-    "file pins, at the line that pins it. The severity is the CVSS base score computed from the advisory's "
-    "vector, else the database's named severity, else high. Advisories reported by several sources under "
-    "different ids are one finding that lists every source. Low-confidence advisories say so in the "
-    "message and in the `confidence` and `low_confidence` properties: one with no fixed version is "
+    what="Reports a pinned package version that advisories (PYSEC, GHSA, CVE ...) affect, once, at the line "
+    "of the manifest or lock file that pins it, listing every advisory in the `advisories` property. Each "
+    "advisory's severity is the CVSS base score computed from its vector, else the database's named "
+    "severity, else high; the finding takes the highest. The message names the advisories and the lowest "
+    "version that fixes all of them, and says which have no fix. Advisories reported by several sources "
+    "under different ids count once and list every source. Low-confidence advisories say so in the "
+    "message and in their `confidence` and `low_confidence` properties: one with no fixed version is "
     "never raised above high by its score alone; one that is disputed (`** DISPUTED **` CVE), withdrawn, "
-    "or that has no fix and lists affected versions that all predate the pinned one is reported at low.",
+    "or that has no fix and lists affected versions that all predate the pinned one counts as low. A "
+    "config ignore naming one advisory (`ignores: - advisory: CVE-...`) removes that advisory from the "
+    "finding (listed under `suppressed_advisories` with its reason); the finding is suppressed when all "
+    "of its advisories are.",
     why="A known vulnerability has a public description, often a public exploit, and scanners that look "
     "for it. ML stacks pull in large, fast-moving packages (model servers, tokenizers, notebook servers, "
     "experiment trackers) whose advisories include remote code execution and path traversal.",
     example="torch==1.13.0\npyyaml==5.3\nmlflow==2.9.1",
-    fix="Upgrade to the fixed version named in the finding (or later) and re-lock. If no fix exists, "
-    "remove the dependency or isolate the feature, and suppress the finding with a reason and an `until` date.",
+    fix="Upgrade to the version the finding names as fixing all of its advisories (or later) and re-lock. "
+    "If an advisory has no fix, remove the dependency or isolate the feature, and ignore that advisory "
+    "with a reason and an `until` date.",
     tags=("CWE-1395", "supply-chain"),
     precision="high",
     references=("https://osv.dev/", "https://github.com/pypa/advisory-database"),
 )
 
 MALICIOUS_PACKAGE = Rule(
-    id="deps/malicious-package",
+    id=MALICIOUS_RULE_ID,
     name="Known malicious package",
     short_description="A dependency matches an OSV malicious-package (MAL-) advisory.",
     severity=Severity.CRITICAL,
@@ -68,70 +75,85 @@ _DOUBT_CAP = {
 
 def low_confidence(adv: Advisory) -> list[tuple[str, str]]:
     """(code, explanation) for each reason to doubt an advisory, the one that caps severity most first."""
-    out: list[tuple[str, str]] = []
+    codes: list[str] = []
     if adv.withdrawn:
-        out.append(("withdrawn", "the advisory is withdrawn or its CVE rejected"))
+        codes.append("withdrawn")
     if adv.disputed:
-        out.append(("disputed", "the CVE is marked disputed (the vendor contests that it is a vulnerability)"))
+        codes.append("disputed")
     if adv.unlisted:
-        out.append(
-            ("unlisted-version", "every affected version the advisory lists is older than this one; only its "
-             "open-ended range matches")
-        )  # fmt: skip
+        codes.append("unlisted-version")
     if not adv.fixed:
-        out.append(("no-fix", "the advisory names no fixed version"))
-    return out
+        codes.append("no-fix")
+    return [(code, DOUBT_TEXT[code]) for code in codes]
+
+
+def advisory_entry(adv: Advisory, version: str) -> dict[str, Any]:
+    """One advisory as the finding lists it (plain JSON), with the severity it warrants on its own."""
+    if adv.malicious:
+        severity, score = Severity.CRITICAL, None
+    else:
+        severity, score = advisory_severity(adv, VULNERABLE_PACKAGE.severity)
+    doubts = [] if adv.malicious else low_confidence(adv)
+    if doubts:
+        severity = min(severity, _DOUBT_CAP[doubts[0][0]])
+    entry: dict[str, Any] = {
+        "id": adv.id,
+        "aliases": list(adv.aliases),
+        "severity": severity.label,
+        "summary": adv.summary,
+        "fixed_versions": list(adv.fixed),
+        "fix_version": smallest_fix_above(adv.fixed, version),
+        "sources": list(adv.sources),
+    }
+    if score is not None:
+        entry["cvss_score"] = score
+    if adv.cvss:
+        entry["cvss_vectors"] = list(adv.cvss)
+    if doubts:
+        entry["confidence"] = "low"
+        entry["low_confidence"] = [code for code, _ in doubts]
+    url = advisory_url(adv.id)
+    if url:
+        entry["url"] = url
+    return entry
+
+
+def advisory_url(advisory_id: str) -> str:
+    """Where to read an advisory: osv.dev serves the PyPI databases' ids; others have no known page."""
+    if advisory_id.startswith(_OSV_PREFIXES):
+        return f"https://osv.dev/vulnerability/{advisory_id}"
+    return ""
+
+
+_OSV_PREFIXES = ("PYSEC-", "GHSA-", "MAL-", "OSV-", "CVE-")
 
 
 def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "") -> Iterator[Finding]:
+    """One finding per rule for the pinned package version: every advisory that affects it, listed
+    in its `advisories` property (malicious-package advisories apart from vulnerabilities)."""
     assert dep.version is not None
-    for adv in advisories:
-        rule = MALICIOUS_PACKAGE if adv.malicious else VULNERABLE_PACKAGE
-        if adv.malicious:
-            severity, score = Severity.CRITICAL, None
-        else:
-            severity, score = advisory_severity(adv, rule.severity)
-        doubts = [] if adv.malicious else low_confidence(adv)
-        if doubts:
-            severity = min(severity, _DOUBT_CAP[doubts[0][0]])
-        fix = smallest_fix_above(adv.fixed, dep.version)
-        aliases = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
-        if adv.malicious:
-            message = f"{dep.name} {dep.version} is a known malicious package {adv.id}{aliases}."
-        else:
-            message = f"{dep.name} {dep.version} is affected by {adv.id}{aliases}"
-            message += f": {adv.summary}" if adv.summary else "."
-            if not message.endswith((".", "…")):
-                message += "."
-            message += f" Fixed in {fix}." if fix else " No fixed version is known."
-            if doubts:
-                message += " Low confidence: " + "; ".join(text for _, text in doubts) + "."
-        props: dict[str, Any] = {
-            "package": dep.canonical,
-            "version": dep.version,
-            "advisory_id": adv.id,
-            "aliases": list(adv.aliases),
-            "summary": adv.summary,
-            "fixed_versions": list(adv.fixed),
-            "fix_version": fix,
-            "sources": list(adv.sources),
-            "manifest": dep.origin,
-        }
-        if doubts:
-            props["confidence"] = "low"
-            props["low_confidence"] = [code for code, _ in doubts]
-        if score is not None:
-            props["cvss_score"] = score
-        if adv.cvss:
-            props["cvss_vectors"] = list(adv.cvss)
-        if dep.group:
-            props["group"] = dep.group
-        if dep.marker:
-            props["marker"] = dep.marker
-        if "cell" in dep.extra:
-            props["cell"] = int(dep.extra["cell"])
-        if "snapshot" in adv.sources and snapshot_date:
+    base: dict[str, Any] = {
+        "name": dep.name,
+        "package": dep.canonical,
+        "version": dep.version,
+        "manifest": dep.origin,
+    }
+    if dep.group:
+        base["group"] = dep.group
+    if dep.marker:
+        base["marker"] = dep.marker
+    if "cell" in dep.extra:
+        base["cell"] = int(dep.extra["cell"])
+    for rule in (MALICIOUS_PACKAGE, VULNERABLE_PACKAGE):
+        mine = [adv for adv in advisories if adv.malicious == (rule is MALICIOUS_PACKAGE)]
+        if not mine:
+            continue
+        props = dict(base)
+        if snapshot_date and any("snapshot" in adv.sources for adv in mine):
             props["snapshot_date"] = snapshot_date
+        severity, message, props = summarise(
+            props, [advisory_entry(adv, dep.version) for adv in mine], rule is MALICIOUS_PACKAGE
+        )
         yield Finding(
             rule_id=rule.id,
             severity=severity,
@@ -139,6 +161,7 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
             path=dep.path,
             start_line=dep.line,
             snippet=dep.snippet,
-            key=f"{dep.canonical}=={dep.version}:{adv.id}",
+            # One finding per package version (issue #12); before, one per advisory (`...:{id}`).
+            key=f"{dep.canonical}=={dep.version}",
             properties=props,
         )

@@ -3,6 +3,7 @@ their source lines, and a helper to build findings."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Mapping
@@ -216,6 +217,19 @@ class DockerContext:
             assert parent is not None
             memo[(walked, name)] = name in self._defined.get(parent, {}) or memo[(parent, name)]
         return memo[(index, name)]
+
+    @cached_property
+    def _instruction_starts(self) -> list[int]:
+        return [inst.start_line for inst in self.dockerfile.instructions]
+
+    def instruction_at(self, line: int) -> Instruction | None:
+        """The instruction whose lines (continuations and heredoc bodies included) hold `line`;
+        for `ONBUILD RUN ...` that is the ONBUILD."""
+        k = bisect.bisect_right(self._instruction_starts, line) - 1
+        if k < 0:
+            return None
+        inst = self.dockerfile.instructions[k]
+        return inst if line <= inst.end_line else None
 
     def in_final_image(self, inst: Instruction) -> bool:
         return inst.stage in self.final_stage_indexes

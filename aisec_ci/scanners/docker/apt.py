@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext, RunScript
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list, listed, on_lines, union
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
 
@@ -194,6 +195,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     line,
                     f"`apt {call.subcommand}` in a build script; use `apt-get {call.subcommand}`.",
                     key=f"apt-cli:{call.subcommand}",
+                    properties={"subcommand": call.subcommand},
                 )
             if call.subcommand not in _INSTALL_SUBCOMMANDS:
                 continue
@@ -205,7 +207,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     line,
                     f"`{call.cmd.name} install` without version pins: {shown}.",
                     key=f"apt-unpinned:{','.join(unpinned)}",
-                    properties={"packages": unpinned},
+                    properties={"packages": unpinned, "command": call.cmd.name},
                 )
             if not _has_yes(call) and not any(u.name == "yes" for u in _upstream(script, call.cmd)):
                 yield ctx.finding(
@@ -213,6 +215,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     line,
                     f"`{call.cmd.name} install` without `-y` stops at the confirmation prompt.",
                     key="apt-missing-yes",
+                    properties={"command": call.cmd.name},
                 )
             if not _no_recommends(call):
                 yield ctx.finding(
@@ -220,6 +223,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     line,
                     f"`{call.cmd.name} install` without `--no-install-recommends` installs recommended packages too.",
                     key="apt-recommends",
+                    properties={"command": call.cmd.name},
                 )
         subcommands = {c.subcommand for c, _ in calls}
         update_line = next((line for c, line in calls if c.subcommand == "update"), None)
@@ -258,3 +262,40 @@ def _cleans_lists(script: RunScript) -> bool:
 
 def _apt_cache_mount(script: RunScript) -> bool:
     return any("type=cache" in mount and "/var/lib/apt" in mount for mount in script.instruction.flags.get("mount", []))
+
+
+def _installs(items: Sequence[Finding]) -> str:
+    """`apt-get install` (or `apt-get install` and `apt install`) for the commands behind `items`."""
+    return " and ".join(f"`{name} install`" for name in in_order(items, "command"))
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    APT_UNPINNED.id: Fold(
+        message=lambda items: (
+            f"{len(items)} {_installs(items)} commands in this RUN step without version pins: "
+            f"{listed(union(items, 'packages'))}."
+        ),
+        properties=lambda items: {"packages": union(items, "packages"), "lines": line_list(items)},
+    ),
+    APT_MISSING_YES.id: Fold(
+        message=lambda items: (
+            f"{len(items)} {_installs(items)} commands in this RUN step{on_lines(items)} "
+            "lack `-y` and stop at the confirmation prompt."
+        ),
+        properties=lambda items: {"lines": line_list(items)},
+    ),
+    APT_RECOMMENDS.id: Fold(
+        message=lambda items: (
+            f"{len(items)} {_installs(items)} commands in this RUN step{on_lines(items)} "
+            "lack `--no-install-recommends` and install recommended packages too."
+        ),
+        properties=lambda items: {"lines": line_list(items)},
+    ),
+    APT_CLI.id: Fold(
+        message=lambda items: (
+            "`apt " + "`, `apt ".join(in_order(items, "subcommand")) + "` in a build script; use `apt-get` for each."
+        ),
+        properties=lambda items: {"subcommands": in_order(items, "subcommand"), "lines": line_list(items)},
+    ),
+}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list, listed, union
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
 
@@ -207,5 +208,31 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                 rc.line,
                 f"`{label}` without version pins: {shown}.",
                 key=f"package-unpinned:{call.name}:{','.join(unpinned)}",
-                properties={"manager": call.name, "packages": unpinned},
+                properties={"manager": call.name, "packages": unpinned, "command": label},
             )
+
+
+def _by_command(items: Sequence[Finding]) -> dict[str, list[str]]:
+    """Unpinned packages per install command (`apk add`, `npm install` ...), in source order."""
+    out: dict[str, set[str]] = {}
+    for f in items:
+        out.setdefault(str(f.properties["command"]), set()).update(f.properties["packages"])
+    return {command: sorted(names) for command, names in out.items()}
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    PACKAGE_UNPINNED.id: Fold(
+        message=lambda items: (
+            f"{len(items)} install commands in this RUN step without version pins: "
+            + "; ".join(f"`{command}`: {listed(names, 6)}" for command, names in _by_command(items).items())
+            + "."
+        ),
+        properties=lambda items: {
+            "managers": in_order(items, "manager"),
+            "packages": union(items, "packages"),
+            "packages_by_command": _by_command(items),
+            "lines": line_list(items),
+        },
+    ),
+}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext, RunCommand
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
 
@@ -41,6 +42,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     f"{what} sets a literal password in the image.",
                     snippet=f"{rc.cmd.name} <redacted>",
                     key=f"password:{rc.cmd.name}",
+                    properties={"command": what, "tool": rc.cmd.name},
                 )
 
 
@@ -78,3 +80,13 @@ def _problem(rc: RunCommand) -> str:
             if a.startswith("--password=") and "$" not in a:
                 return f"`{cmd.name} --password`"
     return ""
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    HARDCODED_PASSWORD.id: Fold(
+        message=lambda items: ", ".join(in_order(items, "command")) + " set literal passwords in the image.",
+        properties=lambda items: {"commands": in_order(items, "command"), "lines": line_list(items)},
+        snippet=lambda items: ", ".join(f"{tool} <redacted>" for tool in in_order(items, "tool")),
+    ),
+}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext, RunScript
 from aisec_ci.scanners.docker.parser import Instruction, split_assignments
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list, listed, on_lines, union
 from aisec_ci.scanners.docker.redaction import redact_url
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
@@ -328,7 +329,7 @@ def _insecure(ctx: DockerContext, line: int, what: str, url: str) -> Finding:
         line,
         f"{what}; packages can be replaced in transit.",
         key=f"insecure-index:{redact_url(url)}",
-        properties={"url": redact_url(url)},
+        properties={"url": redact_url(url), "what": what},
     )
 
 
@@ -368,7 +369,7 @@ def _install_findings(ctx: DockerContext, script: RunScript, call: PipCall, line
                 line,
                 f"`{call.tool} install` without exact versions: {shown}{extra}.",
                 key=f"pip-unpinned:{','.join(sorted(unpinned))}",
-                properties={"packages": unpinned, "ml_packages": ml},
+                properties={"packages": unpinned, "ml_packages": ml, "tool": call.tool},
             )
     if (
         call.tool == "pip"
@@ -429,3 +430,54 @@ def _env_findings(ctx: DockerContext, inst: Instruction, allowed_extra: list[str
                     yield _insecure(ctx, line, f"`{name}` names a plain-HTTP index `{redact_url(url)}`", url)
         elif upper in _TRUSTED_ENV:
             yield _insecure(ctx, line, f"`{name}` trusts `{redact_url(value)}` without TLS verification", value)
+
+
+def _indexes(items: Sequence[Finding]) -> str:
+    urls = union(items, "url")
+    if len(urls) == 1:
+        return f"extra index `{urls[0]}` ({len(items)} times)"
+    return "extra indexes " + ", ".join(f"`{u}`" for u in urls)
+
+
+def _tools(items: Sequence[Finding]) -> str:
+    return " and ".join(f"`{tool} install`" for tool in in_order(items, "tool"))
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    PIP_UNPINNED.id: Fold(
+        message=lambda items: (
+            f"{len(items)} {_tools(items)} commands in this RUN step without exact versions: "
+            f"{listed(union(items, 'packages'))}"
+            + (f" (ML stack: {', '.join(ml)})" if (ml := union(items, "ml_packages")) else "")
+            + "."
+        ),
+        properties=lambda items: {
+            "packages": union(items, "packages"),
+            "ml_packages": union(items, "ml_packages"),
+            "lines": line_list(items),
+        },
+    ),
+    PIP_CACHE.id: Fold(
+        message=lambda items: (
+            f"{len(items)} `pip install` commands in this RUN step{on_lines(items)} lack `--no-cache-dir` and keep "
+            "downloaded wheels in the image."
+        ),
+        properties=lambda items: {"lines": line_list(items)},
+    ),
+    EXTRA_INDEX.id: Fold(
+        message=lambda items: (
+            f"This instruction uses {_indexes(items)}; a same-named package on PyPI with a "
+            "higher version wins (dependency confusion)."
+        ),
+        properties=lambda items: {"urls": union(items, "url"), "url": items[0].properties.get("url")},
+    ),
+    INSECURE_INDEX.id: Fold(
+        message=lambda items: (
+            "Package sources without TLS in this instruction: "
+            + "; ".join(in_order(items, "what"))
+            + "; packages can be replaced in transit."
+        ),
+        properties=lambda items: {"urls": union(items, "url"), "url": items[0].properties.get("url")},
+    ),
+}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext, RunCommand, RunScript
 from aisec_ci.scanners.docker.parser import Instruction, split_words, unquote
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list, listed
 from aisec_ci.scanners.docker.redaction import redact_url
 from aisec_ci.scanners.docker.shell import SHELLS, Command
 from aisec_ci.severity import Severity
@@ -121,7 +123,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                         f"`{rc.cmd.name}` downloads `{redact_url(word)}` over plain HTTP; "
                         "it can be replaced in transit.",
                         key=f"http:{redact_url(word)}",
-                        properties={"url": redact_url(word)},
+                        properties={"url": redact_url(word), "tool": rc.cmd.name},
                     )
     for inst in ctx.dockerfile.instructions:
         target = inst.inner if inst.keyword == "ONBUILD" else inst
@@ -243,7 +245,7 @@ def _check_add(ctx: DockerContext, inst: Instruction) -> Iterator[Finding]:
                 inst.line_of_args(off),
                 f"`ADD` downloads `{redact_url(src)}` over plain HTTP; it can be replaced in transit.",
                 key=f"http:{redact_url(src)}",
-                properties={"url": redact_url(src)},
+                properties={"url": redact_url(src), "tool": "ADD"},
             )
         if has_checksum:
             continue
@@ -266,3 +268,55 @@ def _check_add(ctx: DockerContext, inst: Instruction) -> Iterator[Finding]:
             key=f"add-local:{' '.join(local)}",
             properties={"sources": local},
         )
+
+
+def _quoted(values: Sequence[Any]) -> str:
+    return listed([f"`{v}`" for v in values], 6)
+
+
+def _piped_message(items: Sequence[Finding]) -> str:
+    urls = [u or "a remote script" for u in in_order(items, "url")]
+    keyword = str(items[0].properties.get("instruction", "RUN"))
+    return (
+        f"Scripts downloaded from {listed(urls, 6)} are executed directly by "
+        f"{_quoted(in_order(items, 'interpreter'))}{_WHEN.get(keyword, '')} without verification."
+    )
+
+
+def _piped_properties(items: Sequence[Finding]) -> dict[str, Any]:
+    first = items[0].properties
+    return {
+        "urls": in_order(items, "url"),
+        "interpreters": in_order(items, "interpreter"),
+        "url": first["url"],
+        "interpreter": first["interpreter"],
+        "lines": line_list(items),
+    } | ({"instruction": first["instruction"]} if "instruction" in first else {})
+
+
+def _add_remote_message(items: Sequence[Finding]) -> str:
+    weights = all(f.properties.get("model_weights") for f in items)
+    what = "model weights" if weights else "remote files"
+    urls = _quoted(in_order(items, "url"))
+    return f"`ADD` downloads {what} from {urls} without `--checksum`; the content is not verified."
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    CURL_PIPE_SHELL.id: Fold(message=_piped_message, properties=_piped_properties),
+    PLAIN_HTTP_DOWNLOAD.id: Fold(
+        message=lambda items: (
+            f"Downloads over plain HTTP by {_quoted(in_order(items, 'tool'))}: {_quoted(in_order(items, 'url'))}; "
+            "they can be replaced in transit."
+        ),
+        properties=lambda items: {"urls": in_order(items, "url"), "url": items[0].properties["url"]},
+    ),
+    ADD_REMOTE.id: Fold(
+        message=_add_remote_message,
+        properties=lambda items: {
+            "urls": in_order(items, "url"),
+            "url": items[0].properties["url"],
+            "model_weights": any(f.properties.get("model_weights") for f in items),
+        },
+    ),
+}

@@ -35,6 +35,7 @@ from aisec_ci.scanners.docker import (
 from aisec_ci.scanners.docker.analysis import DockerContext
 from aisec_ci.scanners.docker.compose_model import ComposeContext, load_compose
 from aisec_ci.scanners.docker.parser import parse
+from aisec_ci.scanners.docker.per_instruction import Fold, one_per_instruction
 from aisec_ci.workspace.classify import kind_by_name
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -57,6 +58,12 @@ _DOCKERFILE_CHECKS: tuple[Callable[[DockerContext], Iterable[Finding]], ...] = (
     passwords.check,
     metadata.check,
 )
+# How each rule lists several of its problems in one instruction (issue #12: one finding per problem).
+_FOLDS: dict[str, Fold] = {
+    rule_id: fold
+    for module in (apt, packages, passwords, pip, remote_code, secrets_env, signatures, ssh, sudo, syntax, tls)
+    for rule_id, fold in module.FOLDS.items()
+}
 _COMPOSE_CHECKS: tuple[Callable[[ComposeContext], Iterable[Finding]], ...] = (
     compose_runtime.check,
     compose_secrets.check,
@@ -179,6 +186,9 @@ class DockerScanner(Scanner):
                 "(an image cannot have more than 127 layers; generated?)"
             )
         ctx = DockerContext(file, dockerfile, self.context.options)
+        yield from one_per_instruction(ctx, self._dockerfile_findings(file, ctx), _FOLDS)
+
+    def _dockerfile_findings(self, file: SourceFile, ctx: DockerContext) -> Iterator[Finding]:
         for check in _DOCKERFILE_CHECKS:
             yield from check(ctx)
         if self.context.options.get("check_build_context", True):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
 from aisec_ci.scanners.docker.parser import Instruction, split_assignments
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order
 from aisec_ci.scanners.docker.secretnames import is_placeholder_reference, is_secret_name
 from aisec_ci.severity import Severity
 
@@ -116,3 +118,43 @@ def _check_assignments(ctx: DockerContext, inst: Instruction, mounted: frozenset
                 key=f"{inst.keyword}:{name}",
                 properties={"variable": name, "instruction": inst.keyword},
             )
+
+
+def _variables(items: Sequence[Finding]) -> str:
+    return ", ".join(f"`{name}`" for name in in_order(items, "variable"))
+
+
+def _redacted(items: Sequence[Finding]) -> str:
+    """`ENV A=<redacted> B=<redacted>`: the merged snippet, built from the items' own redacted snippets."""
+    keyword = str(items[0].properties["instruction"])
+    return " ".join([keyword, *(f.snippet.removeprefix(keyword + " ") for f in items)])
+
+
+def _merged_properties(items: Sequence[Finding]) -> dict[str, Any]:
+    return {
+        "variables": in_order(items, "variable"),
+        "variable": items[0].properties["variable"],
+        "instruction": items[0].properties["instruction"],
+    }
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    SECRET_IN_ENV.id: Fold(
+        message=lambda items: (
+            f"`{items[0].properties['instruction']}` sets literal values for the credentials "
+            f"{_variables(items)}; they are stored in the image."
+        ),
+        properties=_merged_properties,
+        snippet=_redacted,
+    ),
+    SECRET_BUILD_ARG.id: Fold(
+        message=lambda items: (
+            f"Credentials {_variables(items)} are "
+            + ("build arguments" if items[0].properties["instruction"] == "ARG" else "image environment variables")
+            + "; their values are kept in the image history or config."
+        ),
+        properties=_merged_properties,
+        snippet=_redacted,
+    ),
+}

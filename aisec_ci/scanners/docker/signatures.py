@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
 
@@ -82,3 +83,18 @@ def _problems(cmd: Command) -> list[str]:
     if any(_GPGCHECK_OFF.search(w) for w in cmd.words):
         out.append("`gpgcheck=0`")
     return out
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    UNSIGNED_PACKAGES.id: Fold(
+        message=lambda items: (
+            ", ".join(in_order(items, "setting")) + " install packages without signature verification in this RUN step."
+        ),
+        properties=lambda items: {
+            "settings": in_order(items, "setting"),
+            "setting": items[0].properties["setting"],
+            "lines": line_list(items),
+        },
+    ),
+}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.per_instruction import Fold, line_list, union
 from aisec_ci.severity import Severity
 
 SSH_IN_IMAGE = Rule(
@@ -51,4 +52,17 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     rc.line,
                     f"The image installs an SSH server ({', '.join(found)}).",
                     key="ssh-package:" + ",".join(found),
+                    properties={"packages": found},
                 )
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    SSH_IN_IMAGE.id: Fold(
+        message=lambda items: (
+            f"The image installs an SSH server ({', '.join(union(items, 'packages'))}) in "
+            f"{len(items)} commands of this RUN step."
+        ),
+        properties=lambda items: {"packages": union(items, "packages"), "lines": line_list(items)},
+    ),
+}

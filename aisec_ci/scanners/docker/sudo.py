@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list
 from aisec_ci.severity import Severity
 
 SUDO_IN_RUN = Rule(
@@ -42,4 +43,19 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     rc.line,
                     f"`sudo {shown}` in a RUN step; the image needs sudo rights for its user.",
                     key=f"sudo:{shown}",
+                    properties={"command": shown},
                 )
+
+
+def _sudo_message(items: Sequence[Finding]) -> str:
+    commands = ", ".join(f"`sudo {c}`" for c in in_order(items, "command"))
+    return f"{commands} in a RUN step; the image needs sudo rights for its user."
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    SUDO_IN_RUN.id: Fold(
+        message=_sudo_message,
+        properties=lambda items: {"commands": in_order(items, "command"), "lines": line_list(items)},
+    ),
+}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order
 from aisec_ci.severity import Severity
 
 INVALID_INSTRUCTION = Rule(
@@ -44,4 +45,14 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
             line,
             f"The builder would reject this: {message}.",
             key=f"invalid:{message}",
+            properties={"problem": message},
         )
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    INVALID_INSTRUCTION.id: Fold(
+        message=lambda items: "The builder would reject this: " + "; ".join(in_order(items, "problem")) + ".",
+        properties=lambda items: {"problems": in_order(items, "problem")},
+    ),
+}

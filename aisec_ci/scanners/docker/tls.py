@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
 from aisec_ci.scanners.docker.parser import split_assignments
+from aisec_ci.scanners.docker.per_instruction import Fold, in_order, line_list
 from aisec_ci.scanners.docker.shell import Command
 from aisec_ci.severity import Severity
 
@@ -79,7 +80,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     if at_start
                     else f"{what} disables TLS certificate verification.",
                     key=f"{keyword.lower()}:{what}",
-                    properties={"setting": what},
+                    properties={"setting": what, "instruction": keyword},
                 )
     for inst in ctx.dockerfile.instructions:
         if inst.keyword not in ("ENV", "ARG"):
@@ -91,7 +92,7 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
                     inst.line_of_args(offset),
                     f"`{inst.keyword} {name}={value}` disables TLS certificate verification.",
                     key=f"env:{name}",
-                    properties={"setting": name},
+                    properties={"setting": name, "instruction": inst.keyword},
                 )
 
 
@@ -178,3 +179,26 @@ def _npm_insecure(args: list[str]) -> bool:
 def _conda_insecure(args: list[str]) -> bool:
     lowered = [a.lower() for a in args]
     return any(a == "ssl_verify" and k + 1 < len(lowered) and lowered[k + 1] in _FALSY for k, a in enumerate(lowered))
+
+
+def _tls_message(items: Sequence[Finding]) -> str:
+    keyword = str(items[0].properties["instruction"])
+    if keyword in ("ENV", "ARG"):
+        names = ", ".join(f"`{name}`" for name in in_order(items, "setting"))
+        return f"`{keyword}` sets {names}, which disable TLS certificate verification."
+    settings = ", ".join(in_order(items, "setting"))
+    where = "" if keyword == "RUN" else f" in {keyword}"
+    return f"{settings}{where} disable TLS certificate verification."
+
+
+# How this module's findings read when one instruction has several of a rule (per_instruction.py).
+FOLDS = {
+    TLS_DISABLED.id: Fold(
+        message=_tls_message,
+        properties=lambda items: {
+            "settings": in_order(items, "setting"),
+            "setting": items[0].properties["setting"],
+            "lines": line_list(items),
+        },
+    ),
+}

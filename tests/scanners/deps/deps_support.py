@@ -217,3 +217,15 @@ def triples(findings: list[Finding]) -> set[tuple[str, int, str]]:
 
 def by_rule(findings: list[Finding], rule_id: str) -> list[Finding]:
     return [f for f in findings if f.rule_id == rule_id]
+
+
+def advisories(finding: Finding | dict[str, Any]) -> list[dict[str, Any]]:
+    """The advisories a vulnerable- or malicious-package finding lists (a Finding or its JSON form)."""
+    props = finding.properties if isinstance(finding, Finding) else finding["properties"]
+    listed: list[dict[str, Any]] = props["advisories"]
+    return listed
+
+
+def advisory_ids(finding: Finding | dict[str, Any]) -> list[str]:
+    """The ids of those advisories, most severe first."""
+    return [str(a["id"]) for a in advisories(finding)]

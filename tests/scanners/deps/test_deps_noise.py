@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aisec_ci.findings import Finding
-from tests.scanners.deps.deps_support import FIXTURES, FakeOsv, by_rule, scan_repo
+from tests.scanners.deps.deps_support import FIXTURES, FakeOsv, advisory_ids, by_rule, scan_repo
 
 REPO = FIXTURES / "repo"
 
@@ -27,7 +27,12 @@ def write_project(root: Path, deps: list[str], lock: dict[str, str] | None) -> N
 
 
 def places(findings: list[Finding], rule: str) -> list[tuple[str, int, str]]:
-    return sorted((f.path, f.start_line, f.properties.get("advisory_id", "")) for f in by_rule(findings, rule))
+    """(path, line, advisory id) for every advisory a finding lists (its `advisory_id` if it lists none)."""
+    return sorted(
+        (f.path, f.start_line, a)
+        for f in by_rule(findings, rule)
+        for a in (advisory_ids(f) if "advisories" in f.properties else [f.properties.get("advisory_id", "")])
+    )
 
 
 def test_a_pin_in_manifest_and_lock_is_reported_once_at_the_lock(osv: FakeOsv, tmp_path: Path) -> None:
@@ -38,9 +43,9 @@ def test_a_pin_in_manifest_and_lock_is_reported_once_at_the_lock(osv: FakeOsv, t
         ("uv.lock", 5, "PYSEC-2019-217"),
         ("uv.lock", 5, "PYSEC-2021-66"),
     ]
-    for f in by_rule(findings, "deps/vulnerable-package"):
-        assert f.properties["declared_in"] == ["pyproject.toml:5"]
-        assert f.message.endswith("Also declared in pyproject.toml:5.")
+    [f] = by_rule(findings, "deps/vulnerable-package")  # both advisories of the one pin: one finding
+    assert f.properties["declared_in"] == ["pyproject.toml:5"]
+    assert f.message.endswith("Also declared in pyproject.toml:5.")
     assert by_rule(findings, "deps/unpinned-requirement") == []  # requests>=2 is locked
 
 

@@ -126,24 +126,37 @@ def test_disputed_and_fixless_advisories_are_low_confidence(tmp_path: Path) -> N
         },
     )
     found = vulnerable(scan(repo, tmp_path))
-    by_id = {(f["properties"]["advisory_id"], f["properties"]["version"]): f for fs in found.values() for f in fs}
+    # One finding per pinned version; each advisory keeps its own severity and doubts.
+    by_version = {f["properties"]["version"]: f for fs in found.values() for f in fs}
+    by_id = {(a["id"], v): a for v, f in by_version.items() for a in f["properties"]["advisories"]}
+    sklearn = by_version["0.20.3"]
     for vid in ("PYSEC-2020-107", "PYSEC-2020-108"):  # `** DISPUTED **` CVEs against scikit-learn
-        f = by_id[(vid, "0.20.3")]
-        assert f["severity"] == "low"
-        assert f["properties"]["confidence"] == "low" and f["properties"]["low_confidence"] == ["disputed"]
-        assert "Low confidence: the CVE is marked disputed" in f["message"]
+        a = by_id[(vid, "0.20.3")]
+        assert a["severity"] == "low"
+        assert a["confidence"] == "low" and a["low_confidence"] == ["disputed"]
+    # Both of its advisories are in doubt: so is the finding, at their (low) severity.
+    assert sklearn["severity"] == "low"
+    assert sklearn["properties"]["confidence"] == "low" and sklearn["properties"]["low_confidence"] == ["disputed"]
+    assert "Low confidence: the CVE is marked disputed" in sklearn["message"]
     # CVSS 9.8 and no fixed version: real but imprecise, so high rather than critical.
     listed = by_id[("PYSEC-2022-43063", "2.4.0")]
-    assert listed["severity"] == "high" and listed["properties"]["cvss_score"] == 9.8
-    assert listed["properties"]["low_confidence"] == ["no-fix"]
-    assert "No fixed version is known. Low confidence: the advisory names no fixed version." in listed["message"]
+    assert listed["severity"] == "high" and listed["cvss_score"] == 9.8
+    assert listed["low_confidence"] == ["no-fix"]
+    paddle = by_version["2.4.0"]
+    assert paddle["severity"] == "high" and "confidence" not in paddle["properties"]  # five others are sure
+    assert paddle["properties"]["unfixed_advisories"] == ["PYSEC-2022-43063"]
+    assert (
+        "1 (PYSEC-2022-43063) has no fixed version. Low confidence for 1 of them (PYSEC-2022-43063)."
+        in (paddle["message"])
+    )
     # 3.0.0 is newer than every version the record lists; only its open-ended range matches.
-    newer = by_id[("PYSEC-2022-43063", "3.0.0")]
-    assert newer["severity"] == "low"
+    newer = by_version["3.0.0"]
+    assert newer["severity"] == "low" and newer["properties"]["advisory_count"] == 1
     assert newer["properties"]["low_confidence"] == ["unlisted-version", "no-fix"]
+    assert "No fixed version is known. Low confidence: every affected version" in newer["message"]
     # An advisory with a fix and no doubt keeps its severity and carries no confidence property.
     fixed = by_id[("PYSEC-2023-122", "2.4.0")]
-    assert fixed["severity"] == "high" and "confidence" not in fixed["properties"]
+    assert fixed["severity"] == "high" and "confidence" not in fixed
 
 
 def test_own_package_in_its_extras_is_not_an_unpinned_dependency(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,17 @@ import pytest
 from aisec_ci.scanners.deps import DepsScanner
 from aisec_ci.scanners.registry import all_scanners, catalog
 from aisec_ci.severity import Severity
-from tests.scanners.deps.deps_support import DEAD_URL, FIXTURES, OSV_DATA, FakeOsv, by_rule, repo_files, scan_repo
+from tests.scanners.deps.deps_support import (
+    DEAD_URL,
+    FIXTURES,
+    OSV_DATA,
+    FakeOsv,
+    advisories,
+    advisory_ids,
+    by_rule,
+    repo_files,
+    scan_repo,
+)
 
 REPO = FIXTURES / "repo"
 SMALL = FIXTURES / "small"
@@ -60,17 +71,32 @@ def test_vulnerable_package_points_at_every_format(osv: FakeOsv) -> None:
 
 def test_vulnerable_package_properties_and_severity(osv: FakeOsv) -> None:
     findings = scan_repo(SMALL, env={"AISEC_OSV_URL": osv.url})
-    pyyaml = {f.properties["advisory_id"]: f for f in by_rule(findings, "deps/vulnerable-package")}
-    assert set(pyyaml) == {"PYSEC-2020-96", "PYSEC-2021-142"}
-    f = pyyaml["PYSEC-2020-96"]
+    # One finding for the pin, listing both of its advisories.
+    [f] = by_rule(findings, "deps/vulnerable-package")
     assert (f.path, f.start_line, f.snippet) == ("requirements.txt", 2, "pyyaml==5.3")
-    assert f.properties["aliases"] == ["CVE-2020-1747", "GHSA-6757-jp84-gxfx"]
-    assert f.properties["fix_version"] == "5.3.1"
+    assert f.key == "pyyaml==5.3"
+    assert advisory_ids(f) == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    first, second = advisories(f)
+    assert first["aliases"] == ["CVE-2020-1747", "GHSA-6757-jp84-gxfx"]
+    assert (first["fix_version"], second["fix_version"]) == ("5.3.1", "5.4")
+    assert first["sources"] == ["osv-api"] and first["url"] == "https://osv.dev/vulnerability/PYSEC-2020-96"
+    # The most severe advisory (then the first id) names the finding; every id and alias matches it.
+    assert f.properties["advisory_id"] == "PYSEC-2020-96"
+    assert f.properties["aliases"] == [
+        "CVE-2020-14343",
+        "CVE-2020-1747",
+        "GHSA-6757-jp84-gxfx",
+        "GHSA-8q59-q68h-6hv4",
+        "PYSEC-2021-142",
+    ]
+    # 5.3.1 fixes one advisory, 5.4 both: the finding names 5.4.
+    assert f.properties["fix_version"] == "5.4"
     assert f.properties["sources"] == ["osv-api"]
-    assert f.key == "pyyaml==5.3:PYSEC-2020-96"
-    assert "Fixed in 5.3.1." in f.message
-    # PYSEC-2020-96 carries no vector: the rule default applies
+    assert "is affected by 2 advisories (PYSEC-2020-96, PYSEC-2021-142)" in f.message
+    assert "Upgrading to 5.4 fixes all of them." in f.message
+    # Neither advisory carries a vector: the rule default applies
     assert f.severity is Severity.HIGH and "cvss_score" not in f.properties
+    assert all(a["severity"] == "high" for a in advisories(f))
 
 
 def test_cvss_vector_sets_the_severity(osv: FakeOsv) -> None:
@@ -89,6 +115,8 @@ def test_malicious_package_from_an_offline_database(tmp_path: Path) -> None:
     assert [(f.start_line, f.severity, f.properties["advisory_id"]) for f in mal] == [
         (4, Severity.CRITICAL, "MAL-2022-4691")
     ]
+    assert mal[0].key == "reqeusts==2.28.1" and advisory_ids(mal[0]) == ["MAL-2022-4691"]
+    assert mal[0].message == "reqeusts 2.28.1 is a known malicious package MAL-2022-4691."
     # a version the advisory does not list is not malicious
     repo = tmp_path / "r"
     repo.mkdir()
@@ -146,9 +174,11 @@ def test_service_down_falls_back_to_the_snapshot_and_says_so() -> None:
         "osv-api: OSV API: cannot reach http://127.0.0.1:9 (connection refused) (after 1 attempt)"
     ]
     assert "because no configured source answered (osv-api: OSV API: cannot reach" in stale[0].message
-    vulns = by_rule(findings, "deps/vulnerable-package")
-    assert {f.properties["advisory_id"] for f in vulns} == {"PYSEC-2020-96", "PYSEC-2021-142"}
-    assert all(f.properties["sources"] == ["snapshot"] for f in vulns)
+    [vuln] = by_rule(findings, "deps/vulnerable-package")
+    assert advisory_ids(vuln) == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    assert vuln.properties["sources"] == ["snapshot"]
+    assert all(a["sources"] == ["snapshot"] for a in advisories(vuln))
+    assert vuln.properties["snapshot_date"] == "2024-10-10"
 
 
 def test_service_down_without_fallback_is_audit_incomplete_never_clean() -> None:
@@ -183,18 +213,20 @@ def test_offline_flag_uses_the_database_and_no_network(osv: FakeOsv) -> None:
         pytest.skip("shared advisory data is absent")
     findings = scan_repo(SMALL, options={"database": str(OSV_DATA)}, env={"AISEC_OSV_URL": osv.url}, offline=True)
     assert sum(osv.hits.values()) == 0
-    vulns = by_rule(findings, "deps/vulnerable-package")
-    assert {f.properties["advisory_id"] for f in vulns} == {"PYSEC-2020-96", "PYSEC-2021-142"}
-    assert all(f.properties["sources"] == ["offline-db"] for f in vulns)
+    [vuln] = by_rule(findings, "deps/vulnerable-package")
+    assert advisory_ids(vuln) == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    assert all(a["sources"] == ["offline-db"] for a in advisories(vuln))
     assert by_rule(findings, "deps/stale-advisory-data") == []
 
 
 def test_several_sources_are_merged_per_advisory(osv: FakeOsv) -> None:
     options = {"sources": ["osv", "pip-audit"]}
     findings = scan_repo(SMALL, options=options, env={"AISEC_OSV_URL": osv.url})
-    vulns = by_rule(findings, "deps/vulnerable-package")
-    assert len(vulns) == 2
-    assert all(f.properties["sources"] == ["osv-api", "pip-audit"] for f in vulns)
+    [vuln] = by_rule(findings, "deps/vulnerable-package")
+    # two advisories, each reported by both sources (one entry each), in one finding for the pin
+    assert advisory_ids(vuln) == ["PYSEC-2020-96", "PYSEC-2021-142"]
+    assert all(a["sources"] == ["osv-api", "pip-audit"] for a in advisories(vuln))
+    assert vuln.properties["sources"] == ["osv-api", "pip-audit"]
 
 
 def test_the_repository_pass_skips_a_malformed_manifest_with_its_reason(tmp_path: Path) -> None:
@@ -221,3 +253,23 @@ def test_offline_mode_drops_every_network_source() -> None:
     services, _ = build_services(local_auth, {"SAFETY_API_KEY": "k"}, offline=True, root=Path("/repo"))
     assert [s.name for s in services] == ["offline-db", "safety"]
     assert services[1].api_key == ""  # type: ignore[attr-defined]  # the online database is never used offline
+
+
+def test_two_malicious_advisories_and_a_vulnerability_of_one_pin(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    shutil.copytree(FIXTURES / "mal-db", db)
+    record = json.loads((db / "MAL-2022-4691.json").read_text())
+    (db / "MAL-2023-0001.json").write_text(json.dumps(record | {"id": "MAL-2023-0001"}))
+    vuln = record | {"id": "PYSEC-2099-1", "summary": "A flaw", "database_specific": {"severity": "MODERATE"}}
+    (db / "PYSEC-2099-1.json").write_text(json.dumps(vuln))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "requirements.txt").write_text("reqeusts==2.28.1\n")
+    findings = scan_repo(repo, options={"sources": ["offline"], "database": str(db)})
+    # Malicious-package and vulnerability advisories stay apart: one finding per rule for the pin.
+    [mal] = by_rule(findings, "deps/malicious-package")
+    assert advisory_ids(mal) == ["MAL-2022-4691", "MAL-2023-0001"] and mal.severity is Severity.CRITICAL
+    assert mal.message == "reqeusts 2.28.1 is a known malicious package (MAL-2022-4691, MAL-2023-0001)."
+    [vul] = by_rule(findings, "deps/vulnerable-package")
+    assert advisory_ids(vul) == ["PYSEC-2099-1"] and vul.severity is Severity.MEDIUM
+    assert mal.key == vul.key == "reqeusts==2.28.1"

@@ -108,8 +108,11 @@ def test_every_whole_context_copy_shares_one_ignore_match(tmp_path: Path) -> Non
 
 def test_findings_in_a_long_heredoc_land_on_their_lines(tmp_path: Path) -> None:
     body = "FROM python:3.11.9-slim\nRUN <<EOF\n" + "".join(f"pip install pkg{i}\n" for i in range(3000)) + "EOF\n"
-    found = [f for f in scan(write(tmp_path, body)) if f.rule_id == "docker/pip-unpinned"]
-    assert [f.start_line for f in found] == list(range(3, 3003))
+    # One RUN, so one finding; it spans the installs and lists the line of each.
+    [found] = [f for f in scan(write(tmp_path, body)) if f.rule_id == "docker/pip-unpinned"]
+    assert (found.start_line, found.end_line) == (3, 3002)
+    assert found.properties["lines"] == list(range(3, 3003))
+    assert len(found.properties["packages"]) == 3000
 
 
 def test_long_stage_chains_inherit_workdir_and_env(tmp_path: Path) -> None:

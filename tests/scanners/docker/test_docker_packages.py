@@ -9,25 +9,35 @@ from tests.scanners.docker.docker_support import RULES, lines, scan, write
 RULE = "docker/package-unpinned"
 
 
-def test_every_manager_without_pins_is_reported_on_its_line() -> None:
+def test_every_manager_without_pins_is_reported_once_per_instruction() -> None:
     found = scan(RULES / "packages.Dockerfile")
-    assert lines(found, RULE) == [3, 4, 5, 8, 9, 12, 13, 14, 18, 18, 19]
-    packages = {(f.start_line, f.properties["manager"]): f.properties["packages"] for f in found if f.rule_id == RULE}
+    # One finding per RUN: the two `go install` of lines 8-9 and the dnf and microdnf of line 18 are one each.
+    assert lines(found, RULE) == [3, 4, 5, 8, 12, 13, 14, 18, 19]
+    by_line = {f.start_line: f for f in found if f.rule_id == RULE}
+    packages = {(line, f.properties.get("manager")): f.properties["packages"] for line, f in by_line.items()}
     # `.build-deps` is the value of --virtual, not a package.
     assert packages[(3, "apk")] == ["curl", "git", "python3"]
     # A scoped package is split at its second `@`; `@latest` floats.
     assert packages[(4, "npm")] == ["@vue/cli@latest", "pm2"]
     assert packages[(5, "yarn")] == ["serve"]
-    assert packages[(8, "go")] == ["github.com/acme/modelctl@latest"]
-    assert packages[(9, "go")] == ["github.com/acme/weights-sync"]
+    go = by_line[8]
+    assert (go.start_line, go.end_line, go.properties["occurrences"]) == (8, 9, 2)
+    assert go.properties["packages_by_command"] == {
+        "go install": ["github.com/acme/modelctl@latest", "github.com/acme/weights-sync"]
+    }
+    assert go.properties["lines"] == [8, 9]
+    assert "github.com/acme/modelctl@latest, github.com/acme/weights-sync" in go.message
     assert packages[(12, "gem")] == ["fpm"]
     # -c values are channels; pytorch-cuda=12.1 is pinned.
     assert packages[(13, "conda")] == ["pytorch", "torchvision"]
     # -n serve is the environment name; python=3.11 is pinned.
     assert packages[(14, "conda")] == ["faiss-cpu"]
-    # `python3.11` is a package name, not a `name-version` pin; both rpm front-ends on one line.
-    assert packages[(18, "dnf")] == ["gcc", "python3.11"]
-    assert packages[(18, "microdnf")] == ["jq"]
+    # `python3.11` is a package name, not a `name-version` pin; both rpm front-ends on one line, one finding.
+    rpm = by_line[18]
+    assert rpm.properties["managers"] == ["dnf", "microdnf"]
+    assert rpm.properties["packages_by_command"] == {"dnf install": ["gcc", "python3.11"], "microdnf install": ["jq"]}
+    assert rpm.properties["packages"] == ["gcc", "jq", "python3.11"]
+    assert "`dnf install`: gcc, python3.11; `microdnf install`: jq" in rpm.message
     assert packages[(19, "zypper")] == ["curl"]
 
 

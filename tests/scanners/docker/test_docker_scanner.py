@@ -104,8 +104,7 @@ def test_kitchen_sink_exact() -> None:
         ("docker/curl-pipe-shell", 14),
         ("docker/sudo-in-run", 14),
         ("docker/tls-verification-disabled", 15),
-        ("docker/unsigned-packages", 16),
-        ("docker/unsigned-packages", 17),
+        ("docker/unsigned-packages", 16),  # and line 17 of the same RUN: one finding
         ("docker/apt-unpinned", 17),
         ("docker/apt-lists-not-removed", 17),
         ("docker/pip-unpinned", 19),

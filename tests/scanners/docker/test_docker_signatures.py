@@ -18,4 +18,9 @@ def test_apk_and_apt() -> None:
 
 def test_trusted_apt_source_and_allow_unauthenticated() -> None:
     found = scan(RULES.parent / "kitchen-sink" / "Dockerfile")
-    assert lines(found, RULE) == [16, 17]
+    # Both problems sit in one RUN (lines 16-17): one finding naming both.
+    assert lines(found, RULE) == [16]
+    [f] = [f for f in found if f.rule_id == RULE]
+    assert (f.start_line, f.end_line) == (16, 17)
+    assert f.properties["settings"] == ["an apt source marked `[trusted=yes]`", "`apt-get --allow-unauthenticated`"]
+    assert f.properties["lines"] == [16, 17]
