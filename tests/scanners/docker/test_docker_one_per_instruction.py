@@ -25,6 +25,7 @@ FIXTURE = FIXTURES / "one-per-instruction"
 
 def _cli(root: Path, out: Path) -> list[dict[str, Any]]:
     cmd = [sys.executable, "-m", "aisec_ci", "scan", str(root), "--scanners", "docker", "--no-git", "--quiet"]
+    cmd += ["--profile", "audit"]  # hygiene rules (apt, pip pins) are in the strict profile
     cmd += ["--format", "json", "--output", str(out), "--fail-on", "none"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
