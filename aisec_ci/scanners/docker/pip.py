@@ -58,7 +58,8 @@ EXTRA_INDEX = Rule(
     name="Extra package index (dependency confusion)",
     short_description="`--extra-index-url` makes pip choose between two indexes by version number.",
     severity=Severity.MEDIUM,
-    what="Reports `--extra-index-url` (pip, `uv pip`), `pip config set global.extra-index-url` and "
+    what="Reports `--extra-index-url` (pip; `uv pip` only with an unsafe `--index-strategy`, since uv's default "
+    "takes a package from the first index that has it), `pip config set global.extra-index-url` and "
     "`PIP_EXTRA_INDEX_URL`/`UV_EXTRA_INDEX_URL` in ENV/ARG. URLs listed in the `allowed_extra_index_urls` "
     "option are not reported, nor an install whose packages are all pinned to a local version "
     "(`torch==2.3.1+cpu`), which PyPI refuses to host.",
@@ -259,6 +260,25 @@ def check(ctx: DockerContext) -> Iterator[Finding]:
             yield from _env_findings(ctx, inst, allowed_extra)
 
 
+_UNSAFE_UV_STRATEGIES = frozenset({"unsafe-first-match", "unsafe-best-match"})
+
+
+def _uv_first_index(ctx: DockerContext, opts: dict[str, list[str]]) -> bool:
+    """Whether uv resolves with its default `first-index` strategy: a package is taken from the
+    first index that has it, extra indexes before PyPI, so a higher version of the same name on
+    PyPI never wins (uv's answer to dependency confusion). `--index-strategy` or an
+    `ENV UV_INDEX_STRATEGY` in the Dockerfile can turn that off."""
+    chosen = opts.get("--index-strategy", [])
+    if chosen:
+        return chosen[-1].strip("'\"").lower() not in _UNSAFE_UV_STRATEGIES
+    for inst in ctx.dockerfile.instructions:
+        if inst.keyword in ("ENV", "ARG"):
+            for name, value, _ in split_assignments(inst.args, legacy=inst.keyword == "ENV"):
+                if name.upper() == "UV_INDEX_STRATEGY" and value.strip("'\"").lower() in _UNSAFE_UV_STRATEGIES:
+                    return False
+    return True
+
+
 def _index_findings(ctx: DockerContext, call: PipCall, line: int, allowed_extra: list[str]) -> Iterator[Finding]:
     opts = call.options
     extra = list(opts.get("--extra-index-url", []))
@@ -280,10 +300,11 @@ def _index_findings(ctx: DockerContext, call: PipCall, line: int, allowed_extra:
             elif key.endswith(".find-links"):
                 find_links.append(value)
     local_only = _only_local_versions(call)
+    first_index = call.tool == "uv pip" and _uv_first_index(ctx, opts)
     for url in extra:
         if _is_http(url):
             yield _insecure(ctx, line, f"{call.tool} extra index over plain HTTP `{redact_url(url)}`", url)
-        if not local_only and not _allowed(url, allowed_extra):
+        if not local_only and not first_index and not _allowed(url, allowed_extra):
             yield ctx.finding(
                 EXTRA_INDEX,
                 line,
@@ -415,6 +436,8 @@ def _env_findings(ctx: DockerContext, inst: Instruction, allowed_extra: list[str
             for url in value.split():
                 if _is_http(url):
                     yield _insecure(ctx, line, f"`{name}` names a plain-HTTP index `{redact_url(url)}`", url)
+                if upper == "UV_EXTRA_INDEX_URL" and _uv_first_index(ctx, {}):
+                    continue
                 if not _allowed(url, allowed_extra):
                     yield ctx.finding(
                         EXTRA_INDEX,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.scanners.docker.docker_support import RULES, hits, scan
+from pathlib import Path
+
+from tests.scanners.docker.docker_support import RULES, hits, lines, scan, write
 
 
 def test_pip_fixture() -> None:
@@ -42,3 +44,22 @@ def test_kitchen_sink_pip() -> None:
         ("docker/pip-cache", 22),
         ("docker/insecure-package-index", 22),
     }
+
+
+def test_uv_first_index_strategy_is_not_dependency_confusion(tmp_path: Path) -> None:
+    # uv takes a package from the first index that has it (extra indexes before PyPI) unless told otherwise.
+    safe = write(
+        tmp_path,
+        "FROM python:3.12-slim\nENV UV_EXTRA_INDEX_URL=https://pkgs.example.com/simple\n"
+        "RUN uv pip install --system --extra-index-url https://download.pytorch.org/whl/cpu torch==2.5.1\n",
+    )
+    assert lines(scan(safe), "docker/pip-extra-index-url") == []
+    unsafe = write(
+        tmp_path,
+        "FROM python:3.12-slim\nENV UV_INDEX_STRATEGY=unsafe-best-match\n"
+        "ENV UV_EXTRA_INDEX_URL=https://pkgs.example.com/simple\n"
+        "RUN uv pip install --system --extra-index-url https://download.pytorch.org/whl/cpu torch==2.5.1\n"
+        "RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu torch==2.5.1\n",
+        name="unsafe.Dockerfile",
+    )
+    assert lines(scan(unsafe), "docker/pip-extra-index-url") == [3, 4, 5]
