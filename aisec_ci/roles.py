@@ -108,8 +108,11 @@ _TEST_DIRS = frozenset(
         "perf-tests",
         ".devcontainer",
         "hack",
+        "kind",  # local kind clusters
     }
 )
+# A kustomize overlay for tests or local development (`overlays/test-modelcache`, `overlays/dev`).
+_DEV_OVERLAY = re.compile(r"(?:^|[._-])(?:test|tests|e2e|dev|development|local|ci|kind)(?:[._-]|$)")
 _DOCS_DIRS = frozenset(
     {
         "docs",
@@ -185,11 +188,15 @@ def builtin_role(path: str) -> Role:
     dirs = parts[:-1]
     if name.startswith(".yarn") or (len(dirs) >= 2 and dirs[-2:] == [".yarn", "releases"]):
         return Role.VENDORED
-    if dirs and dirs[0] == ".github" and (len(dirs) < 2 or dirs[1] not in ("workflows", "actions")):
-        return Role.TEST  # CI's helper images, scripts and configs (workflows and actions are source)
+    if dirs and dirs[0] == ".github":
+        # Workflows and actions run with the repository's token and secrets, whatever their name
+        # (`test-job.yaml`, `e2e-test.yml`): they are source. CI's helper images and scripts are not.
+        return Role.SOURCE if len(dirs) >= 2 and dirs[1] in ("workflows", "actions") else Role.TEST
     if _VENDORED_FILE.search(name):
         return Role.VENDORED
     for i, d in enumerate(dirs):
+        if i > 0 and dirs[i - 1] == "overlays" and _DEV_OVERLAY.search(d):
+            return Role.TEST
         if _TAGGED_VERSION_DIR.match(d) or (i > 0 and dirs[i - 1] in _RELEASE_PARENTS and _VERSION_DIR.match(d)):
             return Role.RELEASE
     found: Role | None = None
