@@ -274,7 +274,7 @@ def _uv_first_index(ctx: DockerContext, opts: dict[str, list[str]]) -> bool:
     for inst in ctx.dockerfile.instructions:
         if inst.keyword in ("ENV", "ARG"):
             for name, value, _ in split_assignments(inst.args, legacy=inst.keyword == "ENV"):
-                if name.upper() == "UV_INDEX_STRATEGY" and value.strip("'\"").lower() in _UNSAFE_UV_STRATEGIES:
+                if name.upper() == "UV_INDEX_STRATEGY" and (value or "").strip("'\"").lower() in _UNSAFE_UV_STRATEGIES:
                     return False
     return True
 
