@@ -84,9 +84,8 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 _PATCH_KEYS = ("patchesStrategicMerge", "patches", "patchesJson6902")
 
 
-def kustomize_patches(directory: Path) -> frozenset[str]:
-    """Normalised absolute paths of the patch files a directory's kustomization names."""
-    out: set[str] = set()
+def _kustomizations(directory: Path) -> Iterator[YMap]:
+    """The mapping documents of a directory's kustomization file(s); unreadable ones yield nothing."""
     for name in KUSTOMIZATION_NAMES:
         path = directory / name
         try:
@@ -96,15 +95,31 @@ def kustomize_patches(directory: Path) -> frozenset[str]:
             docs = load_documents(read_bounded_text(path, 1_000_000), max_documents=2)
         except (OSError, YamlError):
             continue
-        for doc in docs:
-            if not isinstance(doc.value, YMap):
-                continue
-            for key in _PATCH_KEYS:
-                items = doc.value.get(key)
-                for item in items if isinstance(items, list) else ():
-                    ref = item.get("path") if isinstance(item, YMap) else item
-                    if isinstance(ref, str) and ref.strip() and "\n" not in ref:
-                        out.update(_patch_files(os.path.normpath(os.path.join(str(directory), ref.strip()))))
+        yield from (doc.value for doc in docs if isinstance(doc.value, YMap))
+
+
+def kustomize_patches(directory: Path) -> frozenset[str]:
+    """Normalised absolute paths of the patch files a directory's kustomization names."""
+    out: set[str] = set()
+    for doc in _kustomizations(directory):
+        for key in _PATCH_KEYS:
+            items = doc.get(key)
+            for item in items if isinstance(items, list) else ():
+                ref = item.get("path") if isinstance(item, YMap) else item
+                if isinstance(ref, str) and ref.strip() and "\n" not in ref:
+                    out.update(_patch_files(os.path.normpath(os.path.join(str(directory), ref.strip()))))
+    return frozenset(out)
+
+
+def kustomize_images(directory: Path) -> frozenset[str]:
+    """Image names a directory's kustomization rewrites with its `images:` transformer."""
+    out: set[str] = set()
+    for doc in _kustomizations(directory):
+        items = doc.get("images")
+        for item in items if isinstance(items, list) else ():
+            ref = item.get("name") if isinstance(item, YMap) else None
+            if isinstance(ref, str) and ref.strip():
+                out.add(ref.strip())
     return frozenset(out)
 
 
@@ -123,52 +138,27 @@ def _patch_files(path: str) -> Iterator[str]:
 _SKIP_DIRS = frozenset({".git", "node_modules", "vendor", "__pycache__", ".venv", "venv", ".tox"})
 
 
-def kustomize_images(directory: Path) -> frozenset[str]:
-    """Image names a directory's kustomization rewrites with its `images:` transformer."""
-    out: set[str] = set()
-    for name in KUSTOMIZATION_NAMES:
-        path = directory / name
-        try:
-            if path.is_symlink():
-                continue
-            docs = load_documents(read_bounded_text(path, 1_000_000), max_documents=2)
-        except (OSError, YamlError):
-            continue
-        for doc in docs:
-            items = doc.value.get("images") if isinstance(doc.value, YMap) else None
-            for item in items if isinstance(items, list) else ():
-                ref = item.get("name") if isinstance(item, YMap) else None
-                if isinstance(ref, str) and ref.strip():
-                    out.add(ref.strip())
-    return frozenset(out)
+def _kustomization_dirs(root: Path, limit: int) -> Iterator[Path]:
+    """Directories below `root` holding a kustomization; `limit` bounds the directories visited,
+    so a huge tree costs a bounded walk."""
+    for seen, (base, dirs, names) in enumerate(os.walk(root)):
+        if seen >= limit:
+            break
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+        if any(n in KUSTOMIZATION_NAMES for n in names):
+            yield Path(base)
 
 
 def kustomize_images_under(root: Path, limit: int = 20_000) -> frozenset[str]:
     """Every image name some kustomization below `root` sets the tag or digest of: the tag
     written in the manifest (often none, or `:latest`) is not the one that is deployed."""
-    out: set[str] = set()
-    for seen, (base, dirs, names) in enumerate(os.walk(root)):
-        if seen >= limit:
-            break
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
-        if any(n in KUSTOMIZATION_NAMES for n in names):
-            out.update(kustomize_images(Path(base)))
-    return frozenset(out)
+    return frozenset(name for d in _kustomization_dirs(root, limit) for name in kustomize_images(d))
 
 
 def kustomize_patches_under(root: Path, limit: int = 20_000) -> frozenset[str]:
     """The patch files every kustomization below `root` names, wherever they sit: a patch is
-    often kept beside the overlay that uses it, or shared from `../../patches/`.
-
-    `limit` bounds the directories visited, so a huge tree costs a bounded walk."""
-    out: set[str] = set()
-    for seen, (base, dirs, names) in enumerate(os.walk(root)):
-        if seen >= limit:
-            break
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
-        if any(n in KUSTOMIZATION_NAMES for n in names):
-            out.update(kustomize_patches(Path(base)))
-    return frozenset(out)
+    often kept beside the overlay that uses it, or shared from `../../patches/`."""
+    return frozenset(path for d in _kustomization_dirs(root, limit) for path in kustomize_patches(d))
 
 
 def _strings(value: Any) -> tuple[str, ...]:
