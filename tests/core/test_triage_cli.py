@@ -204,3 +204,14 @@ def test_text_report_groups_a_noisy_rule(tmp_path: Path, count: int) -> None:
         assert listed == 5
         assert f"… {count - 5} more docker/root-user in {count - 5} files" in proc.stdout
     assert f"{count} findings ({count} medium)" in proc.stdout
+
+
+def test_a_baseline_accepts_findings_of_every_profile(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    baseline = tmp_path / "baseline.json"
+    proc = run_cli("baseline", "create", repo, "--no-git", "--offline", "--output", baseline, plugin=False)
+    assert proc.returncode == 0, proc.stderr
+    for profile in ("default", "strict", "audit"):
+        _, report, _ = _scan(repo, tmp_path, "--profile", profile, "--baseline", str(baseline))
+        assert report["findings"] == [], profile
+        assert report["summary"]["suppressed"]["baseline"] >= 1
