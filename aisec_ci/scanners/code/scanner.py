@@ -29,6 +29,7 @@ from aisec_ci.scanners.code.branches import merge_branch_twins
 from aisec_ci.scanners.code.budget import over_budget_reason, tokens_over_budget, too_deep_reason
 from aisec_ci.scanners.code.calls import AttributeSite, CallSite, Hit
 from aisec_ci.scanners.code.notebook import CodeUnit, notebook_units
+from aisec_ci.scanners.code.optin import guard_words, opted_in
 from aisec_ci.scanners.code.symbols import Symbols
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -190,6 +191,8 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
     loads: list[tuple[Finding, ast.Call]] = []
     handlers: list[tuple[str, ...]] = []
     active: tuple[str, ...] | None = ()
+    guards: list[str] = []
+    """Words of the `if` tests whose body the walk is in (see optin.py)."""
 
     def leave_handler() -> None:
         nonlocal active
@@ -211,14 +214,27 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
                 # Flattened once per change of the enclosing `except` clauses, not once per call.
                 active = tuple(chain.from_iterable(handlers))
             call = CallSite(call_node, name, symbols.is_resolved(call_node.func), symbols, in_test, active)
+            first = len(found)
             for call_check in _CALL_CHECKS:
                 for hit in call_check(call):
                     finding = _finding(hit, call_node, name, unit, path)
                     found.append(finding)
                     if hit.rule.id in _LOAD_RULES:
                         loads.append((finding, call_node))
+            opted_in(found, first, guards)
+        elif kind is ast.If:
+            # Test, then the body under the test's guard, then the `else` branch without it.
+            if_node = cast(ast.If, node)
+            stack.extend(reversed(if_node.orelse))
+            stack.append(guards.pop)
+            stack.extend(reversed(if_node.body))
+            stack.append(partial(guards.append, guard_words(if_node.test)))
+            stack.append(if_node.test)
+            continue
         elif kind in _BINDERS:
+            first = len(found)
             _bind(node, symbols, found, unit, path, in_test)
+            opted_in(found, first, guards)
         elif kind in _SCOPES:
             args = cast(ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, node).args
             if kind is not ast.Lambda:
