@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisec_ci.findings import Finding
+from aisec_ci.roles import Role, builtin_role
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.docker.analysis import DockerContext
 from aisec_ci.scanners.docker.dockerignore import Pattern, is_excluded, parse_dockerignore
@@ -250,5 +251,11 @@ def check(ctx: DockerContext, build_context: BuildContext | None) -> Iterator[Fi
 def _left_in(build_context: BuildContext, patterns: list[Pattern]) -> tuple[list[str], list[str]]:
     """(required entries not excluded, sensitive paths present and not excluded)."""
     missing = [p for p in _REQUIRED if not is_excluded(p, patterns)]
-    present = [p for p in build_context.sensitive if p not in missing and not is_excluded(p, patterns)]
+    present = [
+        p
+        for p in build_context.sensitive
+        # A sample or test notebook or key (`samples/core/caching.ipynb`, `tests/data/key.pem`) is
+        # published with the repository already; what an image must not take is the real ones.
+        if p not in missing and builtin_role(p) is Role.SOURCE and not is_excluded(p, patterns)
+    ]
     return missing, present

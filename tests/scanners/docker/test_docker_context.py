@@ -82,3 +82,17 @@ def test_matcher_semantics() -> None:
     assert is_excluded(".env.local", patterns)
     assert not is_excluded(".env.example", patterns)
     assert not is_excluded("src/app.py", patterns)
+
+
+def test_sample_and_test_notebooks_are_not_listed(tmp_path: Path) -> None:
+    # kubeflow/pipelines' backend images: a .dockerignore that excludes .git and .env, and a context
+    # holding the SDK's sample notebooks. Those are published with the repository already.
+    path = write(tmp_path, "FROM python:3.11.9-slim\nWORKDIR /app\nCOPY . .\nUSER 1\n")
+    (tmp_path / ".dockerignore").write_text(".git\n.env\n", encoding="utf-8")
+    for rel in ("samples/core/caching/caching.ipynb", "tests/data/client.pem", "app/analysis.ipynb"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}", encoding="utf-8")
+    (f,) = [f for f in scan(path) if f.rule_id == RULE]
+    assert f.properties["not_excluded"] == ["app/analysis.ipynb"]
+    (tmp_path / "app" / "analysis.ipynb").unlink()
+    assert lines(scan(path), RULE) == []
