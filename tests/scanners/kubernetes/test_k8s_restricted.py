@@ -379,3 +379,20 @@ def test_wildcards_aggregated_into_edit_are_low_not_medium(tmp_path: Path) -> No
     report = _scan_repo(tmp_path, files)
     got = {f["path"]: f["severity"] for f in report["findings"] if f["rule_id"] == "k8s/rbac-wildcard"}
     assert got == {"rbac/edit.yaml": "low", "rbac/view.yaml": "medium", "rbac/core.yaml": "high"}
+
+
+def test_latest_in_a_kustomize_image_patch_is_strict_hygiene(tmp_path: Path) -> None:
+    patch = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: manager\nspec:\n  template:\n    spec:\n"
+        "      containers:\n      - name: manager\n        image: kserve/kserve-controller:latest\n"
+    )
+    base = patch.replace("spec:\n  template:", "spec:\n  selector: {}\n  template:").replace(":latest", ":v0.14.0")
+    files = {
+        "config/default/manager_image_patch.yaml": patch,
+        "config/manager/manager.yaml": base.replace(":v0.14.0", ":latest"),
+    }
+    report = _scan_repo(tmp_path, files)
+    assert [f["path"] for f in report["findings"] if f["rule_id"] == "k8s/image-latest-tag"] == [
+        "config/manager/manager.yaml"
+    ]
+    assert report["summary"]["hidden"]["out_of_profile"]["strict"] >= 1
