@@ -182,7 +182,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     baseline, baseline_names = frozenset[str](), []
     if opts.apply_baseline:
         for path in _baseline_files(ws.root, baseline_path, notes):
-            baseline |= _load_any_baseline(path)
+            baseline |= _load_any_baseline(path, ws.root)
             baseline_names.append(_relpath(path, ws.root) or path.name)
     outcome = apply_suppressions(
         findings,
@@ -371,12 +371,12 @@ def _baseline_files(root: Path, configured: Path | None, notes: list[str]) -> li
     return files
 
 
-def _load_any_baseline(path: Path) -> frozenset[str]:
+def _load_any_baseline(path: Path, root: Path) -> frozenset[str]:
     """Our baseline format, or a detect-secrets baseline (recognised by content)."""
     if _is_detect_secrets_baseline(path):
         from aisec_ci.scanners.secrets.baseline import load_detect_secrets_baseline
 
-        return load_detect_secrets_baseline(path)
+        return load_detect_secrets_baseline(path, root)
     return load_baseline(path)
 
 

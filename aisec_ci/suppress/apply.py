@@ -14,6 +14,7 @@ from aisec_ci.config.model import Config
 from aisec_ci.findings import Finding
 from aisec_ci.result import Suppressed
 from aisec_ci.rules import RuleCatalog
+from aisec_ci.suppress.baseline import baselined_line
 from aisec_ci.suppress.ignores import IgnoreMatcher, apply_advisory_ignores, expired_ignore_findings
 
 
@@ -75,7 +76,7 @@ def apply_suppressions(
         if reduced is not finding:
             # Severity was recomputed from the advisories left; a configured severity still wins.
             finding = _with_override(reduced, config)
-        if finding.fingerprint and finding.fingerprint in baseline:
+        if (finding.fingerprint and finding.fingerprint in baseline) or baselined_line(finding, baseline):
             outcome.suppressed.append(Suppressed(finding, "baseline", baseline_reason))
         else:
             outcome.kept.append(finding)

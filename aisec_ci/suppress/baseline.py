@@ -24,6 +24,16 @@ BASELINE_VERSION = 1
 TOOL_NAME = "aisec-ci"
 
 
+DS_LINE = "detect-secrets-line:"
+"""Baseline marker `detect-secrets-line:<path>:<line>` (from a detect-secrets baseline whose entry
+was verified against today's line): the secrets findings on that line are accepted."""
+
+
+def baselined_line(finding: Finding, baseline: frozenset[str]) -> bool:
+    """Whether a verified detect-secrets entry accepts this secrets finding."""
+    return finding.rule_id.startswith("secrets/") and f"{DS_LINE}{finding.path}:{finding.start_line}" in baseline
+
+
 def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
     """The baseline's JSON object; one entry per fingerprint, sorted.
 
