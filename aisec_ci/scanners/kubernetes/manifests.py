@@ -62,7 +62,6 @@ def _expand(doc: YMap, depth: int = 0) -> Iterator[Manifest]:
 
 
 _CRD_KIND = re.compile(r"(?m)^kind:[ \t]*[\"']?CustomResourceDefinition\b")
-_DOC_START = re.compile(r"(?m)^---")
 
 
 def without_crd_bodies(text: str) -> str:
@@ -74,11 +73,15 @@ def without_crd_bodies(text: str) -> str:
     description text can no longer pass for a Go template."""
     if "CustomResourceDefinition" not in text:
         return text
-    starts = [0, *(m.start() for m in _DOC_START.finditer(text))]
+    starts = [0]
+    at = text.find("\n---")
+    while at >= 0:  # str.find runs at memchr speed; a `^---` regex tries every position
+        starts.append(at + 1)
+        at = text.find("\n---", at + 4)
     parts: list[str] = []
     for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
         doc = text[begin:end]
-        if _CRD_KIND.search(doc):
+        if "CustomResourceDefinition" in doc and _CRD_KIND.search(doc):
             # Keep the separator line (a document boundary) and one newline per line.
             head, sep, _ = doc.partition("\n") if doc.startswith("---") else ("", "", doc)
             parts.append(head + sep + "\n" * (doc.count("\n") - (1 if sep else 0)))
