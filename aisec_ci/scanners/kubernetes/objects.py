@@ -74,8 +74,9 @@ RBAC_SENSITIVE = Rule(
     name="RBAC grants secrets, exec or escalation verbs",
     short_description="A role reads Secrets, execs into pods, or can escalate/bind/impersonate.",
     severity=Severity.MEDIUM,
-    what="Reports rules granting get/list/watch on `secrets`, create on `pods/exec` or `pods/attach`, and "
-    "(high) the `escalate`, `bind` or `impersonate` verbs (K24).",
+    what="Reports rules granting get/list/watch on `secrets` (low in a namespaced Role: its own namespace's "
+    "Secrets), create on `pods/exec` or `pods/attach`, and (high) the `escalate`, `bind` or `impersonate` "
+    "verbs (K24).",
     why="Reading Secrets yields every credential in scope; exec runs commands in other pods; escalate/bind/"
     "impersonate let the holder grant itself any permission.",
     example="rules:\n- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get, list]",
@@ -253,12 +254,16 @@ def check_role(m: Manifest, ctx: Context) -> None:
             continue
         named = bool(rule.get("resourceNames"))
         if "secrets" in resources and verbs & {"get", "list", "watch"} and not named:
+            # A namespaced Role reading its own namespace's Secrets is how a workload gets its
+            # credentials; a ClusterRole reads every namespace's, the control plane's included.
+            cluster_wide = m.kind != "Role"
             ctx.report(
                 RBAC_SENSITIVE,
                 rule.line_of("resources"),
-                f"rule {i} can read Secrets",
+                f"rule {i} can read Secrets" + ("" if cluster_wide else " in its namespace"),
                 key=f"rule:{i}:secrets",
                 manifest=m,
+                severity=None if cluster_wide else Severity.LOW,
             )
         if resources & {"pods/exec", "pods/attach"} and verbs & {"create", "get"}:
             ctx.report(

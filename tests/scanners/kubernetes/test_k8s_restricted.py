@@ -396,3 +396,21 @@ def test_latest_in_a_kustomize_image_patch_is_strict_hygiene(tmp_path: Path) -> 
         "config/manager/manager.yaml"
     ]
     assert report["summary"]["hidden"]["out_of_profile"]["strict"] >= 1
+
+
+def test_reading_secrets_is_medium_cluster_wide_and_low_in_a_namespace(tmp_path: Path) -> None:
+    rule = "rules:\n- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get, list, watch]\n"
+    files = {
+        "rbac/cluster.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: op\n"
+        + rule,
+        "rbac/ns.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: reader\n"
+        "  namespace: ml\n" + rule,
+    }
+    report = _scan_repo(tmp_path, files)
+    got = {
+        f["path"]: (f["severity"], f["message"])
+        for f in report["findings"]
+        if f["rule_id"] == "k8s/rbac-sensitive-access"
+    }
+    assert got["rbac/cluster.yaml"] == ("medium", "ClusterRole op: rule 0 can read Secrets")
+    assert got["rbac/ns.yaml"] == ("low", "Role reader: rule 0 can read Secrets in its namespace")
