@@ -188,10 +188,15 @@ def builtin_role(path: str) -> Role:
     dirs = parts[:-1]
     if name.startswith(".yarn") or (len(dirs) >= 2 and dirs[-2:] == [".yarn", "releases"]):
         return Role.VENDORED
-    if dirs and dirs[0] == ".github":
+    if ".github" in dirs:
         # Workflows and actions run with the repository's token and secrets, whatever their name
-        # (`test-job.yaml`, `e2e-test.yml`): they are source. CI's helper images and scripts are not.
-        return Role.SOURCE if len(dirs) >= 2 and dirs[1] in ("workflows", "actions") else Role.TEST
+        # (`test-job.yaml`, `e2e-test.yml`) and wherever a checkout of them sits (a monorepo's
+        # subproject, a corpus of copies): source. CI's helper images and scripts are not.
+        at = dirs.index(".github")
+        if at + 1 < len(dirs) and dirs[at + 1] in ("workflows", "actions"):
+            return Role.SOURCE
+        if at == 0:
+            return Role.TEST
     if _VENDORED_FILE.search(name):
         return Role.VENDORED
     for i, d in enumerate(dirs):
@@ -387,6 +392,7 @@ def file_roles(ws: Workspace, globs: Mapping[str, Sequence[str]], notes: list[st
                 own_kinds = custom_kinds_defined_in(ws.files)
             if own_kinds and instantiates_only(sf.abspath, own_kinds):
                 return Role.DOCS
+            return demo_or_dev_role(sf.abspath) or role
         return role
 
     return role_of
@@ -465,3 +471,39 @@ def _marked(path: Path) -> bool:
         return has_generated_marker(read_bounded(path, MARKER_BYTES, truncate=True))
     except OSError:
         return False  # the scanners report an unreadable file themselves
+
+
+# --- demo and development deployments ----------------------------------------------------------
+# A manifest that names what it deploys a demo (`historyserver-demo`) or puts it in a development
+# namespace (`minio-dev`, `azurite-dev`) says what it is, wherever the file sits.
+_DEMO_TOKEN = re.compile(r"(?:^|[._-])(?:demo|example|sample|tutorial|playground|sandbox)(?:[._-]|$)")
+_DEV_TOKEN = re.compile(r"(?:^|[._-])(?:dev|development|local)(?:[._-]|$)")
+MAX_DEMO_BYTES = 1024 * 1024
+
+
+def demo_or_dev_role(path: Path) -> Role | None:
+    """DOCS when every workload of the manifest is named as a demo, TEST when every one runs in a
+    development namespace, else None. Only small manifests are read (a demo is a page of YAML)."""
+    from aisec_ci.yamlfile.stream import YamlError
+    from aisec_ci.yamlfile.values import YMap, load_documents
+
+    try:
+        docs = load_documents(read_bounded(path, MAX_DEMO_BYTES).decode("utf-8", "replace"), max_documents=50)
+    except (OSError, YamlError, UnicodeDecodeError):
+        return None
+    names: list[tuple[str, str]] = []
+    for doc in docs:
+        value = doc.value
+        if not isinstance(value, YMap) or value.get("kind") not in _WORKLOAD_KINDS:
+            continue
+        meta = value.get("metadata")
+        name = str(meta.get("name") or "") if isinstance(meta, YMap) else ""
+        namespace = str(meta.get("namespace") or "") if isinstance(meta, YMap) else ""
+        names.append((name.lower(), namespace.lower()))
+    if not names:
+        return None
+    if all(_DEMO_TOKEN.search(n) or _DEMO_TOKEN.search(ns) for n, ns in names):
+        return Role.DOCS
+    if all(_DEV_TOKEN.search(ns) for _, ns in names):
+        return Role.TEST
+    return None

@@ -45,6 +45,8 @@ from aisec_ci.roles import Role, build_classifier, builtin_role, has_generated_m
         (".github/workflows/ci.yml", Role.SOURCE),
         (".github/workflows/e2e-test.yml", Role.SOURCE),  # a workflow runs with the token, whatever its name
         (".github/workflows/tests/reusable.yml", Role.SOURCE),
+        ("workflows/ray-project__kuberay/.github/workflows/test-job.yaml", Role.SOURCE),
+        ("services/api/.github/actions/e2e/action.yml", Role.SOURCE),
         (".github/actions/setup/action.yml", Role.SOURCE),
         ("hack/kserve_migration/job.yaml", Role.TEST),
         ("tools/kind/webhook-proxy.yaml", Role.TEST),
@@ -176,3 +178,34 @@ def test_instances_of_the_repositorys_own_custom_resources_are_samples(tmp_path:
     assert role_of("deploy/widget.yaml") is Role.SOURCE
     assert role_of("keep/raycluster.yaml") is Role.SOURCE
     assert notes == []
+
+
+def test_demo_and_development_deployments_say_what_they_are(tmp_path: Path) -> None:
+    from aisec_ci.roles import demo_or_dev_role
+
+    deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec: {{}}\n"
+    cases = {
+        # kuberay's history-server quick start: a `-demo` Deployment behind a plain Service.
+        "historyserver.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: historyserver\n---\n"
+        + deployment.format(name="historyserver-demo", ns="default"),
+        # A MinIO for local development, in its own `-dev` namespace.
+        "minio.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: minio-dev\n---\n"
+        + deployment.format(name="minio", ns="minio-dev"),
+        # The product itself: a `kubeflow` namespace, and one demo workload beside a real one is not a demo.
+        "api-server.yaml": deployment.format(name="ml-pipeline", ns="kubeflow"),
+        "mixed.yaml": deployment.format(name="ui-demo", ns="kubeflow")
+        + "---\n"
+        + deployment.format(name="ml-pipeline", ns="kubeflow"),
+        "devices.yaml": deployment.format(name="device-plugin", ns="devices"),  # `devices` is no `dev`
+    }
+    got = {}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        got[name] = demo_or_dev_role(tmp_path / name)
+    assert got == {
+        "historyserver.yaml": Role.DOCS,
+        "minio.yaml": Role.TEST,
+        "api-server.yaml": None,
+        "mixed.yaml": None,
+        "devices.yaml": None,
+    }
