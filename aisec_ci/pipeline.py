@@ -205,7 +205,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     kept = merge_same_problem(kept)  # after suppression: an ignore of either finding applies to it alone
     profile = opts.profile or config.profile or "default"
     role_of = file_roles(ws, config.role_paths, notes if first_shard else [])
-    forced = frozenset(rule_id for rule_id, o in config.rules.items() if o.enabled)
+    forced = frozenset(rule_id for rule_id, on in switches.items() if on)
     policies = {Role(name): value for name, value in config.role_policies.items()}
     kept, triaged = triage(kept, catalog=cat, profile=profile, role_of=role_of, policies=policies, forced_rules=forced)
 

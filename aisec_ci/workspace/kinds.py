@@ -39,3 +39,16 @@ class FileKind(str, enum.Enum):
 
 # Kinds whose content is text; scanners that read text may take any of these.
 TEXT_KINDS = frozenset(k for k in FileKind if k not in (FileKind.MODEL, FileKind.BINARY))
+
+# Dependency manifests and lock files: what the deps scanner audits (and what says "@generated"
+# while being what ships).
+DEPENDENCY_KINDS = frozenset(
+    {
+        FileKind.REQUIREMENTS,
+        FileKind.LOCKFILE,
+        FileKind.PYPROJECT,
+        FileKind.PIPFILE,
+        FileKind.SETUP_CFG,
+        FileKind.CONDA_ENV,
+    }
+)

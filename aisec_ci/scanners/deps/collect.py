@@ -9,19 +9,9 @@ from pathlib import Path
 from aisec_ci.scanners.deps.model import Dependency, ManifestError, Problem
 from aisec_ci.scanners.deps.sources import RepoFiles, format_of, parse_manifest
 from aisec_ci.workspace.files import SourceFile
-from aisec_ci.workspace.kinds import FileKind
+from aisec_ci.workspace.kinds import DEPENDENCY_KINDS, FileKind
 
-MANIFEST_KINDS = frozenset(
-    {
-        FileKind.REQUIREMENTS,
-        FileKind.LOCKFILE,
-        FileKind.PYPROJECT,
-        FileKind.PIPFILE,
-        FileKind.SETUP_CFG,
-        FileKind.CONDA_ENV,
-        FileKind.NOTEBOOK,
-    }
-)
+MANIFEST_KINDS = DEPENDENCY_KINDS | {FileKind.NOTEBOOK}
 
 
 @dataclass

@@ -90,9 +90,10 @@ def without_crd_bodies(text: str) -> str:
     return "".join(parts)
 
 
-def parse_manifests(file: SourceFile) -> list[Manifest]:
-    """All objects in the file but CRDs; SkipFile for templates and unparseable YAML."""
-    text = without_crd_bodies(file.text)
+def parse_manifests(file: SourceFile, text: str | None = None) -> list[Manifest]:
+    """All objects in the file but CRDs; SkipFile for templates and unparseable YAML.
+    `text`: the file's text with its CRDs blanked already (`without_crd_bodies`)."""
+    text = without_crd_bodies(file.text) if text is None else text
     if looks_like_go_template(text):
         raise SkipFile(
             "Helm/Go template with {{ }} directives: not valid YAML until rendered "

@@ -150,13 +150,13 @@ def _parse(files: list[SourceFile], partial: set[str]) -> Iterator[_Parsed]:
         if file.kind is not FileKind.KUBERNETES or file.path in partial:
             continue
         try:
-            text = file.text
+            text = without_crd_bodies(file.text)
         except OSError:
             continue
-        if not _interesting(without_crd_bodies(text)):
+        if not _interesting(text):
             continue
         try:
-            manifests = parse_manifests(file)
+            manifests = parse_manifests(file, text)
         except SkipFile:
             continue  # already reported as skipped by the per-file pass
         pods = [p for m in manifests for p in pod_specs(m)]
