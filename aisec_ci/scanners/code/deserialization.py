@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.code.calls import CallSite, Hit, constant
+from aisec_ci.scanners.code.stored_models import STORED_FILE, pickle_family, stored_file_read
 from aisec_ci.severity import Severity
 
 _REFS_PICKLE = ("https://docs.python.org/3/library/pickle.html",)
@@ -44,7 +45,10 @@ PICKLE_LOAD = Rule(
     severity=Severity.HIGH,
     what="Reports `pickle.load`/`loads`/`Unpickler`, `dill`, `cloudpickle`, `joblib.load`, "
     "`pandas.read_pickle`, `jsonpickle.decode` and `shelve.open` calls whose data is not a literal written in "
-    "the code itself.",
+    "the code itself. Two shapes where a file, not bytes, is loaded are medium in the strict profile: a "
+    "module reading back the file it writes with the same library's `dump` (its own storage format), and "
+    "a model server's `load`/`load_model` hook reading the model its deployer configured; a file name or "
+    "handle traced to a request, an upload or a download stays high.",
     why="Unpickling calls whatever `__reduce__` the data names. Anyone who can replace the file (a model "
     "registry, an S3 bucket, a pull request, a cache) or the bytes (a request body, a message queue) runs "
     "code in the process that loads it. `joblib` and `pandas.read_pickle` are pickle underneath.",
@@ -228,11 +232,16 @@ def _pickle(site: CallSite) -> Iterator[Hit]:
         "pandas.read_pickle": "pandas.read_pickle",
         "pandas.io.pickle.read_pickle": "pandas.read_pickle",
     }.get(site.name, site.name)
+    properties: dict[str, object] = {"loader": what}
+    if stored_file_read(site, data):
+        # Recorded for the file-level pass (stored_models.py), which knows the module's dumps
+        # and the enclosing function; the property does not reach reports.
+        properties[STORED_FILE] = pickle_family(site.name)
     yield Hit(
         PICKLE_LOAD,
         f"`{what}` deserializes with pickle: whoever controls this data runs code in this process; "
         "use a format without code (safetensors, skops, ONNX, JSON)",
-        properties={"loader": what},
+        properties=properties,
     )
 
 

@@ -80,14 +80,39 @@ def check_call(site: CallSite) -> Iterator[Hit]:
     if func == "compile":
         # compile() alone runs nothing; the eval/exec that receives the code object is what matters.
         return
-    if _reads_fixed_file(site, code):
-        # `exec(open("pkg/version.py").read())` in setup.py: a file of the project itself, at a fixed path.
+    if _reads_fixed_file(site, code) or _only_fixed_sources(site, code):
+        # `exec(open("pkg/version.py").read())` in setup.py, or a class definition a docs script
+        # cuts out of the project's own module with `ast`: files of the project, at fixed paths.
+        return
+    if _empties_builtins(site):
+        # The author meant to sandbox it; the finding must say why that is not enough.
+        yield Hit(
+            EVAL_DYNAMIC,
+            f"`{func}` of a computed string with `__builtins__` emptied: that is not a sandbox, attribute walks "
+            "such as `().__class__.__base__.__subclasses__()` reach every loaded class; parse the expression "
+            "with `ast` and evaluate only the node types you allow",
+            properties={"function": func, "restricted_globals": True},
+        )
         return
     yield Hit(
         EVAL_DYNAMIC,
         f"`{func}` of a computed string: whatever reaches it runs as Python; use ast.literal_eval or a lookup table",
         properties={"function": func},
     )
+
+
+def _empties_builtins(site: CallSite) -> bool:
+    """`eval(s, {"__builtins__": {}})` or `eval(s, env)` with `env` bound to such a dict."""
+    env = site.argument(1, "globals")
+    candidates: list[ast.expr] = [env] if env is not None else []
+    if isinstance(env, ast.Name):
+        candidates = site.symbols.values.get(env.id, [])
+    for node in candidates:
+        if isinstance(node, ast.Dict):
+            for value in site.symbols.dict_values(node, "__builtins__"):
+                if isinstance(value, ast.Dict | ast.Constant) and not getattr(value, "keys", None):
+                    return True
+    return False
 
 
 def _is_tree(site: CallSite, node: ast.expr) -> bool:
@@ -111,6 +136,66 @@ def _reads_fixed_file(site: CallSite, node: ast.expr) -> bool:
     return all(site.symbols.is_literal(a) for a in opener.args) and all(
         site.symbols.is_literal(k.value) for k in opener.keywords
     )
+
+
+_FIXED_TRACE_NODES = 600
+_FIXED_TRACE_DEPTH = 8
+# Calls that only read a file at a (traced) path or reshape text and trees already in hand.
+_FIXED_OPENERS = frozenset({"builtins.open", "io.open", "codecs.open", "pathlib.Path"})
+_PURE_BUILTINS = frozenset(
+    f"builtins.{n}" for n in ("str", "repr", "len", "isinstance", "sorted", "list", "tuple", "enumerate", "zip")
+)
+_TEXT_METHODS = frozenset(
+    {"read", "read_text", "strip", "format", "join", "replace", "splitlines", "decode", "encode", "lower", "upper"}
+)
+
+
+def _only_fixed_sources(site: CallSite, code: ast.expr) -> bool:
+    """Is the code string built only from literals and files at fixed paths, followed through its
+    assignments? Allowed: literals, names bound inside the expression (comprehension variables),
+    `open`/`Path` of traced paths, `ast.*` calls, text methods and a few pure builtins; so
+    `ast.unparse(tree)` of `ast.parse(open("m.py").read())` is fixed. A parameter, an unbound
+    name, any other call or anything past the budget is not."""
+    budget = _FIXED_TRACE_NODES
+    seen: set[str] = set()
+    todo: list[tuple[ast.expr, int]] = [(code, 0)]
+    symbols = site.symbols
+    while todo:
+        node, depth = todo.pop()
+        local = {
+            n.id
+            for comp in ast.walk(node)
+            if isinstance(comp, ast.comprehension)
+            for n in ast.walk(comp.target)
+            if isinstance(n, ast.Name)
+        }
+        callee_roots: set[int] = set()
+        for sub in ast.walk(node):
+            budget -= 1
+            if budget <= 0:
+                return False
+            if isinstance(sub, ast.Lambda | ast.Starred | ast.Await | ast.Yield | ast.YieldFrom):
+                return False
+            if isinstance(sub, ast.Call):
+                qualified = symbols.qualify(sub.func) or ""
+                if qualified in _FIXED_OPENERS or qualified in _PURE_BUILTINS or qualified.startswith("ast."):
+                    if isinstance(sub.func, ast.Name):
+                        callee_roots.add(id(sub.func))
+                    elif isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name):
+                        callee_roots.add(id(sub.func.value))
+                elif not (isinstance(sub.func, ast.Attribute) and sub.func.attr in _TEXT_METHODS):
+                    return False
+            if not isinstance(sub, ast.Name) or id(sub) in callee_roots or sub.id in local:
+                continue
+            name = sub.id
+            if name in symbols.literals or name in seen or symbols.aliases.get(name) == "ast":
+                continue  # `ast.ClassDef` in a filter is a type, not data
+            seen.add(name)
+            values = symbols.values.get(name)
+            if not values or depth >= _FIXED_TRACE_DEPTH:
+                return False  # a parameter, an import used as data, a global we did not see bound
+            todo.extend((v, depth + 1) for v in values)
+    return True
 
 
 def _short(text: str) -> str:

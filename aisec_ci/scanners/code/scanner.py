@@ -30,6 +30,7 @@ from aisec_ci.scanners.code.budget import over_budget_reason, tokens_over_budget
 from aisec_ci.scanners.code.calls import AttributeSite, CallSite, Hit
 from aisec_ci.scanners.code.notebook import CodeUnit, notebook_units
 from aisec_ci.scanners.code.optin import guard_words, opted_in
+from aisec_ci.scanners.code.stored_models import STORED_FILE, dump_family, settle
 from aisec_ci.scanners.code.symbols import Symbols
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.kinds import FileKind
@@ -189,6 +190,11 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
     """One pre-order walk in source order, so bindings precede the calls that use them."""
     found: list[Finding] = []
     loads: list[tuple[Finding, ast.Call]] = []
+    functions: list[str] = []
+    """Names of the functions the walk is in (innermost last)."""
+    stored_reads: list[tuple[int, str]] = []
+    dumped: set[str] = set()
+    """Pickle families this unit writes files in (see stored_models.py)."""
     handlers: list[tuple[str, ...]] = []
     active: tuple[str, ...] | None = ()
     guards: list[str] = []
@@ -215,9 +221,14 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
                 active = tuple(chain.from_iterable(handlers))
             call = CallSite(call_node, name, symbols.is_resolved(call_node.func), symbols, in_test, active)
             first = len(found)
+            family = dump_family(name)
+            if family is not None:
+                dumped.add(family)
             for call_check in _CALL_CHECKS:
                 for hit in call_check(call):
                     finding = _finding(hit, call_node, name, unit, path)
+                    if STORED_FILE in finding.properties:
+                        stored_reads.append((len(found), functions[-1] if functions else ""))
                     found.append(finding)
                     if hit.rule.id in _LOAD_RULES:
                         loads.append((finding, call_node))
@@ -238,7 +249,10 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
         elif kind in _SCOPES:
             args = cast(ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, node).args
             if kind is not ast.Lambda:
-                symbols.bind_definition(cast(ast.FunctionDef | ast.AsyncFunctionDef, node).name)
+                function_name = cast(ast.FunctionDef | ast.AsyncFunctionDef, node).name
+                symbols.bind_definition(function_name)
+                functions.append(function_name)
+                stack.append(functions.pop)
             # Parameters are new values inside the function only; outside, the names keep their meaning.
             saved = symbols.enter_parameters(args)
             stack.append(partial(symbols.leave_parameters, saved))
@@ -249,6 +263,12 @@ def _scan_tree(tree: ast.AST, unit: CodeUnit, path: str, symbols: Symbols, in_te
         children = _children(node)
         children.reverse()
         stack.extend(children)
+    if stored_reads:
+        before = {index: found[index] for index, _ in stored_reads}
+        settle(found, stored_reads, dumped)
+        # The branch merge below matches findings by identity: point it at the settled ones.
+        settled = {id(old): found[index] for index, old in before.items()}
+        loads = [(settled.get(id(f), f), call) for f, call in loads]
     changes = merge_branch_twins(loads, tree) if len(loads) > 1 else {}
     if not changes:
         return found

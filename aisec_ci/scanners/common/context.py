@@ -115,6 +115,7 @@ class Context:
         column: int = 1,
         properties: dict[str, Any] | None = None,
         absent: bool = False,
+        profile: str = "",
     ) -> None:
         """Add a finding; config-allowlisted workloads are kept, downgraded to info, with the reason.
 
@@ -158,5 +159,6 @@ class Context:
                 snippet=text[:200],
                 key=ident,
                 properties=props,
+                profile=profile,
             )
         )

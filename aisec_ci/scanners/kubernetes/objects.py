@@ -75,8 +75,9 @@ RBAC_SENSITIVE = Rule(
     short_description="A role reads Secrets, execs into pods, or can escalate/bind/impersonate.",
     severity=Severity.MEDIUM,
     what="Reports rules granting get/list/watch on `secrets` (low in a namespaced Role: its own namespace's "
-    "Secrets), create on `pods/exec` or `pods/attach`, and (high) the `escalate`, `bind` or `impersonate` "
-    "verbs (K24).",
+    "Secrets; in the strict profile for a ClusterRole when the repository's controllers declare the read in "
+    "`+kubebuilder:rbac` markers), create on `pods/exec` or `pods/attach`, and (high) the `escalate`, "
+    "`bind` or `impersonate` verbs (K24).",
     why="Reading Secrets yields every credential in scope; exec runs commands in other pods; escalate/bind/"
     "impersonate let the holder grant itself any permission.",
     example="rules:\n- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get, list]",

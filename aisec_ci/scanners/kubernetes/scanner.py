@@ -32,6 +32,7 @@ from aisec_ci.scanners.kubernetes.manifests import (
     parse_manifests,
 )
 from aisec_ci.scanners.kubernetes.podspecs import pod_specs
+from aisec_ci.scanners.kubernetes.rbac_markers import Declared, secret_reads_declared
 from aisec_ci.severity import Severity
 from aisec_ci.suppress.inline import MARKER, parse_directives
 from aisec_ci.workspace.files import SourceFile
@@ -99,6 +100,18 @@ def _image_name(image: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
+_UNKNOWN = object()
+
+
+def _reads_secrets_cluster_wide(f: Finding) -> bool:
+    return (
+        f.rule_id == objects.RBAC_SENSITIVE.id
+        and f.key.endswith(":secrets")
+        and f.properties.get("kind") == "ClusterRole"
+        and f.severity is objects.RBAC_SENSITIVE.severity
+    )
+
+
 _PATCH_NAME = re.compile(r"(?:^|[._-])patch(?:es)?(?:[._-]|$)", re.IGNORECASE)
 
 
@@ -130,6 +143,7 @@ class KubernetesScanner(Scanner):
         self._patches: frozenset[str] | None = None
         self._kustomized: frozenset[str] | None = None
         self._local_patches: dict[Path, frozenset[str]] = {}
+        self._secret_markers: Declared | object | None = _UNKNOWN
 
     def _is_patch(self, file: SourceFile) -> bool:
         """Kustomize patches hold only overridden fields; absence of a field says nothing."""
@@ -199,6 +213,8 @@ class KubernetesScanner(Scanner):
                 # tooling rewrites (kserve's `sed s/latest/$VERSION/` over `*_image_patch.yaml`):
                 # the strict profile still lists it.
                 findings = [f.evolve(profile="strict") if f.rule_id == containers.IMAGE_TAG.id else f for f in findings]
+        if any(_reads_secrets_cluster_wide(f) for f in findings):
+            findings = self._declared_secret_reads(findings)
         if _is_test_data(file.path):
             findings = [_lowered(f) for f in findings]
         return sorted(findings, key=lambda f: (f.start_line, f.rule_id, f.key))
@@ -215,6 +231,29 @@ class KubernetesScanner(Scanner):
             for f in findings
             if f.rule_id != containers.IMAGE_TAG.id
             or _image_name(str(f.properties.get("image", ""))) not in self._kustomized
+        ]
+
+    def _declared_secret_reads(self, findings: list[Finding]) -> list[Finding]:
+        """A ClusterRole reading Secrets because the repository's controllers declare it in
+        kubebuilder RBAC markers is the operator's design: medium in the strict profile, with
+        the marker named (rbac_markers.py)."""
+        if self._secret_markers is _UNKNOWN:
+            self._secret_markers = secret_reads_declared(self.context.root)
+        declared = self._secret_markers
+        if not isinstance(declared, Declared):
+            return findings
+        where = declared.describe()
+        return [
+            f.evolve(
+                profile="strict",
+                message=f"{f.message} in every namespace, as the repository's controllers declare in "
+                f"`+kubebuilder:rbac` markers ({where}): the operator's design; to narrow it, watch only "
+                "the namespaces it serves and bind namespaced Roles there",
+                properties={**f.properties, "declared_by": where},
+            )
+            if _reads_secrets_cluster_wide(f)
+            else f
+            for f in findings
         ]
 
     def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:

@@ -55,7 +55,8 @@ MODEL_HOST_PATH = Rule(
     short_description="Model weights are served from a node directory mounted writable.",
     severity=Severity.HIGH,
     what="Reports `hostPath` volumes whose path looks like a model store (/models, /mnt/models, a Hugging "
-    "Face cache, or `kubernetes.model_paths`) and that are mounted without `readOnly: true` (K5).",
+    "Face cache, or `kubernetes.model_paths`) and that are mounted without `readOnly: true` (K5). A DaemonSet, "
+    "the node agent that fills such a cache, is medium in the strict profile.",
     why="Every pod scheduled on that node can replace the weights or the pickled files the server loads, "
     "which is model poisoning and, with pickle-based formats, code execution in the next pod that loads them.",
     example="volumeMounts:\n- name: models\n  mountPath: /models\nvolumes:\n- name: models\n  hostPath:\n"
@@ -218,14 +219,26 @@ def check(pod: PodSpec, ctx: Context) -> None:
                     properties={"host_path": path},
                 )
             elif is_model_path(path, ctx.model_paths) and writable:
+                # A DaemonSet is the node's own agent: one writing the node's model directory is
+                # that cache's designated writer (KServe's local model agent downloads into it),
+                # not a serving pod that could poison what its neighbours load.
+                node_agent = m.kind == "DaemonSet"
                 ctx.report(
                     MODEL_HOST_PATH,
                     line,
-                    f"volume {name} mounts model directory {path} from the node without readOnly",
+                    f"volume {name} mounts model directory {path} from the node without readOnly"
+                    + (
+                        ": as the node agent it is this cache's writer; check that it verifies what it "
+                        "downloads and that serving pods mount the directory readOnly"
+                        if node_agent
+                        else ""
+                    ),
                     key=f"{key}:model",
                     manifest=m,
                     image=image,
-                    properties={"host_path": path},
+                    properties={"host_path": path, **({"node_agent": True} if node_agent else {})},
+                    severity=Severity.MEDIUM if node_agent else None,
+                    profile="strict" if node_agent else "",
                 )
             else:
                 mode = "writable" if writable else "read-only"

@@ -111,3 +111,52 @@ def test_the_same_load_on_both_branches_of_an_if_is_one_finding(tmp_path: Path) 
     alone = tmp_path / "alone.py"
     alone.write_text("".join(src.read_text().splitlines(keepends=True)[:6]))
     assert scan(alone)[0].key == findings[0].key
+
+
+# -- stored files: a module's own pickle format and a model server's load hook (issue #13) -------
+
+
+def test_a_module_reading_back_its_own_pickle_format_is_strict_and_says_why() -> None:
+    findings = assert_matches_markers("stored_models/sklearn_integration.py")
+    lowered = [f for f in findings if f.properties.get("stored_file")]
+    assert [(f.start_line, f.profile, f.properties["stored_file"]) for f in lowered] == [(24, "strict", "own-format")]
+    assert "cloudpickle.dump" in lowered[0].message and "writable by this service alone" in lowered[0].message
+    # The internal marker never reaches a report; the loads that stay high are in the default profile.
+    assert all("_stored_file" not in f.properties for f in findings)
+    assert {f.profile for f in findings if f not in lowered} == {""}
+
+
+def test_a_model_servers_load_hook_is_strict_but_uploads_and_caches_are_not() -> None:
+    findings = assert_matches_markers("stored_models/model_server.py")
+    hooks = [(f.start_line, f.properties.get("stored_file"), f.profile) for f in findings]
+    assert hooks == [(22, "load-hook", "strict"), (27, None, ""), (31, None, "")]
+    assert "deployer configured (in `load`)" in findings[0].message
+
+
+def test_dump_of_another_family_does_not_make_a_load_the_modules_own(tmp_path: Path) -> None:
+    src = tmp_path / "store.py"
+    src.write_text(
+        "import joblib, pickle\n"
+        "def save(obj, path):\n"
+        "    joblib.dump(obj, path)\n"
+        "def restore(path):\n"
+        "    with open(path, 'rb') as f:\n"
+        "        return pickle.load(f)\n"
+    )
+    (f,) = scan(src)
+    assert (f.start_line, f.severity.label, f.profile) == (6, "high", "")
+
+
+def test_eval_with_emptied_builtins_says_it_is_not_a_sandbox() -> None:
+    findings = assert_matches_markers("stored_models/restricted_eval.py")
+    by_line = {f.start_line: f for f in findings}
+    assert by_line[11].properties.get("restricted_globals") is True
+    assert "not a sandbox" in by_line[11].message and "ast" in by_line[11].message
+    assert "restricted_globals" not in by_line[15].properties
+    assert "not a sandbox" not in by_line[15].message
+
+
+def test_exec_of_code_cut_from_the_projects_own_module_is_not_reported() -> None:
+    # The table generator's exec (line 14) is gone; every exec fed from outside stays.
+    findings = assert_matches_markers("stored_models/docs_generator.py")
+    assert 14 not in {f.start_line for f in findings}

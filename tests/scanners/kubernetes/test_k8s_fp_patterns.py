@@ -291,3 +291,107 @@ def test_test_data_findings_are_one_step_lower(tmp_path: Path) -> None:
     findings = _scan(tmp_path, {"test_data/compiled-workflows/hello.yaml": pod, "deploy/hello.yaml": pod})
     tags = {f["path"]: f["severity"] for f in findings if f["rule_id"] == "k8s/image-latest-tag"}
     assert tags == {"test_data/compiled-workflows/hello.yaml": "low", "deploy/hello.yaml": "medium"}
+
+
+OPERATOR_ROLE = """\
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: manager-role
+rules:
+- apiGroups:
+  - ""
+  resources:
+  - secrets
+  verbs:
+  - get
+  - list
+  - watch
+"""
+
+RECONCILER_GO = """\
+package controllers
+
+// +kubebuilder:rbac:groups=serving.example.io,resources=predictors,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=core,resources=secrets,verbs=get;list;watch
+
+func (r *PredictorReconciler) Reconcile() {}
+"""
+
+
+def _scan_profile(tmp_path: Path, files: dict[str, str], profile: str) -> list[dict[str, Any]]:
+    repo = tmp_path / "repo"
+    write_tree(repo, files)
+    out = tmp_path / f"report-{profile}.json"
+    proc = run_cli(
+        "scan", repo, "--offline", "--scanners", "kubernetes", "--format", "json", "--output", out,
+        "--fail-on", "none", "--profile", profile, plugin=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    findings: list[dict[str, Any]] = json.loads(out.read_text())["findings"]
+    return findings
+
+
+def test_operator_secret_reads_declared_by_kubebuilder_markers_are_strict(tmp_path: Path) -> None:
+    files = {"config/rbac/role.yaml": OPERATOR_ROLE, "controllers/predictor_controller.go": RECONCILER_GO}
+    assert [f for f in _scan(tmp_path / "a", files) if f["rule_id"] == "k8s/rbac-sensitive-access"] == []
+    (strict,) = [
+        f for f in _scan_profile(tmp_path / "b", files, "strict") if f["rule_id"] == "k8s/rbac-sensitive-access"
+    ]
+    assert strict["severity"] == "medium" and strict["profile"] == "strict"
+    assert "controllers/predictor_controller.go:4" in strict["message"]
+    assert strict["properties"]["declared_by"] == "controllers/predictor_controller.go:4"
+
+
+def test_undeclared_or_other_resource_markers_keep_the_cluster_wide_secret_read(tmp_path: Path) -> None:
+    # No marker at all, a marker for another resource, and one for secrets with write verbs only.
+    for n, go in enumerate(
+        (
+            None,
+            "// +kubebuilder:rbac:groups=core,resources=configmaps,verbs=get;list\n",
+            "// +kubebuilder:rbac:groups=core,resources=secrets,verbs=create;delete\n",
+        )
+    ):
+        files = {"config/rbac/role.yaml": OPERATOR_ROLE}
+        if go is not None:
+            files["controllers/c.go"] = "package controllers\n" + go
+        (finding,) = [f for f in _scan(tmp_path / str(n), files) if f["rule_id"] == "k8s/rbac-sensitive-access"]
+        assert (finding["severity"], finding["profile"]) == ("medium", "default"), go
+
+
+MODEL_CACHE = """\
+apiVersion: apps/v1
+kind: {kind}
+metadata:
+  name: model-cache
+spec:
+  selector:
+    matchLabels: {{app: model-cache}}
+  template:
+    metadata:
+      labels: {{app: model-cache}}
+    spec:
+      containers:
+        - name: agent
+          image: ghcr.io/example/model-agent:v1.2.0
+          volumeMounts:
+            - mountPath: /mnt/models
+              name: models
+              readOnly: false
+      volumes:
+        - name: models
+          hostPath:
+            path: /models
+            type: DirectoryOrCreate
+"""
+
+
+def test_a_node_agent_writing_the_node_model_cache_is_strict_a_server_is_not(tmp_path: Path) -> None:
+    def host_path(kind: str, profile: str) -> list[tuple[str, str]]:
+        found = _scan_profile(tmp_path / f"{kind}-{profile}", {"deploy.yaml": MODEL_CACHE.format(kind=kind)}, profile)
+        return [(f["severity"], f["profile"]) for f in found if f["rule_id"] == "k8s/writable-model-host-path"]
+
+    assert host_path("DaemonSet", "default") == []
+    assert host_path("DaemonSet", "strict") == [("medium", "strict")]
+    assert host_path("Deployment", "default") == [("high", "default")]
