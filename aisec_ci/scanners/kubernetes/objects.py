@@ -59,7 +59,8 @@ RBAC_WILDCARD = Rule(
     severity=Severity.HIGH,
     what="Reports Role and ClusterRole rules with `*` in verbs or resources (K24). Medium when the wildcard "
     "stays inside extension API groups, low for such a ClusterRole aggregated into the built-in edit/admin "
-    "roles (the documented way to let those roles use a CRD).",
+    "roles or a platform's own edit/admin roles (`aggregate-to-...-edit` labels: the documented way to let "
+    "those roles use a CRD).",
     why="Wildcards grant today's and tomorrow's resources and verbs, including escalate/bind and Secrets; "
     "an operator or notebook role with them is cluster-admin in practice.",
     example="rules:\n- apiGroups: ['*']\n  resources: ['*']\n  verbs: ['*']",
@@ -211,7 +212,9 @@ def _lower_set(value: Any) -> set[str]:
     return set()
 
 
-_AGGREGATE_LABELS = ("rbac.authorization.k8s.io/aggregate-to-edit", "rbac.authorization.k8s.io/aggregate-to-admin")
+# `rbac.authorization.k8s.io/aggregate-to-edit`, and the same pattern for a platform's own
+# user-facing roles (`rbac.authorization.kubeflow.org/aggregate-to-kubeflow-pipelines-edit`).
+_AGGREGATE_LABEL = re.compile(r"(?:^|/)aggregate-to-(?:[a-z0-9.-]+-)?(?:edit|admin)$")
 
 
 def _aggregated_into_edit_or_admin(m: Manifest) -> bool:
@@ -219,7 +222,7 @@ def _aggregated_into_edit_or_admin(m: Manifest) -> bool:
     labels = meta.get("labels") if isinstance(meta, YMap) else None
     if m.kind != "ClusterRole" or not isinstance(labels, YMap):
         return False
-    return any(str(labels.get(k, "")).lower() == "true" for k in _AGGREGATE_LABELS)
+    return any(_AGGREGATE_LABEL.search(str(key)) and str(value).lower() == "true" for key, value in labels.items())
 
 
 def check_role(m: Manifest, ctx: Context) -> None:

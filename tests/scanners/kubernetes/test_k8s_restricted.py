@@ -376,9 +376,23 @@ def test_wildcards_aggregated_into_edit_are_low_not_medium(tmp_path: Path) -> No
         "rbac/view.yaml": role.format(name="view-ext", to="view", group="pipelines.kubeflow.org"),
         "rbac/core.yaml": role.format(name="edit-core", to="edit", group="''"),
     }
+    # A platform's own user-facing edit role (Kubeflow's profiles) aggregates the same way.
+    files["rbac/platform.yaml"] = role.format(name="kfp-edit", to="edit", group="kubeflow.org").replace(
+        "rbac.authorization.k8s.io/aggregate-to-edit",
+        "rbac.authorization.kubeflow.org/aggregate-to-kubeflow-pipelines-edit",
+    )
+    files["rbac/lookalike.yaml"] = role.format(name="x", to="edit", group="kubeflow.org").replace(
+        "aggregate-to-edit", "aggregate-to-editors-club"
+    )
     report = _scan_repo(tmp_path, files)
     got = {f["path"]: f["severity"] for f in report["findings"] if f["rule_id"] == "k8s/rbac-wildcard"}
-    assert got == {"rbac/edit.yaml": "low", "rbac/view.yaml": "medium", "rbac/core.yaml": "high"}
+    assert got == {
+        "rbac/edit.yaml": "low",
+        "rbac/view.yaml": "medium",
+        "rbac/core.yaml": "high",
+        "rbac/platform.yaml": "low",
+        "rbac/lookalike.yaml": "medium",
+    }
 
 
 def test_latest_in_a_kustomize_image_patch_is_strict_hygiene(tmp_path: Path) -> None:
