@@ -53,7 +53,10 @@ def _safe(message: str) -> str:
     return safe_message(message)
 
 
-def _add_output_options(p: argparse.ArgumentParser) -> None:
+def _add_output_options(
+    p: argparse.ArgumentParser,
+    fail_on_help: str = "lowest severity that fails the gate (default: the config's fail-on, else high)",
+) -> None:
     p.add_argument(
         "--format",
         "-f",
@@ -70,7 +73,7 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="file for the matching --format ('-' for stdout); the format is inferred from the extension if omitted",
     )
-    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="lowest severity that fails the gate (default: high)")
+    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help=fail_on_help)
     p.add_argument(
         "--min-severity",
         choices=[s.label for s in sorted(Severity, reverse=True)],
@@ -141,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     merge = sub.add_parser("merge", help="combine JSON reports of --shard runs")
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json")
-    _add_output_options(merge)
+    _add_output_options(
+        merge,
+        fail_on_help="lowest severity that fails the gate (default: the shards' own fail-on, which must agree)",
+    )
     return parser
 
 
@@ -255,7 +261,10 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
     scanners = None
     if args.scanners is not None:
         # `--scanners none` runs the pipeline alone (discovery, suppression, reports): used by the benchmark.
-        scanners = [s.strip() for s in args.scanners.split(",") if s.strip() and s.strip() != "none"]
+        named = [s.strip() for s in args.scanners.split(",") if s.strip()]
+        if not named:
+            raise UsageError("--scanners: give a comma-separated list of scanners, or 'none' (omit it for all)")
+        scanners = [s for s in named if s != "none"]
     return ScanOptions(
         root=Path(args.path),
         config_path=args.config,

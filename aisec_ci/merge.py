@@ -68,6 +68,12 @@ def merge_results(
             raise UsageError(f"merge: missing shard(s) {', '.join(missing)} of {count}")
         if len({tuple(r.scanners) for r in results}) > 1:
             raise UsageError("merge: shards ran different scanners")
+        commits = sorted({r.shard_commit for r in results if r.shard_commit})
+        if len(commits) > 1:
+            raise UsageError(
+                "merge: shards scanned different commits (" + ", ".join(c[:12] for c in commits) + "); "
+                "merge the shards of one run"
+            )
         bases = {r.new_only_base for r in results}
         if len(bases) > 1:
             raise UsageError("merge: shards used different new-only base revisions")

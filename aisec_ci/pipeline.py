@@ -32,7 +32,7 @@ from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES, load_baseline
 from aisec_ci.triage import triage
 from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
 from aisec_ci.workspace.files import SkippedFile
-from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree
+from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree, resolve_revision
 from aisec_ci.workspace.reading import format_size, is_regular_file, read_bounded
 
 DETECT_SECRETS_BASELINE = ".secrets.baseline"
@@ -240,7 +240,16 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         profile=profile,
         triage=triaged,
         min_severity=opts.min_severity or config.min_severity,
+        shard_commit=_head_commit(ws.root) if opts.shard is not None and opts.use_git else None,
     )
+
+
+def _head_commit(root: Path) -> str | None:
+    """The commit a shard scanned, so `merge` can refuse shards of different checkouts."""
+    try:
+        return resolve_revision(root, "HEAD")
+    except UsageError:
+        return None
 
 
 def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) -> tuple[EngineOutput, list[str]]:

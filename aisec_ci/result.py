@@ -68,6 +68,8 @@ class ScanResult:
     """Findings left out by the profile, and lowered or left out by the role policy."""
     min_severity: Severity | None = None
     """Display only: the lowest severity the text and markdown reports list."""
+    shard_commit: str | None = None
+    """For a shard of a git checkout: the commit it scanned (merge refuses to mix commits)."""
 
     def __post_init__(self) -> None:
         self.sort()
@@ -114,7 +116,7 @@ class ScanResult:
             "schema_version": JSON_SCHEMA_VERSION,
             "tool": {"name": "aisec-ci", "version": self.tool_version},
             "scanners": list(self.scanners),
-            "shard": {"index": self.shard[0], "count": self.shard[1]} if self.shard else None,
+            "shard": self._shard_dict(),
             "new_only_base": self.new_only_base,
             "profile": self.profile,
             "gate": {
@@ -139,6 +141,14 @@ class ScanResult:
             "notes": list(self.notes),
         }
 
+    def _shard_dict(self) -> dict[str, Any] | None:
+        if self.shard is None:
+            return None
+        out: dict[str, Any] = {"index": self.shard[0], "count": self.shard[1]}
+        if self.shard_commit:
+            out["commit"] = self.shard_commit
+        return out
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanResult:
         gate = data.get("gate") or {}
@@ -159,4 +169,5 @@ class ScanResult:
             tool_version=str((data.get("tool") or {}).get("version", __version__)),
             profile=str(data.get("profile") or "default"),
             triage=TriageCounts.from_dict(summary.get("hidden")),
+            shard_commit=str(shard["commit"]) if shard and shard.get("commit") else None,
         )

@@ -223,15 +223,18 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
     workspace = Path(environ.get("GITHUB_WORKSPACE", "").strip() or ".").absolute()
     scan_root = _path_input(environ, "path", workspace) or workspace
 
-    fail_on_text = read_input(environ, "fail-on", "high").lower()
+    # Precedence: an explicit input, then `.aisec.yml`'s fail-on, then high. The input's default
+    # is empty so that an explicit `fail-on: high` can override a config that says otherwise.
+    explicit = read_input(environ, "fail-on").lower()
+    fail_on_text = explicit or "high"
     if fail_on_text not in FAIL_ON_CHOICES:
         raise UsageError(f"input fail-on: {fail_on_text!r} is not one of {', '.join(FAIL_ON_CHOICES)}")
     fail_on = parse_fail_on(fail_on_text)
-    # The input always has a value (action.yml's default), so only an explicit
-    # non-default overrides the config file's fail-on.
-    fail_on_set = bool(read_input(environ, "fail-on")) and fail_on_text != "high"
+    fail_on_set = bool(explicit)
 
     scanners_text = read_input(environ, "scanners", "all")
+    if not read_input(environ, "scanners"):
+        warnings.append("input scanners is empty: running all scanners")
     scanners: list[str] | None = None
     if scanners_text.lower() != "all":
         scanners = [s.strip() for s in scanners_text.replace("\n", ",").split(",") if s.strip()]

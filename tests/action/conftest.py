@@ -17,6 +17,17 @@ from pathlib import Path
 import pytest
 
 from tests.action.fake_github import OPENAPI_PATH, FakeGitHub
+from tests.conftest import REPO as _REPO
+
+
+def _action_input_defaults() -> dict[str, str]:
+    import yaml
+
+    declared = yaml.safe_load((_REPO / "action.yml").read_text(encoding="utf-8"))["inputs"]
+    return {name: str(spec.get("default", "")) for name, spec in declared.items()}
+
+
+ACTION_INPUT_DEFAULTS = _action_input_defaults()
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "action"
@@ -153,23 +164,11 @@ class Runner:
             "AISEC_SARIF_POLL_FIRST": "0.05",
             "AISEC_SARIF_POLL_MAX": "5",
             "AISEC_GITHUB_MAX_WAIT": "10",
-            # The runner sets every declared input, with action.yml's defaults.
-            "INPUT_PATH": ".",
-            "INPUT_SCANNERS": "all",
-            "INPUT_FAIL-ON": "high",
-            "INPUT_NEW-ONLY": "auto",
-            "INPUT_GITHUB-TOKEN": self.token,
-            "INPUT_UPLOAD-SARIF": "true",
-            "INPUT_SARIF-FILE": "aisec-ci.sarif",
-            "INPUT_COMMENT": "true",
-            "INPUT_CATEGORY": "aisec-ci",
-            "INPUT_CONFIG": "",
-            "INPUT_BASELINE": "",
-            "INPUT_OFFLINE-DB": "",
-            "INPUT_SAFETY-API-KEY": "",
-            "INPUT_PROFILE": "",
-            "INPUT_MIN-SEVERITY": "",
         }
+        # The runner sets every declared input, with action.yml's defaults (read from the file,
+        # so a changed default is what the tests run with).
+        for name, default in ACTION_INPUT_DEFAULTS.items():
+            env["INPUT_" + name.upper()] = self.token if name == "github-token" else default
         for name, value in inputs.items():
             env["INPUT_" + name.upper()] = value
         if "PYTHONPATH" in os.environ:

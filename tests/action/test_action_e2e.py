@@ -380,3 +380,22 @@ def test_offline_db_is_indexed_beside_the_archive_once_and_never_scanned(
     again = run()
     assert again["runs"][0]["results"] == results
     assert store.stat().st_mtime_ns == built
+
+
+def test_an_explicit_fail_on_input_overrides_the_config_even_when_it_is_high(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    """`.aisec.yml` says `fail-on: none`; the input `fail-on: high` (once the input's own default,
+    so indistinguishable from "not given") must win, and no input at all leaves the config in charge."""
+    config = "fail-on: none\n"
+    co = build_checkout(tmp_path, head_files={".aisec.yml": config, "app/settings.py": 'HF_TOKEN = "%s"\n'})
+    token = co.secret
+    (co.workspace / "app" / "settings.py").write_text(f'HF_TOKEN = "{token}"\n', encoding="utf-8")
+    runner = Runner(tmp_path, co.workspace, fake_github.url)
+    payload = event_payload("schedule")
+    from_config = runner.run("schedule", payload, co.head_sha, "refs/heads/main", {"upload-sarif": "false"})
+    assert from_config.returncode == 0, from_config.stdout
+    explicit = runner.run(
+        "schedule", payload, co.head_sha, "refs/heads/main", {"upload-sarif": "false", "fail-on": "high"}
+    )
+    assert explicit.returncode == 1, explicit.stdout

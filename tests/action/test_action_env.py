@@ -29,7 +29,7 @@ def env_for(tmp_path: Path, name: str, payload: dict[str, Any], **extra: str) ->
         "GITHUB_SHA": MERGE,
         "GITHUB_REF": "refs/pull/42/merge",
         "GITHUB_REPOSITORY": "octo-org/ml-service",
-        "INPUT_FAIL-ON": "high",
+        "INPUT_FAIL-ON": "",  # action.yml's default: the config or high decides
         "INPUT_NEW-ONLY": "auto",
         "INPUT_GITHUB-TOKEN": "ghs_faketoken",
     }
@@ -170,3 +170,14 @@ def test_safe_directory_goes_to_every_git_through_the_environment(tmp_path: Path
     assert pairs[0] == ("core.pager", "cat")
     values = {v for k, v in pairs if k == "safe.directory"}
     assert {str(tmp_path), str(tmp_path / "sub" / "dir"), str(tmp_path / "sub")} == values
+
+
+@pytest.mark.parametrize(
+    ("given", "severity", "explicit"),
+    [("", Severity.HIGH, False), ("high", Severity.HIGH, True), ("Medium", Severity.MEDIUM, True)],
+)
+def test_fail_on_is_explicit_only_when_given(tmp_path: Path, given: str, severity: Severity, explicit: bool) -> None:
+    env = env_for(tmp_path, "schedule", {})
+    env["INPUT_FAIL-ON"] = given
+    plan = build_plan(env)
+    assert (plan.fail_on, plan.fail_on_set) == (severity, explicit)

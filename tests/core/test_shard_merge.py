@@ -70,3 +70,30 @@ def test_merge_refuses_incomplete_or_duplicate_shards(tmp_path: Path) -> None:
     (tmp_path / "junk.json").write_text("[1, 2]")
     proc = run_cli("merge", tmp_path / "junk.json")
     assert proc.returncode == 2 and "junk.json" in proc.stderr
+
+
+def test_merge_refuses_shards_of_different_commits(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)  # a git repository: make_repo commits the files
+    first = tmp_path / "s1.json"
+    run_cli("scan", repo, "--scanners", "testkit", "--shard", "1/2", "--format", "json", "--output", first)
+    commit = load_json(first)["shard"]["commit"]
+    assert len(commit) == 40
+    make_repo(repo, {"svc1/late.py": "b = 1\n"}, message="two")
+    second = tmp_path / "s2.json"
+    run_cli("scan", repo, "--scanners", "testkit", "--shard", "2/2", "--format", "json", "--output", second)
+    assert load_json(second)["shard"]["commit"] != commit
+    proc = run_cli("merge", first, second, "--format", "json")
+    assert proc.returncode == 2 and "shards scanned different commits" in proc.stderr
+    assert commit[:12] in proc.stderr
+
+
+def test_merge_help_states_the_gate_it_applies() -> None:
+    out = run_cli("merge", "--help").stdout
+    assert "the shards' own fail-on" in " ".join(out.split())
+    assert "(default: high)" not in out
+
+
+def test_empty_scanner_list_is_a_usage_error(tmp_path: Path) -> None:
+    for value in ("", " , "):
+        proc = run_cli("scan", tmp_path, "--scanners", value, "--format", "json")
+        assert proc.returncode == 2 and "--scanners" in proc.stderr, value
