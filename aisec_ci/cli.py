@@ -439,7 +439,9 @@ def _cmd_baseline_create(args: argparse.Namespace) -> int:
     # Every current finding is accepted, whatever profile a later scan reports.
     opts = replace(_scan_options(args), apply_baseline=False, fail_on=None, fail_on_set=True, profile="audit")
     result = run_scan(opts)
-    root = opts.root if opts.root.is_dir() else opts.root.parent
+    from aisec_ci.workspace.discovery import scan_root_of
+
+    root = scan_root_of(opts.root, use_git=opts.use_git)
     dest = args.baseline_output or (root / ".aisec-baseline.json")
     write_baseline(dest, result.findings)
     if not args.quiet:

@@ -30,7 +30,13 @@ from aisec_ci.severity import Severity
 from aisec_ci.suppress.apply import apply_suppressions
 from aisec_ci.suppress.baseline import MAX_BASELINE_BYTES, load_baseline
 from aisec_ci.triage import triage
-from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_MODEL_SIZE, Workspace, discover
+from aisec_ci.workspace.discovery import (
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_MODEL_SIZE,
+    Workspace,
+    discover,
+    scan_root_of,
+)
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree, resolve_revision
 from aisec_ci.workspace.reading import format_size, is_regular_file, read_bounded
@@ -110,14 +116,14 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     config = (
         opts.config
         if opts.config is not None
-        else _load_config(opts.config_path, root if root.is_dir() else root.parent)
+        else _load_config(opts.config_path, scan_root_of(root, use_git=opts.use_git))
     )
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)
     names = {cls.name for cls in scanner_classes}
     if opts.history and "secrets" not in names:
         raise UsageError("--history scans git history for secrets: enable the secrets scanner")
-    history, history_notes = _history_request(opts, config, root if root.is_dir() else root.parent, names)
+    history, history_notes = _history_request(opts, config, scan_root_of(root, use_git=opts.use_git), names)
     if opts.sbom is not None and "deps" not in names:
         raise UsageError("--sbom lists the dependencies the deps scanner finds: enable the deps scanner")
     fail_on = opts.fail_on if opts.fail_on_set else (config.fail_on if config.fail_on_set else Severity.HIGH)

@@ -27,6 +27,7 @@ from aisec_ci.workspace.gitdiff import (
     is_ignored_dir,
     is_work_tree,
     list_files,
+    run_git,
 )
 from aisec_ci.workspace.globs import PatternSet, excluded_dir_reason
 from aisec_ci.workspace.kinds import FileKind
@@ -397,6 +398,36 @@ def _normalise_only_paths(only_paths: Collection[str]) -> frozenset[str]:
     return frozenset(normalised)
 
 
+def single_file_base(path: Path, *, use_git: bool) -> tuple[Path, str]:
+    """Where a scan of one file is rooted, and the file's path there.
+
+    In a git work tree that is the repository's top level: the file is classified by its place
+    in the repository (`.github/workflows/ci.yml` is a workflow, not generic YAML), reported
+    under its repository path, and the repository's `.aisec.yml` applies. Elsewhere it is the
+    file's own directory."""
+    absolute = Path(os.path.abspath(path))
+    parent = absolute.parent.resolve()
+    if use_git:
+        try:
+            top = run_git(parent, "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip()
+        except (GitError, OSError):
+            top = ""
+        if top:
+            toplevel = Path(top).resolve()
+            try:
+                return toplevel, (parent / absolute.name).relative_to(toplevel).as_posix()
+            except ValueError:
+                pass  # a symlinked parent that leaves the repository: scan it where it is
+    return parent, absolute.name
+
+
+def scan_root_of(path: Path, *, use_git: bool = True) -> Path:
+    """The directory a scan of `path` (a directory or one file) is rooted at."""
+    if path.is_dir():
+        return path
+    return single_file_base(path, use_git=use_git)[0]
+
+
 def discover(
     root: Path,
     *,
@@ -439,9 +470,7 @@ def discover(
     if stat.S_ISDIR(st.st_mode):
         base = given.resolve()
     elif stat.S_ISREG(st.st_mode):
-        absolute = Path(os.path.abspath(given))
-        base = absolute.parent.resolve()
-        single = absolute.name
+        base, single = single_file_base(given, use_git=use_git)
     else:
         raise UsageError(f"not a directory or regular file: {given}")
 

@@ -473,6 +473,18 @@ def test_single_file_root(tmp_path: Path) -> None:
     assert ws.skipped == []
 
 
+def test_single_file_in_a_repository_is_classified_and_named_by_its_repository_path(git_repo: MakeRepo) -> None:
+    workflow = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"
+    root = git_repo({".github/workflows/ci.yml": workflow, "src/app.py": "x = 1\n"})
+    ws = discover(root / ".github" / "workflows" / "ci.yml")
+    assert ws.root == root.resolve()
+    assert kinds(ws) == {".github/workflows/ci.yml": FileKind.WORKFLOW}
+    # Without git (or outside a repository) the file's own directory is the root, as before.
+    alone = discover(root / ".github" / "workflows" / "ci.yml", use_git=False)
+    assert alone.root == (root / ".github" / "workflows").resolve()
+    assert list(kinds(alone)) == ["ci.yml"]
+
+
 # -- include / exclude / only_paths --------------------------------------------
 
 
