@@ -227,6 +227,7 @@ class WorkflowDoc:
         line: int | None = None,
         column: int | None = None,
         snippet: str | None = None,
+        profile: str = "",
     ) -> Finding:
         start = line if line is not None else node.line
         text = snippet if snippet is not None else self.file.line(start).strip()
@@ -243,6 +244,7 @@ class WorkflowDoc:
             snippet=text,
             key=key,
             properties=properties or {},
+            profile=profile,
         )
 
     def step_by_id(self, job: Job | None, step_id: str) -> Step | None:

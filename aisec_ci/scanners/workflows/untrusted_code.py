@@ -122,6 +122,8 @@ def check(doc: WorkflowDoc) -> Iterator[Finding]:
     jobs = {job.id: job for job in doc.jobs}
     for job in doc.jobs:
         last_exec = max((s.index for s in job.steps if _executes(s)), default=-1)
+        last_workspace_exec = max((s.index for s in job.steps if _executes_workspace_files(s)), default=-1)
+        last_env_write = max((s.index for s in job.steps if _writes_job_env(s)), default=-1)
         merged_job = _merged_before(job, jobs, set())
         for step in job.steps:
             reason = _fetches_head(step, doc)
@@ -130,21 +132,39 @@ def check(doc: WorkflowDoc) -> Iterator[Finding]:
             # A merged pull request's head is code the maintainers reviewed and merged: not a pwn request.
             if merged_job or _requires_merged(step.node.text("if")) or _gated_in_job(job, step):
                 continue
-            runs_code = step.index < last_exec
+            artifact = step.uses is not None and step.uses.slug in _ARTIFACT_ACTIONS
+            if artifact:
+                # An artifact is files, not a checkout: it harms only when a later step runs files
+                # of the workspace it landed in (a build, `./script`, a local action) or feeds it into
+                # $GITHUB_ENV/$GITHUB_PATH. Reading it as data (a PR number, a SARIF log) is the
+                # documented safe way to publish results of fork pull requests.
+                runs_code = step.index < last_workspace_exec
+                as_data = not runs_code and step.index >= last_env_write
+            else:
+                runs_code, as_data = step.index < last_exec, False
             guarded = _same_repo_only(job.node.text("if")) or _same_repo_only(step.node.text("if"))
             severity = Severity.CRITICAL if runs_code else Severity.HIGH
             if guarded:
                 severity = Severity.MEDIUM
+            if as_data:
+                severity = Severity.LOW
             yield doc.finding(
                 UNTRUSTED_CHECKOUT,
                 step.anchor(),
                 f"Step '{step.name}' (job `{job.id}`) {reason} in a workflow triggered by "
                 f"{', '.join(triggers)}, which runs with secrets and a write token"
                 + ("; later steps then execute it" if runs_code else "")
+                + (
+                    "; no later step runs files from the workspace or writes $GITHUB_ENV, so it is read as data: "
+                    "keep validating what you read from it"
+                    if as_data
+                    else ""
+                )
                 + (" (an `if:` limits it to pull requests from this repository; keep that guard)." if guarded else "."),
                 severity=severity,
                 key=f"{doc.step_key(step)}:untrusted-checkout",
                 properties={"triggers": triggers, "runs_code": runs_code, "same_repo_guard": guarded},
+                profile="strict" if as_data else "",
             )
 
 
@@ -266,6 +286,42 @@ def _executes(step: Step) -> bool:
     if uses is None:
         return False
     return uses.kind == "local" or uses.slug not in {"actions/checkout", "actions/upload-artifact"}
+
+
+# Actions that only move or read files: they run nothing an artifact could replace.
+_DATA_ACTIONS = frozenset(
+    {
+        "actions/checkout",
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "dawidd6/action-download-artifact",
+        "actions/cache",
+        "github/codeql-action/upload-sarif",
+    }
+)
+# A script that runs files of the working tree: a relative path, a project build or test tool,
+# an interpreter given a file, `source`.
+_WORKSPACE_EXEC = re.compile(
+    r"(?:^|[\s;&|(`])(?:\./|\.\./|(?:ba|z)?sh\s+(?!-c\b)[\w./-]|python3?\s+(?!-c\b|-m\s+pip\b)[\w./-]"
+    r"|node\s+[\w./-]|make\b|cmake\b|npm\s|npx\s|yarn\b|pnpm\s|pip3?\s+install\b|uv\s+(?:run|sync|pip)\b"
+    r"|poetry\s|go\s+(?:run|build|test|generate)\b|cargo\s|mvn\b|gradle\b|tox\b|nox\b|pytest\b|pre-commit\b"
+    r"|docker\s+(?:build|compose)\b|source\s|\.\s+[\w./-])",
+    re.MULTILINE,
+)
+
+
+def _executes_workspace_files(step: Step) -> bool:
+    """Whether a step runs files of the working tree, which a downloaded artifact may have replaced."""
+    if step.run is not None:
+        return _WORKSPACE_EXEC.search(step.run.value) is not None
+    uses = step.uses
+    if uses is None:
+        return False
+    return uses.kind == "local" or uses.action not in _DATA_ACTIONS
+
+
+def _writes_job_env(step: Step) -> bool:
+    return step.run is not None and ("GITHUB_ENV" in step.run.value or "GITHUB_PATH" in step.run.value)
 
 
 def _bot_checks(doc: WorkflowDoc) -> Iterator[Finding]:

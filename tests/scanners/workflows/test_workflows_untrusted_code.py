@@ -25,10 +25,21 @@ def test_gh_pr_checkout_under_issue_comment() -> None:
     assert hits(findings, TRIGGER) == []  # issue_comment alone is not flagged as a trigger
 
 
-def test_workflow_run_artifact_download() -> None:
+def test_workflow_run_artifact_download_read_as_data_is_low_and_strict() -> None:
+    # Downloading the untrusted run's artifact and running nothing from the workspace is how
+    # results of fork pull requests are published safely: the artifact is data.
     findings = scan("cases/untrusted-artifact-bad.yml")
     assert hits(findings, TRIGGER) == [(4, "low")]
-    assert hits(findings, CHECKOUT) == [(17, "high")]
+    assert hits(findings, CHECKOUT) == [(17, "low")]
+    (f,) = [f for f in findings if f.rule_id == CHECKOUT]
+    assert f.profile == "strict" and "read as data" in f.message
+
+
+def test_workflow_run_artifact_then_workspace_code_or_job_env_stays_severe() -> None:
+    findings = scan("cases/untrusted-artifact-exec-bad.yml")
+    # `npm ci && npm run ...` runs the package.json the artifact may have replaced; `>> $GITHUB_ENV`
+    # lets its content set LD_PRELOAD or PATH for later steps.
+    assert hits(findings, CHECKOUT) == [(20, "critical"), (29, "high")]
 
 
 def test_base_checkout_and_unprivileged_pull_request_are_fine() -> None:
