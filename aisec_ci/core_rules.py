@@ -43,12 +43,14 @@ EXPIRED_IGNORE = Rule(
 
 INVALID_SUPPRESSION = Rule(
     id="core/invalid-suppression",
-    name="Inline suppression names an unknown rule",
-    short_description="An `aisec: ignore[...]` comment names a rule id that does not exist.",
+    name="Inline suppression names an unknown rule or gives no reason",
+    short_description="An `aisec: ignore[...]` comment names a rule id that does not exist, or gives no reason.",
     severity=Severity.LOW,
-    what="Reports an inline `aisec: ignore[RULE-ID]` comment whose rule id is not in the catalog.",
+    what="Reports an inline `aisec: ignore[RULE-ID]` comment whose rule id is not in the catalog, or that "
+    "gives no reason after the brackets; either way it suppresses nothing (a config ignore without `reason:` "
+    "is refused the same way).",
     why="A typo in a suppression suppresses nothing, so the author believes a finding is handled "
-    "when it is not, and the comment misleads reviewers.",
+    "when it is not, and the comment misleads reviewers. A suppression without a reason cannot be reviewed.",
     example="password = os.environ['DB_PASSWORD']  # aisec: ignore[secret/keyword] not a literal",
     example_language="python",
     fix="Use the exact id from `aisec-ci rules`, for example `secrets/keyword`.",

@@ -208,7 +208,7 @@ def finish_findings(
             f = f.evolve(line_hash=hashes[f.start_line])
         reason = inline_reason(f, directives) if directives else None
         if reason is not None:
-            out.suppressed.append(Suppressed(f, "inline", reason or "(no reason given)"))
+            out.suppressed.append(Suppressed(f, "inline", reason))
         else:
             out.findings.append(f)
     if directives and report_invalid:

@@ -25,7 +25,6 @@ from aisec_ci.core_rules import INVALID_SUPPRESSION
 from aisec_ci.findings import Finding
 
 MARKER = "aisec:"
-NO_REASON = "(no reason given)"
 
 # The directive may follow other comment text (`# type: ignore  aisec: ignore[...]`),
 # but it must sit inside a comment: a `#` at the line start or after
@@ -58,6 +57,11 @@ class Directive:
 
     def matches(self, rule_id: str) -> bool:
         return any(fnmatch.fnmatchcase(rule_id, pattern) for pattern in self.rules)
+
+    @property
+    def honoured(self) -> bool:
+        """Another tool's allow-list comment is its own reason; ours must give one."""
+        return self.foreign or bool(self.reason)
 
     @property
     def text(self) -> str:
@@ -156,13 +160,15 @@ def _parse_line(line: str, number: int) -> Directive | None:
 
 
 def covering(directives: Mapping[int, Directive], line: int) -> list[Directive]:
-    """Directives that apply to `line`: its own, then a standalone one directly above."""
+    """Directives that apply to `line`: its own, then a standalone one directly above. A directive
+    of ours without a reason applies to nothing, as a config ignore without `reason:` is refused
+    (invalid_directives reports it)."""
     out = []
     same = directives.get(line)
-    if same is not None:
+    if same is not None and same.honoured:
         out.append(same)
     above = directives.get(line - 1)
-    if above is not None and above.own_line:
+    if above is not None and above.own_line and above.honoured:
         out.append(above)
     return out
 
@@ -170,7 +176,7 @@ def covering(directives: Mapping[int, Directive], line: int) -> list[Directive]:
 def inline_reason(finding: Finding, directives: Mapping[int, Directive]) -> str | None:
     """The reason a directive gives for suppressing `finding`, or None when none does.
 
-    An empty string means suppressed without a reason (reports show `NO_REASON`).
+    Directives without a reason suppress nothing (see `covering`).
     Core findings about suppressions themselves cannot be suppressed inline,
     or a broken directive could hide its own warning.
     """
@@ -198,6 +204,9 @@ def invalid_directives(
         for pattern in directive.rules:
             if not any(fnmatch.fnmatchcase(rule_id, pattern) for rule_id in known):
                 problems.append((pattern, f"names unknown rule '{pattern}'{_suggest(pattern, known)}"))
+        if directive.rules and not directive.reason:
+            # As a config ignore without `reason:` is refused: the why is what a reviewer checks.
+            problems.append(("no-reason", "gives no reason; write aisec: ignore[RULE-ID] why it is safe"))
         for pattern, problem in problems:
             out.append(
                 Finding(

@@ -28,14 +28,19 @@ def test_inline_ignore_same_line_and_line_above(tmp_path: Path) -> None:
     )
     code, report = scan(repo)
     assert code == 1  # c.py still fails the gate
+    # The Dockerfile's directive gives no reason: like a config ignore without `reason:`, it is
+    # refused (suppresses nothing) and reported.
     assert [(f["path"], f["severity"]) for f in report["findings"] if f["rule_id"] == "testkit/marker"] == [
-        ("c.py", "high")
+        ("Dockerfile", "low"),
+        ("c.py", "high"),
     ]
+    (invalid,) = [f for f in report["findings"] if f["rule_id"] == "core/invalid-suppression"]
+    assert (invalid["path"], invalid["start_line"]) == ("Dockerfile", 1) and "gives no reason" in invalid["message"]
     sup = {s["path"]: s["suppression"] for s in report["suppressed"]}
     assert sup["a.py"] == {"kind": "inline", "reason": "test data"}
     assert sup["b.py"] == {"kind": "inline", "reason": "fixture, not shipped"}
-    assert sup["Dockerfile"]["reason"] == "(no reason given)"
-    assert report["summary"]["suppressed"]["inline"] == 3
+    assert "Dockerfile" not in sup
+    assert report["summary"]["suppressed"]["inline"] == 2
 
 
 def test_inline_ignore_of_unknown_rule_is_reported(tmp_path: Path) -> None:

@@ -59,8 +59,10 @@ def test_python_line_above_with_several_ids() -> None:
     assert reason("app.py", "secrets/keyword", 10) is None  # two lines below: not covered
 
 
-def test_python_glob_without_reason_covers_only_the_next_line() -> None:
-    assert reason("app.py", "code/open-call", 15) == ""
+def test_python_glob_without_reason_suppresses_nothing() -> None:
+    # Like a config ignore without `reason:`, a directive without a reason is refused (and reported).
+    assert directives_of("app.py")[14].reason == ""
+    assert reason("app.py", "code/open-call", 15) is None
     assert reason("app.py", "code/pickle-load", 16) == "see #231"  # reason stops at the next comment
     assert reason("app.py", "code/exec", 16) is None
 
@@ -97,7 +99,7 @@ def test_dockerfile_line_above_must_be_directly_above() -> None:
     assert reason("Dockerfile", "docker/unpinned-base-image", 2) == "base is pinned by digest in CI"
     # Line 3 holds the directive, line 4 is blank, USER root is on line 5.
     assert reason("Dockerfile", "docker/root-user", 5) is None
-    assert reason("Dockerfile", "docker/root-user", 4) == ""
+    assert reason("Dockerfile", "docker/root-user", 4) is None  # directly above, but gives no reason
 
 
 def test_requirements() -> None:
@@ -236,6 +238,13 @@ def test_invalid_directives_report_unknown_ids_with_suggestion() -> None:
     assert [(f.rule_id, f.start_line, f.start_column, f.message) for f in found] == [
         (
             "core/invalid-suppression",
+            14,
+            7,
+            "Inline suppression gives no reason; write aisec: ignore[RULE-ID] why it is safe, "
+            "so it suppresses nothing.",
+        ),
+        (
+            "core/invalid-suppression",
             20,
             36,
             "Inline suppression names unknown rule 'secret/keyword' (did you mean 'secrets/keyword'?), "
@@ -249,13 +258,17 @@ def test_invalid_directives_report_unknown_ids_with_suggestion() -> None:
         ),
     ]
     assert all(f.severity is INVALID_SUPPRESSION.severity and f.path == "app.py" for f in found)
-    assert found[0].snippet == "aisec: ignore[secret/keyword]"
+    assert found[1].snippet == "aisec: ignore[secret/keyword]"
 
 
 def test_globs_are_valid_when_they_match_some_rule() -> None:
     # code/* matches code/pickle-import; k8s/* matches k8s rules; deps/* matches deps rules.
-    for name in ("deploy.yaml", "requirements.txt", "notebook.ipynb", "Dockerfile"):
+    for name in ("deploy.yaml", "requirements.txt", "notebook.ipynb"):
         assert invalid_directives(name, directives_of(name), KNOWN_RULES) == []
+    # The Dockerfile's globs are valid; its only problem is the directive without a reason.
+    assert [f.key for f in invalid_directives("Dockerfile", directives_of("Dockerfile"), KNOWN_RULES)] == [
+        "invalid-suppression:no-reason"
+    ]
     assert [f.message for f in invalid_directives("x", parse_directives(["# aisec: ignore[models/*] x"]), KNOWN_RULES)]
 
 

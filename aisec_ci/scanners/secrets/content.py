@@ -4,6 +4,7 @@ history scan (`history.py`), which hand it file contents from disk or from git."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -84,6 +85,8 @@ class ContentScanner:
                     skip_allowlisted=self.skip_allowlisted,
                 )
                 decoded.extend(self._findings(path, seg.text, seg_hits, seg))
+            if decoded:
+                decoded = _with_file_lines(decoded, lines if lines is not None else text.splitlines())
             # The encoded form of a decoded secret is the same secret: keep the decoded finding, which
             # names the provider, over the entropy or keyword hit on the base64 text.
             lines_done = {f.start_line for f in decoded}
@@ -201,9 +204,34 @@ class ContentScanner:
             path=path,
             start_line=h.line,
             end_line=h.end_line if h.end_line != h.line else None,
-            start_column=1 if in_segment else h.column,
+            # A PEM block's body starts after its header line; the finding starts with the block.
+            start_column=1 if in_segment or h.detector.multiline else h.column,
             end_column=None if in_segment or h.end_line != h.line else h.column + (c.end - c.start),
             snippet=redact_line(h.line_text, spans, c.start - h.line_start),
             key="sha1:" + secret_hash(c.secret),
             properties=props,
         )
+
+
+# `KEY: value` (a Secret's data entry) or `"auth": "value",` (a docker config): key, value, tail.
+_KEYED_LINE = re.compile(r'^(\s*"?[^":#]+"?\s*:\s*)("?)([^"]*)("?,?\s*)$')
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+
+
+def _masked_line(line: str) -> str:
+    m = _KEYED_LINE.match(line)
+    if m is not None and m.group(3).strip():
+        return (m.group(1) + m.group(2) + redact(m.group(3).strip()) + m.group(4)).strip()
+    return _ENCODED_RUN.sub(lambda run: redact(run.group(0)), line).strip()
+
+
+def _with_file_lines(findings: list[Finding], lines: list[str]) -> list[Finding]:
+    """A secret found in decoded data (a Kubernetes Secret's `data:`, a docker config's `auth`) is
+    shown on the file's own line with the encoded value masked, not on the decoded text the
+    detectors read (`KEY = "..."` is not what the file says)."""
+    out = []
+    for f in findings:
+        if 1 <= f.start_line <= len(lines):
+            f = f.evolve(snippet=_masked_line(lines[f.start_line - 1])[:200])
+        out.append(f)
+    return out

@@ -29,6 +29,8 @@ def redact_line(line: str, secrets: list[tuple[int, int]], focus: int = 0) -> st
     pos = 0
     new_focus = 0
     for start, end in sorted(secrets):
+        if end <= start:
+            continue  # a multi-line secret that starts after this line's end (a PEM header line)
         if start < pos:
             # Overlapping spans: the earlier replacement already covers this one's head.
             start = pos

@@ -96,3 +96,20 @@ def test_redact_shows_at_most_four_chars_and_length() -> None:
     line = 'x = "SECRETVALUE123" + "OTHERSECRET999"'
     out = redact_line(line, [(5, 19), (24, 38)])
     assert "SECRETVALUE123" not in out and "OTHERSECRET999" not in out and "[14 chars]" in out
+
+
+def test_snippets_show_the_files_own_lines(tmp_path: Path, tokens: dict[str, str]) -> None:
+    """A Kubernetes Secret's decoded key is shown on its own `KEY: <masked base64>` line (not a made-up
+    `KEY = "..."`), and a private key on its header line (not `...[0 chars]`)."""
+    _build_repo(tmp_path, tokens)
+    secret = scan_path(tmp_path / "k8s/secret.yaml", FileKind.KUBERNETES, rel="k8s/secret.yaml")
+    lines = (tmp_path / "k8s/secret.yaml").read_text().splitlines()
+    decoded = [f for f in secret if f.properties.get("encoding")]
+    assert decoded
+    for f in decoded:
+        key = lines[f.start_line - 1].split(":", 1)[0].strip()
+        assert f.snippet.startswith(f"{key}: ") and "…[" in f.snippet, f.snippet
+        assert " = " not in f.snippet
+    pem = [f for f in scan_path(tmp_path / "deploy/id_rsa", FileKind.TEXT, rel="deploy/id_rsa")]
+    assert pem and all(f.snippet.startswith("-----BEGIN") and "[0 chars]" not in f.snippet for f in pem)
+    assert all(f.start_column == 1 for f in pem)
