@@ -99,8 +99,11 @@ def _upload_hint(exc: GitHubError) -> str:
         why = "the repository was not found with this token"
     elif exc.status == 413:
         why = "the SARIF log is too large"
+    elif exc.status is None:
+        # No HTTP answer at all: a network failure, not a refusal.
+        why = "could not connect to the GitHub API"
     else:
-        why = "GitHub refused the upload"
+        why = f"GitHub refused the upload (HTTP {exc.status})"
     return f"SARIF upload failed: {why} — {exc}"
 
 

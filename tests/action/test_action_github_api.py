@@ -185,3 +185,13 @@ def test_fake_validates_upload_bodies(tmp_path: Path, fake_github: FakeGitHub, r
     assert outcome.uploaded is (status == 202)
     if status == 422:
         assert any("Invalid request." in w for w in outcome.warnings)
+
+
+def test_upload_warning_says_refused_only_when_github_answered() -> None:
+    from aisec_ci.action.github_api import GitHubError
+    from aisec_ci.action.publish_sarif import _upload_hint
+
+    unreachable = _upload_hint(GitHubError("POST https://api.github.com/...: ConnectionError: refused"))
+    assert "could not connect" in unreachable and "refused the upload" not in unreachable
+    answered = _upload_hint(GitHubError("POST ... -> 422 Invalid SARIF", 422, {"message": "Invalid SARIF"}))
+    assert "GitHub refused the upload (HTTP 422)" in answered

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+import urllib.parse
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,7 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
     """Download the database and return its path; raises DatabaseError with a readable reason."""
     cache_dir = cache_dir if cache_dir is not None else default_cache_dir(os.environ)
     target = database_path(cache_dir)
+    created = _missing_dirs(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=target.parent)
     tmp = Path(tmp_name)
@@ -50,6 +52,12 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        # A failed update leaves the machine as it found it: no empty cache folders.
+        for directory in created:
+            try:
+                directory.rmdir()
+            except OSError:
+                break  # not empty (something else wrote there): keep it and its parents
         raise
     meta = {
         "url": url,
@@ -72,6 +80,16 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
     return target
 
 
+def _missing_dirs(directory: Path) -> list[Path]:
+    """The directories `mkdir(parents=True)` would create for `directory`, deepest first."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    return missing
+
+
 def _download(url: str, out: object, timeout: float) -> None:
     try:
         with requests.get(url, stream=True, timeout=timeout) as resp:
@@ -83,6 +101,12 @@ def _download(url: str, out: object, timeout: float) -> None:
                 if size > MAX_DOWNLOAD_BYTES:
                     raise DatabaseError(f"{url} sent more than {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MiB; stopped")
                 out.write(chunk)  # type: ignore[attr-defined]
+    except requests.ConnectionError:
+        host = urllib.parse.urlsplit(url).hostname or url
+        raise DatabaseError(
+            f"cannot reach {host} to download {url} (no network, or the host is blocked; "
+            "copy the file by other means and name it with deps.database in .aisec.yml or AISEC_OSV_DB)"
+        ) from None
     except requests.RequestException as exc:
         raise DatabaseError(f"cannot download {url} ({type(exc).__name__})") from None
 
