@@ -90,7 +90,7 @@ def test_a_bad_download_never_replaces_a_good_database(
         update(tmp_path, url + "/empty.zip")
     with pytest.raises(DatabaseError, match="HTTP 404"):
         update(tmp_path, url + "/missing.zip")
-    with pytest.raises(DatabaseError, match="cannot reach 127.0.0.1 to download"):
+    with pytest.raises(DatabaseError, match=r"cannot reach 127\.0\.0\.1 to download"):
         update(tmp_path, "http://127.0.0.1:9/all.zip")
     assert good.read_bytes() == before
     assert sorted(p.name for p in good.parent.iterdir()) == ["PyPI-all.json", "PyPI-all.zip", "stores"]
@@ -99,7 +99,7 @@ def test_a_bad_download_never_replaces_a_good_database(
 
 def test_an_unreachable_host_is_named_and_leaves_no_empty_folder(tmp_path: Path) -> None:
     cache = tmp_path / "fresh" / "cache"
-    with pytest.raises(DatabaseError, match="cannot reach 127.0.0.1") as caught:
+    with pytest.raises(DatabaseError, match=r"cannot reach 127\.0\.0\.1") as caught:
         update(cache, "http://127.0.0.1:9/all.zip")
     assert "AISEC_OSV_DB" in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither fresh/ nor fresh/cache/osv/ stays
