@@ -103,6 +103,13 @@ class RunPlan:
     """default, strict or audit; None: the config's, else default."""
     min_severity: Severity | None = None
     """Display only: the lowest severity the summary and the PR comment list."""
+    exclude: tuple[str, ...] = ()
+    """Extra gitignore-style globs to leave out of the scan (input `exclude`)."""
+    history: str | None = None
+    """Git history to scan for secrets: a range, `all`, or the pull request's commits."""
+    sbom: Path | None = None
+    json_file: Path | None = None
+    markdown_file: Path | None = None
 
     @property
     def owner_repo(self) -> tuple[str, str]:
@@ -217,6 +224,22 @@ def _path_input(environ: Mapping[str, str], name: str, workspace: Path) -> Path 
     return p if p.is_absolute() else workspace / p
 
 
+def _history_input(text: str, event: Event, warnings: list[str]) -> str | None:
+    """`pr`: the pull request's own commits (base..head); anything else is a revision range or
+    `all`, checked by the scan itself (a bad range is exit 2, like on the command line)."""
+    if not text:
+        return None
+    if text.lower() != "pr":
+        return text
+    head = event.pr_head_sha or event.sha
+    if event.pr_number is None or not event.base_sha or not head:
+        warnings.append(
+            f"input history: pr needs a pull request event with a base commit; not scanning history on {event.name}"
+        )
+        return None
+    return f"{event.base_sha}..{head}"
+
+
 def build_plan(environ: Mapping[str, str]) -> RunPlan:
     """Read the inputs and the event; UsageError (exit 2) names the bad input."""
     warnings: list[str] = []
@@ -272,7 +295,14 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
     labels = [s.label for s in sorted(Severity, reverse=True)]
     if min_text and min_text not in labels:
         raise UsageError(f"input min-severity: {min_text!r} is not one of {', '.join(labels)}")
+    exclude = tuple(p.strip() for p in read_input(environ, "exclude").replace("\n", ",").split(",") if p.strip())
+    history = _history_input(read_input(environ, "history"), event, warnings)
     return RunPlan(
+        exclude=exclude,
+        history=history,
+        sbom=_path_input(environ, "sbom", workspace),
+        json_file=_path_input(environ, "json-file", workspace),
+        markdown_file=_path_input(environ, "markdown-file", workspace),
         workspace=workspace,
         scan_root=scan_root,
         scanners=scanners,

@@ -262,11 +262,22 @@ class ActionRun:
             )
             base = None
 
-        excludes: list[str] = []
+        excludes: list[str] = list(plan.exclude)
         sarif_rel = _relative_to(plan.sarif_file, root) if root.is_dir() else None
         if sarif_rel:
             # Our own report from an earlier run must not be scanned as repository content.
             excludes.append("/" + sarif_rel)
+        for own in (plan.json_file, plan.markdown_file, plan.sbom):
+            own_rel = _relative_to(own, root) if own is not None and root.is_dir() else None
+            if own_rel:
+                excludes.append("/" + own_rel)
+        history = plan.history
+        if history and ".." in history and toplevel_text is not None:
+            # The pull request's base (or a range's start) may not be in a shallow checkout.
+            start = history.split("..", 1)[0]
+            if len(start) == 40 and not ensure_commit(git_root, start, self.log):
+                self.warn(f"history: {start[:12]} is not in the checkout (use fetch-depth: 0); history not scanned")
+                history = None
         db_rel = _relative_to(plan.offline_db, root) if plan.offline_db is not None and root.is_dir() else None
         if db_rel:
             excludes.append("/" + db_rel)
@@ -291,6 +302,8 @@ class ActionRun:
             env=_scanner_env(plan, self.environ),
             profile=plan.profile,
             min_severity=plan.min_severity,
+            history=history,
+            sbom=plan.sbom,
         )
         result = run_scan(opts)
         if sarif_rel:
@@ -310,7 +323,32 @@ class ActionRun:
             write_output(plan.sarif_file, sarif_text)
         except OSError as exc:
             raise AisecError(f"cannot write {plan.sarif_file}: {exc.strerror or exc}") from None
+        self._extra_reports(plan, result, repo_root)
         return result
+
+    def _extra_reports(self, plan: RunPlan, result: ScanResult, repo_root: Path) -> None:
+        """The inputs `json-file` and `markdown-file`: the CLI's JSON and markdown reports."""
+        import json
+
+        from aisec_ci.report.markdown import render_markdown
+        from aisec_ci.scanners.registry import catalog
+
+        reports: list[tuple[Path, Callable[[], str]]] = []
+        if plan.json_file is not None:
+            reports.append((plan.json_file, lambda: json.dumps(result.to_dict(), ensure_ascii=False) + "\n"))
+        if plan.markdown_file is not None:
+            repo_url = f"{plan.server_url}/{plan.repository}" if plan.repository else None
+            ref = self.head_sha or plan.event.sha or None
+
+            def markdown() -> str:
+                return render_markdown(result, catalog(), repo_url=repo_url, ref=ref if repo_url else None)
+
+            reports.append((plan.markdown_file, markdown))
+        for path, render in reports:
+            try:
+                write_output(path, render())
+            except OSError as exc:
+                raise AisecError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     # --- publish ----------------------------------------------------------
 

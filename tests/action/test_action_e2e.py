@@ -399,3 +399,59 @@ def test_an_explicit_fail_on_input_overrides_the_config_even_when_it_is_high(
         "schedule", payload, co.head_sha, "refs/heads/main", {"upload-sarif": "false", "fail-on": "high"}
     )
     assert explicit.returncode == 1, explicit.stdout
+
+
+def test_new_inputs_exclude_history_sbom_and_extra_reports(tmp_path: Path, fake_github: FakeGitHub) -> None:
+    """exclude, history: pr, sbom, json-file and markdown-file, on a pull request (full clone)."""
+    first = build_checkout(tmp_path, depth=None)
+    # A second commit of the pull request takes the token out again: only history still has it.
+    settings = first.workspace / "app" / "settings.py"
+    settings.write_text('"""Embedding settings."""\n\nHF_TOKEN = os.environ["HF_TOKEN"]\n', encoding="utf-8")
+    git_env = ["-c", "user.name=dev", "-c", "user.email=dev@example.org"]
+    subprocess.run(["git", "-C", str(first.workspace), *git_env, "commit", "-qam", "Read the token"], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(first.workspace), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    co = Checkout(first.origin, first.workspace, first.base_sha, head, first.secret)
+    own_as_runner(co.workspace)
+    runner = Runner(tmp_path, co.workspace, fake_github.url)
+    inputs = {
+        "upload-sarif": "false",
+        "comment": "false",
+        "fail-on": "none",
+        "exclude": "Dockerfile",
+        "history": "pr",
+        "sbom": "reports/sbom.cdx.json",
+        "json-file": "reports/aisec.json",
+        "markdown-file": "reports/aisec.md",
+    }
+    proc = runner.run("pull_request", pr_payload(co), co.head_sha, "refs/pull/42/merge", inputs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((co.workspace / "reports" / "aisec.json").read_text())
+    paths = {f["path"] for f in report["findings"]} | {s["path"] for s in report["suppressed"]}
+    assert "Dockerfile" not in paths  # excluded
+    assert any(s["path"] == "Dockerfile" for s in report["skipped"])
+    # history: pr scanned the pull request's commit that added the token.
+    historic = [f for f in report["suppressed"] + report["findings"] if "commit" in f.get("properties", {})]
+    assert {f["properties"]["commit"] for f in historic} == {first.head_sha}
+    markdown = (co.workspace / "reports" / "aisec.md").read_text()
+    assert "aisec-ci" in markdown and co.secret not in markdown
+    sbom = json.loads((co.workspace / "reports" / "sbom.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["components"]
+    # Our own reports are never scanned as repository content on a re-run.
+    again = runner.run("pull_request", pr_payload(co), co.head_sha, "refs/pull/42/merge", inputs)
+    assert again.returncode == 0
+    rerun = json.loads((co.workspace / "reports" / "aisec.json").read_text())
+    assert not any(f["path"].startswith("reports/") for f in rerun["findings"])
+    assert co.secret not in everything_written(runner, again, fake_github)
+
+
+def test_history_pr_outside_a_pull_request_says_why_it_is_skipped(
+    tmp_path: Path, checkout: Checkout, fake_github: FakeGitHub
+) -> None:
+    runner = Runner(tmp_path, checkout.workspace, fake_github.url)
+    proc = runner.run(
+        "schedule", event_payload("schedule"), checkout.head_sha, "refs/heads/main",
+        {"history": "pr", "upload-sarif": "false"},
+    )  # fmt: skip
+    assert any("history: pr needs a pull request" in line for line in proc.stdout.splitlines())

@@ -17,6 +17,7 @@ from tests.action.conftest import REPO
 INPUTS = {
     "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
     "upload-sarif", "sarif-file", "comment", "category", "offline-db", "safety-api-key", "profile", "min-severity",
+    "exclude", "history", "sbom", "json-file", "markdown-file",
 }  # fmt: skip
 OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 
@@ -49,3 +50,19 @@ def test_action_metadata_matches_the_entrypoint() -> None:
     source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "aisec_ci" / "action").glob("*.py"))
     for name in INPUTS:
         assert f'"{name}"' in source, f"input {name} ({input_name(name)}) is never read"
+
+
+def test_readme_inputs_table_matches_action_yml() -> None:
+    meta = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Inputs", 1)[1].split("### Outputs", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`") for line in table.splitlines() if line.startswith("| `")}
+    assert rows == set(meta["inputs"])
+    outputs = readme.split("### Outputs", 1)[1].split("\n### ", 1)[0]
+    out_rows = {
+        name.strip().strip("`")
+        for line in outputs.splitlines()
+        if line.startswith("| `")
+        for name in line.split("|")[1].split(",")
+    }
+    assert out_rows == set(meta["outputs"])
