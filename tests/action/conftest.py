@@ -89,6 +89,29 @@ def build_checkout(tmp: Path, *, head_files: Mapping[str, str] | None = None, de
     return Checkout(origin, workspace, base, head, secret)
 
 
+def pull_patches(repo: Path, base: str, head: str) -> dict[str, str | None]:
+    """Each changed file's `patch` as `pulls/list-files` gives it: the hunks of `git diff
+    base head`, without git's file headers and without the final newline."""
+    env = {**os.environ, **GIT_ID, "HOME": str(repo)}
+    text = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-c", "core.quotePath=false", "diff", "--no-color", "-M", base, head],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    patches: dict[str, str | None] = {}
+    for chunk in text.split("\ndiff --git "):
+        lines = chunk.split("\n")
+        target = next((ln[4:] for ln in lines if ln.startswith("+++ ")), None)
+        if target is None or not target.startswith("b/"):
+            continue  # deleted (or binary) files have no right side here
+        first = next((i for i, ln in enumerate(lines) if ln.startswith("@@")), None)
+        patches[target[2:]] = "\n".join(lines[first:]).removesuffix("\n") if first is not None else None
+    return patches
+
+
 def own_as_runner(path: Path) -> None:
     """Give the tree to the runner's uid, as on GitHub-hosted runners: root's git then calls it dubious."""
     if os.geteuid() != 0:
@@ -162,6 +185,8 @@ class Runner:
             "INPUT_UPLOAD-SARIF": "true",
             "INPUT_SARIF-FILE": "aisec-ci.sarif",
             "INPUT_COMMENT": "true",
+            "INPUT_REVIEW-COMMENTS": "true",
+            "INPUT_REVIEW-COMMENTS-LIMIT": "20",
             "INPUT_CATEGORY": "aisec-ci",
             "INPUT_CONFIG": "",
             "INPUT_BASELINE": "",
