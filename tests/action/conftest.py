@@ -40,8 +40,13 @@ def git(cwd: Path, *args: str) -> str:
 
 def planted_token() -> str:
     """A Hugging Face token shaped value made at run time, so no literal secret sits in this repository."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-    return "hf_" + "".join(secrets.choice(alphabet) for _ in range(34))
+    # No vowels: a random draw must not spell a placeholder word ("fake", "todo", "sample") that
+    # the secrets scanner rightly ignores; and no "xxx", another placeholder mark.
+    alphabet = "BCDFGHJKLMNPQRSTVWXZbcdfghjkmnpqrstvwxz"
+    while True:
+        token = "hf_" + "".join(secrets.choice(alphabet) for _ in range(34))
+        if "xxx" not in token.lower():
+            return token
 
 
 @dataclass
