@@ -216,7 +216,9 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     kept, triaged = triage(kept, catalog=cat, profile=profile, role_of=role_of, policies=policies, forced_rules=forced)
 
     if opts.new_only_base:
-        kept, moved = _select_new(opts, config, kept)
+        kept, moved, base = _select_new(opts, config, kept)
+        # Whether each suppressed finding was already in the base too: SARIF's baselineState.
+        suppressed = [replace(s, in_base=known_in(s.finding, base)) for s in suppressed]
         suppressed.extend(moved)
 
     # The redaction stage: every string a report, log or comment can show passes here. Each
@@ -224,7 +226,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     # this pass runs the provider detectors over everything, paths and notes included.
     redactor = Redactor()
     kept = [redactor.finding(f) for f in kept]
-    suppressed = [Suppressed(redactor.finding(s.finding), s.kind, redactor.text(s.reason)) for s in suppressed]
+    suppressed = [replace(s, finding=redactor.finding(s.finding), reason=redactor.text(s.reason)) for s in suppressed]
     skipped = [SkippedFile(redactor.text(s.path), redactor.text(s.reason)) for s in skipped]
     notes = [redactor.text(n) for n in notes]
 
@@ -300,8 +302,11 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
     return out, list(scanner.notes) + out.notes
 
 
-def _select_new(opts: ScanOptions, config: Config, kept: list[Finding]) -> tuple[list[Finding], list[Suppressed]]:
-    """Keep findings whose fingerprints the base revision's scan does not have.
+def _select_new(
+    opts: ScanOptions, config: Config, kept: list[Finding]
+) -> tuple[list[Finding], list[Suppressed], frozenset[str]]:
+    """Keep findings whose fingerprints the base revision's scan does not have; also
+    returns the base's fingerprints.
 
     The base is scanned with this scan's configuration, never the base's own
     `.aisec.yml`: a change that deletes an ignore, re-enables a rule or drops
@@ -325,8 +330,12 @@ def _select_new(opts: ScanOptions, config: Config, kept: list[Finding]) -> tuple
             )
             base = base_fingerprints(run_scan(base_opts), base_root)
     new = [f for f in kept if not known_in(f, base)]
-    old = [Suppressed(f, "new-only", f"already present in {opts.new_only_base}") for f in kept if known_in(f, base)]
-    return new, old
+    old = [
+        Suppressed(f, "new-only", f"already present in {opts.new_only_base}", in_base=True)
+        for f in kept
+        if known_in(f, base)
+    ]
+    return new, old, base
 
 
 def _history_request(opts: ScanOptions, config: Config, root: Path, names: set[str]) -> tuple[str | None, list[str]]:

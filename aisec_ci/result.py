@@ -30,16 +30,27 @@ class Suppressed:
     kind: str
     """inline, baseline, config, or new-only (present in the base commit)."""
     reason: str
+    in_base: bool | None = None
+    """New-only mode: whether the base revision's scan had this finding too (always
+    true for kind new-only); None when no base was compared."""
 
     def to_dict(self) -> dict[str, Any]:
         d = self.finding.to_dict()
         d["suppression"] = {"kind": self.kind, "reason": self.reason}
+        if self.in_base is not None:
+            d["suppression"]["in_base"] = self.in_base
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Suppressed:
         sup = data.get("suppression") or {}
-        return cls(Finding.from_dict(data), str(sup.get("kind", "")), str(sup.get("reason", "")))
+        in_base = sup.get("in_base")
+        return cls(
+            Finding.from_dict(data),
+            str(sup.get("kind", "")),
+            str(sup.get("reason", "")),
+            in_base if isinstance(in_base, bool) else None,
+        )
 
 
 @dataclass

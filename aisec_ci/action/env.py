@@ -26,6 +26,9 @@ PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 # Events whose run is about one change against a known base: new-only is on by default.
 NEW_ONLY_AUTO_EVENTS = frozenset({"pull_request", "merge_group"})
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_REVIEW_LIMIT = 20
+MAX_REVIEW_LIMIT = 100
+"""One review with more comments than this is a wall nobody reads, and costs rate limit."""
 DEFAULT_SERVER_URL = "https://github.com"
 _SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -94,6 +97,10 @@ class RunPlan:
     upload_sarif: bool = True
     sarif_file: Path = Path("aisec-ci.sarif")
     comment: bool = True
+    review_comments: bool = True
+    """Inline review comments on the lines a pull request adds (pull request events only)."""
+    review_comments_limit: int = 20
+    """New review comments per run at most; the rest are listed in the summary comment."""
     category: str = "aisec-ci"
     offline_db: Path | None = None
     safety_api_key: str = field(default="", repr=False)
@@ -288,6 +295,15 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         raise UsageError("input category: must be one line")
 
     sarif_file = _path_input(environ, "sarif-file", workspace) or workspace / "aisec-ci.sarif"
+    limit_text = read_input(environ, "review-comments-limit", str(DEFAULT_REVIEW_LIMIT))
+    try:
+        review_limit = int(limit_text)
+    except ValueError:
+        review_limit = -1
+    if not 0 <= review_limit <= MAX_REVIEW_LIMIT:
+        raise UsageError(
+            f"input review-comments-limit: expected a number from 0 to {MAX_REVIEW_LIMIT}, got {limit_text!r}"
+        )
     profile = read_input(environ, "profile").lower() or None
     if profile is not None and profile not in PROFILES:
         raise UsageError(f"input profile: {profile!r} is not one of {', '.join(PROFILES)}")
@@ -320,6 +336,8 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         upload_sarif=parse_bool("upload-sarif", read_input(environ, "upload-sarif"), True),
         sarif_file=sarif_file,
         comment=parse_bool("comment", read_input(environ, "comment"), True),
+        review_comments=parse_bool("review-comments", read_input(environ, "review-comments"), True),
+        review_comments_limit=review_limit,
         category=category,
         offline_db=_path_input(environ, "offline-db", workspace),
         safety_api_key=read_input(environ, "safety-api-key"),

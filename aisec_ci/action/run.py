@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import TextIO
 
 from aisec_ci.action import commands
+from aisec_ci.action.diff_lines import FileDiff, diff_from_git
 from aisec_ci.action.env import RunPlan, build_plan, upload_target
 from aisec_ci.action.github_api import GitHubClient, RetryPolicy
 from aisec_ci.action.markdown_body import action_markdown, existing_findings
 from aisec_ci.action.publish_comment import marker, publish_comment
+from aisec_ci.action.publish_review import publish_review, review_footer
 from aisec_ci.action.publish_sarif import PollSchedule, checkout_uri, upload_sarif
 from aisec_ci.action.publish_summary import (
     annotation_commands,
@@ -39,7 +41,7 @@ from aisec_ci.errors import AisecError
 from aisec_ci.outputs import write_output
 from aisec_ci.redaction import safe_message
 from aisec_ci.report.hidden import shown_findings
-from aisec_ci.result import ScanResult, Suppressed
+from aisec_ci.result import ScanResult
 from aisec_ci.severity import Severity
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.gitdiff import GitError, run_git
@@ -129,9 +131,7 @@ def _with_prefix(result: ScanResult, prefix: str) -> ScanResult:
     return replace(
         result,
         findings=[replace(f, path=fix(f.path)) for f in result.findings],
-        suppressed=[
-            Suppressed(replace(s.finding, path=fix(s.finding.path)), s.kind, s.reason) for s in result.suppressed
-        ],
+        suppressed=[replace(s, finding=replace(s.finding, path=fix(s.finding.path))) for s in result.suppressed],
         skipped=[SkippedFile(fix(s.path), s.reason) for s in result.skipped],
     )
 
@@ -411,29 +411,90 @@ class ActionRun:
     def _publish_remote(
         self, plan: RunPlan, result: ScanResult, started_at: str, repo_url: str | None, link_ref: str | None
     ) -> None:
-        if not (plan.upload_sarif or plan.comment):
+        is_pr = plan.event.pr_number is not None
+        review = plan.review_comments and is_pr
+        if not (plan.upload_sarif or (plan.comment and is_pr) or review):
             return
+        what = "the SARIF upload, the PR comment and the review comments"
         if plan.event.is_fork:
             self.warn(
-                "pull request from a fork: the token is read-only, so the SARIF upload and the PR comment are "
+                f"pull request from a fork: the token is read-only, so {what} are "
                 "skipped (see the job summary; the README shows the workflow_run pattern for full publishing)"
             )
             return
         if not plan.token:
-            self.warn("no github-token: the SARIF upload and the PR comment are skipped")
+            self.warn(f"no github-token: {what} are skipped")
             return
         if not plan.repository:
-            self.warn("GITHUB_REPOSITORY is not set: the SARIF upload and the PR comment are skipped")
+            self.warn(f"GITHUB_REPOSITORY is not set: {what} are skipped")
             return
         policy = RetryPolicy(max_total_wait=_float_env(self.environ, "AISEC_GITHUB_MAX_WAIT", 180.0))
         client = GitHubClient(plan.api_url, plan.token, policy=policy, log=self.log)
+        footer: list[str] = []
         try:
             if plan.upload_sarif:
                 self._step("SARIF upload", lambda: self._upload(plan, client, started_at))
-            if plan.comment and plan.event.pr_number is not None:
-                self._step("PR comment", lambda: self._comment(plan, client, result, repo_url, link_ref))
+            # Before the summary comment, which lists the findings over the review's limit.
+            if review:
+                self._step("review comments", lambda: footer.append(self._review(plan, client, result, repo_url)))
+            if plan.comment and is_pr:
+                text = "".join(footer)
+                self._step("PR comment", lambda: self._comment(plan, client, result, repo_url, link_ref, text))
         finally:
             client.close()
+
+    def _read_lines(self, path: str) -> list[str] | None:
+        """A file of the checkout split as git numbers its lines (on newlines only)."""
+        from aisec_ci.workspace.discovery import DEFAULT_MAX_FILE_SIZE
+        from aisec_ci.workspace.files import path_bytes
+        from aisec_ci.workspace.reading import read_bounded_text
+
+        target = self.repo_root / os.fsdecode(path_bytes(path))
+        if _relative_to(target, self.repo_root) is None:
+            return None
+        try:
+            return read_bounded_text(target, DEFAULT_MAX_FILE_SIZE).split("\n")
+        except (OSError, ValueError):
+            return None
+
+    def _git_diff(self, plan: RunPlan) -> dict[str, FileDiff] | None:
+        """The pull request's diff from the checkout, when the API cannot list its files."""
+        base, head = plan.event.base_sha, plan.event.pr_head_sha
+        if base is None or head is None or not hasattr(self, "repo_root"):
+            return None
+        if not (ensure_commit(self.repo_root, base, self.log) and ensure_commit(self.repo_root, head, self.log)):
+            return None
+        return diff_from_git(self.repo_root, base, head)
+
+    def _review(self, plan: RunPlan, client: GitHubClient, result: ScanResult, repo_url: str | None) -> str:
+        """Post the review; returns what the summary comment says about it."""
+        assert plan.event.pr_number is not None
+        head = plan.event.pr_head_sha
+        if head is None:
+            self.warn("review comments skipped: the event payload names no pull request head commit")
+            return ""
+        outcome = publish_review(
+            client,
+            plan.repository,
+            plan.event.pr_number,
+            head_sha=head,
+            category=plan.category,
+            result=result,
+            catalog=self.catalog,
+            limit=plan.review_comments_limit,
+            read_lines=self._read_lines,
+            git_diff=lambda: self._git_diff(plan),
+        )
+        for note in outcome.notes:
+            self.log(note)
+        for w in outcome.warnings:
+            self.warn(w)
+        self.log(
+            f"review comments: {len(outcome.posted)} posted, {outcome.already} already there, "
+            f"{outcome.updated} updated ({outcome.fixed} marked fixed), {len(outcome.over_limit)} over the limit"
+            + (f"; {outcome.review_url}" if outcome.review_url else "")
+        )
+        return review_footer(outcome, repo_url, head)
 
     def _upload(self, plan: RunPlan, client: GitHubClient, started_at: str) -> None:
         target = upload_target(plan.event, self.head_sha)
@@ -461,13 +522,21 @@ class ActionRun:
             self.log(f"SARIF uploaded for {ref} at {sha[:12]} (id {outcome.sarif_id}, {outcome.status or 'pending'})")
 
     def _comment(
-        self, plan: RunPlan, client: GitHubClient, result: ScanResult, repo_url: str | None, ref: str | None
+        self,
+        plan: RunPlan,
+        client: GitHubClient,
+        result: ScanResult,
+        repo_url: str | None,
+        ref: str | None,
+        footer: str = "",
     ) -> None:
         assert plan.event.pr_number is not None
         mark = marker(plan.category)
 
         def render(max_bytes: int) -> str:
-            return action_markdown(result, self.catalog, max_bytes=max_bytes, repo_url=repo_url, ref=ref, header=mark)
+            return action_markdown(
+                result, self.catalog, max_bytes=max_bytes, repo_url=repo_url, ref=ref, header=mark, footer=footer
+            )
 
         outcome = publish_comment(client, plan.repository, plan.event.pr_number, mark, render)
         for w in outcome.warnings:

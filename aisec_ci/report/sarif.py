@@ -174,7 +174,16 @@ def _location(path: str) -> dict[str, Any]:
     return {"artifactLocation": {"uri": artifact_uri(path), "uriBaseId": SRCROOT}}
 
 
-def _result(entry: _Entry, rule_index: int, any_suppressed: bool) -> dict[str, Any]:
+def _baseline_state(entry: _Entry) -> str:
+    """SARIF `baselineState` in new-only mode: `unchanged` when the base revision's scan had
+    the finding (kept for code scanning, hidden from the gate), `new` when this change brings it."""
+    sup = entry.suppression
+    if sup is None:
+        return "new"
+    return "unchanged" if sup.kind == "new-only" or sup.in_base else "new"
+
+
+def _result(entry: _Entry, rule_index: int, any_suppressed: bool, new_only: bool = False) -> dict[str, Any]:
     f = entry.finding
     properties: dict[str, Any] = {str(k): _json_safe(v) for k, v in sorted(f.properties.items())}
     properties["severity"] = f.severity.label
@@ -203,6 +212,9 @@ def _result(entry: _Entry, rule_index: int, any_suppressed: bool) -> dict[str, A
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": fingerprints,
     }
+    if new_only:
+        # What the change introduced, for SARIF viewers; code scanning computes its own alert states.
+        out["baselineState"] = _baseline_state(entry)
     sup = entry.suppression
     if sup is not None and sup.kind in _SUPPRESSION_KIND:
         suppression: dict[str, Any] = {"kind": _SUPPRESSION_KIND[sup.kind], "status": "accepted"}
@@ -286,7 +298,8 @@ def _build(
     def assemble(keep: int) -> dict[str, Any]:
         kept = sorted(ranked[:keep], key=lambda e: order[id(e)])
         any_suppressed = any(e.suppression is not None and e.suppression.kind in _SUPPRESSION_KIND for e in kept)
-        results = [_result(e, index[e.finding.rule_id], any_suppressed) for e in kept]
+        new_only = bool(result.new_only_base)
+        results = [_result(e, index[e.finding.rule_id], any_suppressed, new_only) for e in kept]
         dropped = len(entries) - keep
         notes: list[dict[str, Any]] = []
         if dropped:

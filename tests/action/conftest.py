@@ -51,8 +51,13 @@ def git(cwd: Path, *args: str) -> str:
 
 def planted_token() -> str:
     """A Hugging Face token shaped value made at run time, so no literal secret sits in this repository."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-    return "hf_" + "".join(secrets.choice(alphabet) for _ in range(34))
+    # No vowels: a random draw must not spell a placeholder word ("fake", "todo", "sample") that
+    # the secrets scanner rightly ignores; and no "xxx", another placeholder mark.
+    alphabet = "BCDFGHJKLMNPQRSTVWXZbcdfghjkmnpqrstvwxz"
+    while True:
+        token = "hf_" + "".join(secrets.choice(alphabet) for _ in range(34))
+        if "xxx" not in token.lower():
+            return token
 
 
 @dataclass
@@ -98,6 +103,29 @@ def build_checkout(tmp: Path, *, head_files: Mapping[str, str] | None = None, de
     git(tmp, *clone, f"file://{origin}", str(workspace))
     git(workspace, "checkout", "-q", "--detach", head)
     return Checkout(origin, workspace, base, head, secret)
+
+
+def pull_patches(repo: Path, base: str, head: str) -> dict[str, str | None]:
+    """Each changed file's `patch` as `pulls/list-files` gives it: the hunks of `git diff
+    base head`, without git's file headers and without the final newline."""
+    env = {**os.environ, **GIT_ID, "HOME": str(repo)}
+    text = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-c", "core.quotePath=false", "diff", "--no-color", "-M", base, head],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    patches: dict[str, str | None] = {}
+    for chunk in text.split("\ndiff --git "):
+        lines = chunk.split("\n")
+        target = next((ln[4:] for ln in lines if ln.startswith("+++ ")), None)
+        if target is None or not target.startswith("b/"):
+            continue  # deleted (or binary) files have no right side here
+        first = next((i for i, ln in enumerate(lines) if ln.startswith("@@")), None)
+        patches[target[2:]] = "\n".join(lines[first:]).removesuffix("\n") if first is not None else None
+    return patches
 
 
 def own_as_runner(path: Path) -> None:

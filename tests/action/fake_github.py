@@ -1,7 +1,8 @@
 """A fake GitHub REST API: a real HTTP server on 127.0.0.1, in a thread.
 
 It serves the operations the action uses (code scanning SARIF upload and
-status, issue comments) the way github-contract.md §6 describes them, checks
+status, issue comments, pull request files, reviews and review comments) the
+way github-contract.md §6 describes them, checks
 every request body against the OpenAPI description in ../shared/data with
 jsonschema (and its own answers against the response schemas), and can be
 told to fail: read-only tokens, code scanning switched off, rate limits, a
@@ -174,6 +175,14 @@ class FakeState:
     next_check_id: int = 4_000
     schema_violations: list[str] = field(default_factory=list)
     """Our own answers that did not match the response schemas (a fake bug)."""
+    pull_files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    """pull number -> diff-entry objects (`patch` holds the hunks review comments must sit in)."""
+    reviews: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """review id -> pull-request-review object (with `__pull`)."""
+    review_comments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """review comment id -> pull-request-review-comment object (with `__pull`)."""
+    next_review_id: int = 7_000
+    next_review_comment_id: int = 9_000
 
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -183,6 +192,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$"), "issues/create-comment"),
     ("PATCH", re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$"), "issues/update-comment"),
     ("GET", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$"), "pulls/get"),
+    ("DELETE", re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$"), "issues/delete-comment"),
+    ("GET", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/files$"), "pulls/list-files"),
+    ("GET", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/comments$"), "pulls/list-review-comments"),
+    ("POST", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/comments$"), "pulls/create-review-comment"),
+    ("PATCH", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/comments/(\d+)$"), "pulls/update-review-comment"),
+    ("DELETE", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/comments/(\d+)$"), "pulls/delete-review-comment"),
+    ("GET", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$"), "pulls/list-reviews"),
+    ("POST", re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews$"), "pulls/create-review"),
     ("POST", re.compile(r"^/repos/([^/]+/[^/]+)/check-runs$"), "checks/create"),
     ("PATCH", re.compile(r"^/repos/([^/]+/[^/]+)/check-runs/(\d+)$"), "checks/update"),
 ]
@@ -208,7 +225,7 @@ class FakeGitHub:
             def _handle(self) -> None:
                 fake._dispatch(self)
 
-            do_GET = do_POST = do_PATCH = _handle
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -240,7 +257,16 @@ class FakeGitHub:
         with self.lock:
             return self._new_comment("octo-org/ml-service", number, body, login, user_type)["id"]
 
-    def add_pull(self, number: int, head_sha: str, base_sha: str, head_repo: str = "octo-org/ml-service") -> None:
+    def add_pull(
+        self,
+        number: int,
+        head_sha: str,
+        base_sha: str,
+        head_repo: str = "octo-org/ml-service",
+        patches: dict[str, str | None] | None = None,
+    ) -> None:
+        """A pull request; `patches` maps each changed path to its hunks (None: no patch, as
+        GitHub gives for binary files and very large diffs)."""
         pull = self.openapi.example("pull-request")
         repo = "octo-org/ml-service"
         pull.update({"number": number, "state": "open", "merge_commit_sha": None, "title": f"PR {number}"})
@@ -251,6 +277,56 @@ class FakeGitHub:
             part["repo"].update({"full_name": full, "name": full.split("/")[1], "fork": full != repo})
         with self.lock:
             self.state.pulls[number] = pull
+            self.state.pull_files[number] = [
+                self._diff_entry(head_sha, path, patch) for path, patch in sorted((patches or {}).items())
+            ]
+
+    def _diff_entry(self, head_sha: str, path: str, patch: str | None) -> dict[str, Any]:
+        entry = self.openapi.example("diff-entry")
+        lines = (patch or "").split("\n")
+        adds = sum(1 for ln in lines if ln.startswith("+"))
+        dels = sum(1 for ln in lines if ln.startswith("-"))
+        base = "https://github.com/octo-org/ml-service"
+        entry.update(
+            {
+                "sha": uuid.uuid5(uuid.NAMESPACE_URL, path).hex[:40].ljust(40, "0"),
+                "filename": path,
+                "status": "added" if patch and patch.startswith("@@ -0,0 ") else "modified",
+                "additions": adds,
+                "deletions": dels,
+                "changes": adds + dels,
+                "blob_url": f"{base}/blob/{head_sha}/{path}",
+                "raw_url": f"{base}/raw/{head_sha}/{path}",
+                "contents_url": f"{self.url}/repos/octo-org/ml-service/contents/{path}?ref={head_sha}",
+            }
+        )
+        if patch is not None:
+            entry["patch"] = patch
+        return entry
+
+    def add_review_comment(
+        self, number: int, path: str, line: int, body: str, login: str = "octocat", user_type: str = "User"
+    ) -> int:
+        """A review comment someone else wrote (no validation: it may sit on an outdated line)."""
+        with self.lock:
+            head = self.state.pulls[number]["head"]["sha"]
+            comment = self._new_review_comment(
+                "octo-org/ml-service", number, {"path": path, "line": line, "body": body}, head, None
+            )
+            comment["user"] = _user(login, user_type)
+            return int(comment["id"])
+
+    def pull_review_comments(self, number: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return sorted(
+                (dict(c) for c in self.state.review_comments.values() if c["__pull"] == number), key=lambda c: c["id"]
+            )
+
+    def pull_reviews(self, number: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return sorted(
+                (dict(r) for r in self.state.reviews.values() if r["__pull"] == number), key=lambda r: r["id"]
+            )
 
     def calls(self, op_id: str | None = None) -> list[Recorded]:
         with self.lock:
@@ -352,8 +428,8 @@ class FakeGitHub:
             errors = self.openapi.request_errors(op_id, rec.body)
             if errors:
                 return 422, _error("Invalid request.\n\n" + "\n".join(errors)), {}
-            if st.tokens[token] != "write":
-                return 403, _error("Resource not accessible by integration"), {}
+        if rec.method in ("POST", "PATCH", "DELETE") and st.tokens[token] != "write":
+            return 403, _error("Resource not accessible by integration"), {}
         status, payload, headers = getattr(self, "_op_" + op_id.replace("/", "_").replace("-", "_"))(rec, args)
         problems = self.openapi.response_errors(op_id, status, _public(payload))
         if problems:
@@ -396,27 +472,32 @@ class FakeGitHub:
         analyses = f"{self.url}/repos/{args[0]}/code-scanning/analyses?sarif_id={upload.id}"
         return 200, {"processing_status": "complete", "analyses_url": analyses, "errors": None}, {}
 
-    def _op_issues_list_comments(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
-        repo, number = args[0], int(args[1])
+    def _page(self, rec: Recorded, items: list[Any]) -> tuple[int, Any, dict[str, str]]:
+        """One page of `items` as GitHub pages lists: `per_page` (at most 100, default 30),
+        `page`, and a `Link` header with next/last and prev/first that echo `per_page`."""
         try:
-            per_page = min(100, int(rec.query.get("per_page", ["30"])[0]))
+            per_page = min(100, max(1, int(rec.query.get("per_page", ["30"])[0])))
             page = max(1, int(rec.query.get("page", ["1"])[0]))
         except ValueError:
             return 422, _error("Invalid request."), {}
-        items = sorted((c for c in self.state.comments.values() if c["__issue"] == number), key=lambda c: c["id"])
         last = max(1, -(-len(items) // per_page))
         chunk = items[(page - 1) * per_page : page * per_page]
         links = []
 
         def link(p: int, rel: str) -> str:
             q = urlencode({"per_page": per_page, "page": p})
-            return f'<{self.url}/repos/{repo}/issues/{number}/comments?{q}>; rel="{rel}"'
+            return f'<{self.url}{rec.path}?{q}>; rel="{rel}"'
 
         if page > 1:
             links += [link(page - 1, "prev"), link(1, "first")]
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
         return 200, chunk, ({"Link": ", ".join(links)} if links else {})
+
+    def _op_issues_list_comments(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        number = int(args[1])
+        items = sorted((c for c in self.state.comments.values() if c["__issue"] == number), key=lambda c: c["id"])
+        return self._page(rec, items)
 
     def _op_issues_create_comment(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
         body = rec.body["body"]
@@ -439,6 +520,218 @@ class FakeGitHub:
     def _op_pulls_get(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
         pull = self.state.pulls.get(int(args[1]))
         return (200, pull, {}) if pull is not None else (404, _error("Not Found"), {})
+
+    # --- pull request files, reviews and review comments ---------------------------
+
+    def _diff_sides(self, number: int, path: str) -> dict[str, dict[int, tuple[int, str]]] | None:
+        """For a file of the pull request: side -> line -> (hunk index, diff hunk up to that line).
+        None when the path is not in the pull request or has no patch."""
+        entry = next((e for e in self.state.pull_files.get(number, []) if e["filename"] == path), None)
+        if entry is None or "patch" not in entry:
+            return None
+        sides: dict[str, dict[int, tuple[int, str]]] = {"LEFT": {}, "RIGHT": {}}
+        hunk, left, right = -1, 0, 0
+        seen: list[str] = []
+        for raw in entry["patch"].split("\n"):
+            m = re.match(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@", raw)
+            if m:
+                hunk, left, right = hunk + 1, int(m.group(1)), int(m.group(2))
+                seen.append(raw)
+                continue
+            if hunk < 0 or not raw or raw.startswith("\\"):
+                continue
+            seen.append(raw)
+            text = "\n".join(seen)
+            if raw[0] in " -":
+                sides["LEFT"][left] = (hunk, text)
+                left += 1
+            if raw[0] in " +":
+                sides["RIGHT"][right] = (hunk, text)
+                right += 1
+        return sides
+
+    def _thread_problem(self, number: int, c: dict[str, Any]) -> tuple[str, str] | None:
+        """Why GitHub would refuse a review thread at this place: (field, message), or None."""
+        sides = self._diff_sides(number, c["path"])
+        if sides is None:
+            return "path", "Path could not be resolved"
+        if "line" not in c:
+            # The fake speaks `line` only; `position` is closing down.
+            return "pull_request_review_thread.line", "Pull request review thread line must be part of the diff"
+        side = c.get("side", "RIGHT")
+        at = sides.get(side, {}).get(c["line"])
+        if at is None:
+            return (
+                "pull_request_review_thread.line",
+                "Pull request review thread line must be part of the diff and "
+                "Pull request review thread diff hunk can't be blank",
+            )
+        if "start_line" in c:
+            start = sides.get(c.get("start_side", side), {}).get(c["start_line"])
+            if c["start_line"] >= c["line"]:
+                return "pull_request_review_thread.start_line", (
+                    "Pull request review thread start line must precede the end line."
+                )
+            if start is None or start[0] != at[0]:
+                return "pull_request_review_thread.start_line", (
+                    "Pull request review thread start line must be part of the same hunk as the line."
+                )
+        return None
+
+    def _new_review_comment(
+        self, repo: str, number: int, c: dict[str, Any], commit: str, review_id: int | None
+    ) -> dict[str, Any]:
+        sides = self._diff_sides(number, c["path"]) or {}
+        side = c.get("side", "RIGHT")
+        cid = self.state.next_review_comment_id
+        self.state.next_review_comment_id += 1
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        url = f"{self.url}/repos/{repo}/pulls/comments/{cid}"
+        html = f"https://github.com/{repo}/pull/{number}#discussion_r{cid}"
+        pull_url = f"{self.url}/repos/{repo}/pulls/{number}"
+        comment = self.openapi.example("pull-request-review-comment")
+        comment.update(
+            {
+                "id": cid,
+                "node_id": f"PRRC_{cid}",
+                "url": url,
+                "pull_request_review_id": review_id,
+                "diff_hunk": sides.get(side, {}).get(c["line"], (0, ""))[1],
+                "path": c["path"],
+                "commit_id": commit,
+                "original_commit_id": commit,
+                "user": _user("github-actions[bot]", "Bot"),
+                "body": c["body"],
+                "created_at": now,
+                "updated_at": now,
+                "html_url": html,
+                "pull_request_url": pull_url,
+                "author_association": "NONE",
+                "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pull_url}},
+                "line": c["line"],
+                "original_line": c["line"],
+                "side": side,
+                "start_line": c.get("start_line"),
+                "original_start_line": c.get("start_line"),
+                "start_side": c.get("start_side", side) if "start_line" in c else None,
+                "subject_type": "line",
+                "__pull": number,
+            }
+        )
+        self.state.review_comments[cid] = comment
+        return comment
+
+    def _op_pulls_list_files(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        number = int(args[1])
+        if number not in self.state.pulls:
+            return 404, _error("Not Found"), {}
+        return self._page(rec, self.state.pull_files.get(number, []))
+
+    def _op_pulls_list_review_comments(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        number = int(args[1])
+        if number not in self.state.pulls:
+            return 404, _error("Not Found"), {}
+        pending = {rid for rid, r in self.state.reviews.items() if r["state"] == "PENDING"}
+        items = sorted(
+            (
+                c
+                for c in self.state.review_comments.values()
+                if c["__pull"] == number and c["pull_request_review_id"] not in pending
+            ),
+            key=lambda c: c["id"],
+        )
+        return self._page(rec, items)
+
+    def _op_pulls_create_review_comment(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        number = int(args[1])
+        pull = self.state.pulls.get(number)
+        if pull is None:
+            return 404, _error("Not Found"), {}
+        problem = self._thread_problem(number, rec.body)
+        if problem is not None:
+            error = {"resource": "PullRequestReviewComment", "code": "custom", "field": problem[0]}
+            error["message"] = problem[1]
+            docs = "https://docs.github.com/rest/pulls/comments#create-a-review-comment-for-a-pull-request"
+            return 422, {"message": "Validation Failed", "errors": [error], "documentation_url": docs}, {}
+        return 201, self._new_review_comment(args[0], number, rec.body, rec.body["commit_id"], None), {}
+
+    def _op_pulls_update_review_comment(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        comment = self.state.review_comments.get(int(args[1]))
+        if comment is None:
+            return 404, _error("Not Found"), {}
+        comment["body"] = rec.body["body"]
+        comment["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return 200, comment, {}
+
+    def _op_pulls_delete_review_comment(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        if self.state.review_comments.pop(int(args[1]), None) is None:
+            return 404, _error("Not Found"), {}
+        return 204, None, {}
+
+    def _op_issues_delete_comment(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        if self.state.comments.pop(int(args[1]), None) is None:
+            return 404, _error("Not Found"), {}
+        return 204, None, {}
+
+    def _op_pulls_list_reviews(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        number = int(args[1])
+        if number not in self.state.pulls:
+            return 404, _error("Not Found"), {}
+        return self._page(
+            rec, sorted((r for r in self.state.reviews.values() if r["__pull"] == number), key=lambda r: r["id"])
+        )
+
+    def _op_pulls_create_review(self, rec: Recorded, args: tuple[str, ...]) -> tuple[int, Any, dict[str, str]]:
+        repo, number = args[0], int(args[1])
+        pull = self.state.pulls.get(number)
+        if pull is None:
+            return 404, _error("Not Found"), {}
+        body = rec.body
+        docs = "https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request"
+
+        def unprocessable(*errors: str) -> tuple[int, Any, dict[str, str]]:
+            return 422, {"message": "Unprocessable Entity", "errors": list(errors), "documentation_url": docs}, {}
+
+        commit = body.get("commit_id", pull["head"]["sha"])
+        if commit != pull["head"]["sha"]:
+            return unprocessable("commit_id is not part of the pull request")
+        event = body.get("event")
+        comments = body.get("comments", [])
+        if event in ("COMMENT", "REQUEST_CHANGES") and not body.get("body") and not comments:
+            return unprocessable("Review cannot be empty")
+        # One comment outside the diff rejects the whole review, and the answer does not say which.
+        problems = [p for p in (self._thread_problem(number, c) for c in comments) if p is not None]
+        if problems:
+            return unprocessable(*dict.fromkeys(p[1] for p in problems))
+        rid = self.state.next_review_id
+        self.state.next_review_id += 1
+        state = {"COMMENT": "COMMENTED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "APPROVE": "APPROVED"}.get(
+            event or "", "PENDING"
+        )
+        html = f"https://github.com/{repo}/pull/{number}#pullrequestreview-{rid}"
+        pull_url = f"{self.url}/repos/{repo}/pulls/{number}"
+        review = self.openapi.example("pull-request-review")
+        review.update(
+            {
+                "id": rid,
+                "node_id": f"PRR_{rid}",
+                "user": _user("github-actions[bot]", "Bot"),
+                "body": body.get("body", ""),
+                "state": state,
+                "commit_id": commit,
+                "html_url": html,
+                "pull_request_url": pull_url,
+                "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+                "author_association": "NONE",
+                "__pull": number,
+            }
+        )
+        if state != "PENDING":
+            review["submitted_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.state.reviews[rid] = review
+        for c in comments:
+            self._new_review_comment(repo, number, c, commit, rid)
+        return 200, review, {}
 
     def _check_conclusion_error(self, body: dict[str, Any], current: dict[str, Any] | None) -> str | None:
         # The description's rule, dropped from the published schema: completing needs a conclusion.

@@ -18,7 +18,7 @@ import pytest
 
 from aisec_ci.action.publish_comment import marker
 from aisec_ci.action.publish_summary import parse_outputs
-from tests.action.conftest import Checkout, Runner, build_checkout, event_payload, own_as_runner
+from tests.action.conftest import Checkout, Runner, build_checkout, event_payload, own_as_runner, pull_patches
 from tests.action.fake_github import FakeGitHub
 from tests.conftest import REPO
 
@@ -79,11 +79,14 @@ def test_pull_request_uploads_comments_and_gates_on_new_findings(
     fake_github: FakeGitHub,
     sarif_validate: Callable[[dict[str, Any]], None],
 ) -> None:
+    patches = pull_patches(checkout.origin, checkout.base_sha, checkout.head_sha)
+    fake_github.add_pull(42, checkout.head_sha, checkout.base_sha, patches=patches)
     runner = Runner(tmp_path, checkout.workspace, fake_github.url)
     payload = pr_payload(checkout)
     proc = runner.run("pull_request", payload, checkout.head_sha, "refs/pull/42/merge")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "fetching base commit" in proc.stderr  # the shallow clone lacked the base
+    assert not [w for w in proc.stdout.splitlines() if w.startswith("::warning::")]  # every publish step worked
 
     outputs = parse_outputs(runner.output_file.read_text())
     assert set(outputs) == OUTPUT_NAMES

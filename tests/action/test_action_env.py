@@ -118,6 +118,10 @@ def test_broken_payload_is_a_warning_not_a_crash(tmp_path: Path) -> None:
         ("INPUT_UPLOAD-SARIF", "maybe", "input upload-sarif"),
         ("INPUT_NEW-ONLY", "sometimes", "input new-only"),
         ("INPUT_SCANNERS", ",", "input scanners"),
+        ("INPUT_REVIEW-COMMENTS", "sometimes", "input review-comments"),
+        ("INPUT_REVIEW-COMMENTS-LIMIT", "twenty", "input review-comments-limit"),
+        ("INPUT_REVIEW-COMMENTS-LIMIT", "-1", "input review-comments-limit"),
+        ("INPUT_REVIEW-COMMENTS-LIMIT", "101", "from 0 to 100"),
     ],
 )
 def test_bad_inputs_name_the_input(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -137,9 +141,14 @@ def test_explicit_inputs(tmp_path: Path) -> None:
             "INPUT_SARIF-FILE": "reports/out.sarif",
             "INPUT_COMMENT": "false",
             "INPUT_CATEGORY": "aisec-ci/api",
+            "INPUT_REVIEW-COMMENTS": "false",
+            "INPUT_REVIEW-COMMENTS-LIMIT": "5",
         },
     )
     plan = build_plan(env)
+    assert not plan.review_comments and plan.review_comments_limit == 5
+    defaults = build_plan(env_for(tmp_path, "pull_request", pr()))
+    assert defaults.review_comments and defaults.review_comments_limit == 20
     assert plan.scanners == ["secrets", "docker"]
     assert plan.fail_on is None and plan.fail_on_set
     assert plan.scan_root == tmp_path / "services/api"

@@ -16,8 +16,8 @@ from tests.action.conftest import REPO
 
 INPUTS = {
     "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
-    "upload-sarif", "sarif-file", "comment", "category", "offline-db", "safety-api-key", "profile", "min-severity",
-    "exclude", "history", "sbom", "json-file", "markdown-file",
+    "upload-sarif", "sarif-file", "comment", "review-comments", "review-comments-limit", "category", "offline-db",
+    "safety-api-key", "profile", "min-severity", "exclude", "history", "sbom", "json-file", "markdown-file",
 }  # fmt: skip
 OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 
@@ -48,8 +48,12 @@ def test_action_metadata_matches_the_entrypoint() -> None:
     assert meta["inputs"]["new-only"]["default"] == "auto"
     assert meta["inputs"]["github-token"]["default"] == "${{ github.token }}"
     source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "aisec_ci" / "action").glob("*.py"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name in INPUTS:
         assert f'"{name}"' in source, f"input {name} ({input_name(name)}) is never read"
+        assert f"| `{name}` |" in readme, f"input {name} is missing from the README's inputs table"
+    for name in OUTPUTS:
+        assert f"`{name}`" in readme.split("### Outputs", 1)[1], f"output {name} is missing from the README"
 
 
 def test_readme_inputs_table_matches_action_yml() -> None:

@@ -95,3 +95,100 @@ def test_pull_request_and_check_runs(fake_github: FakeGitHub) -> None:
     )
     assert patched.status_code == 200
     assert patched.json()["output"]["annotations_count"] == 51 and patched.json()["status"] == "completed"
+
+
+PATCH = "@@ -1,3 +1,4 @@\n a\n-b\n+B\n+C\n d\n@@ -20,2 +21,3 @@\n x\n+y\n z"
+
+
+def test_pull_files_are_paged(fake_github: FakeGitHub) -> None:
+    patches: dict[str, str | None] = {f"f{i:02}.py": "@@ -0,0 +1 @@\n+x" for i in range(35)}
+    patches["model.bin"] = None
+    fake_github.add_pull(7, head_sha="a" * 40, base_sha="b" * 40, patches=patches)
+    url = f"{fake_github.url}/repos/{REPO}/pulls/7/files"
+    first = requests.get(url, headers=AUTH, timeout=5)
+    assert len(first.json()) == 30 and "per_page=30" in first.links["next"]["url"]
+    rest = requests.get(first.links["next"]["url"], headers=AUTH, timeout=5).json()
+    assert [e["filename"] for e in rest] == ["f30.py", "f31.py", "f32.py", "f33.py", "f34.py", "model.bin"]
+    assert "patch" not in rest[-1] and rest[0]["status"] == "added"
+    assert requests.get(url.replace("/7/", "/8/"), headers=AUTH, timeout=5).status_code == 404
+
+
+def test_reviews_accept_only_lines_of_the_diff(fake_github: FakeGitHub) -> None:
+    fake_github.add_pull(7, head_sha="a" * 40, base_sha="b" * 40, patches={"app.py": PATCH})
+    url = f"{fake_github.url}/repos/{REPO}/pulls/7/reviews"
+
+    def review(*comments: dict[str, Any]) -> requests.Response:
+        body = {"commit_id": "a" * 40, "event": "COMMENT", "body": "r", "comments": list(comments)}
+        return requests.post(url, json=body, headers=AUTH, timeout=5)
+
+    ok = {"path": "app.py", "line": 2, "body": "added line"}
+    for bad, message in [
+        ({"path": "app.py", "line": 5, "body": "past the hunk"}, "line must be part of the diff"),
+        ({"path": "other.py", "line": 1, "body": "not in the PR"}, "Path could not be resolved"),
+        ({"path": "app.py", "line": 22, "start_line": 3, "body": "two hunks"}, "same hunk"),
+        ({"path": "app.py", "line": 2, "side": "LEFT", "body": "left 2 is deleted b"}, None),
+    ]:
+        resp = review(ok, bad)
+        if message is None:
+            assert resp.status_code == 200
+            continue
+        # One bad comment rejects the whole review, and the answer does not say which.
+        assert resp.status_code == 422, bad
+        data = resp.json()
+        assert data["message"] == "Unprocessable Entity" and any(message in e for e in data["errors"])
+    assert len(fake_github.pull_reviews(7)) == 1
+    assert review().status_code == 200  # a body alone is a review
+    empty = requests.post(url, json={"event": "COMMENT", "comments": []}, headers=AUTH, timeout=5)
+    assert empty.status_code == 422
+    stale = requests.post(url, json={"commit_id": "c" * 40, "event": "COMMENT", "body": "b"}, headers=AUTH, timeout=5)
+    assert stale.status_code == 422
+
+    listed = requests.get(f"{fake_github.url}/repos/{REPO}/pulls/7/comments", headers=AUTH, timeout=5).json()
+    assert [(c["path"], c["line"], c["side"]) for c in listed] == [("app.py", 2, "RIGHT"), ("app.py", 2, "LEFT")]
+    assert listed[0]["diff_hunk"] == "@@ -1,3 +1,4 @@\n a\n-b\n+B"
+    # A pending review (no event) keeps its comments out of the list until it is submitted.
+    pending = requests.post(url, json={"comments": [ok]}, headers=AUTH, timeout=5)
+    assert pending.status_code == 200 and pending.json()["state"] == "PENDING"
+    assert "submitted_at" not in pending.json()
+    again = requests.get(f"{fake_github.url}/repos/{REPO}/pulls/7/comments", headers=AUTH, timeout=5).json()
+    assert len(again) == 2
+    reviews = requests.get(url, headers=AUTH, timeout=5).json()
+    assert [r["state"] for r in reviews] == ["COMMENTED", "COMMENTED", "PENDING"]
+
+    single = requests.post(
+        f"{fake_github.url}/repos/{REPO}/pulls/7/comments",
+        json={"commit_id": "a" * 40, "path": "app.py", "line": 9, "body": "x"},
+        headers=AUTH,
+        timeout=5,
+    )
+    assert single.status_code == 422
+    assert single.json()["errors"][0]["field"] == "pull_request_review_thread.line"
+
+
+def test_review_comment_writes_and_read_only_tokens(fake_github: FakeGitHub) -> None:
+    fake_github.add_pull(7, head_sha="a" * 40, base_sha="b" * 40, patches={"app.py": PATCH})
+    fake_github.state.tokens["read-token"] = "read"
+    read = {**AUTH, "Authorization": "Bearer read-token"}
+    cid = fake_github.add_review_comment(7, "app.py", 2, "first")
+    comment = f"{fake_github.url}/repos/{REPO}/pulls/comments/{cid}"
+    body = {"commit_id": "a" * 40, "event": "COMMENT", "body": "r"}
+    for method, url, payload in [
+        ("POST", f"{fake_github.url}/repos/{REPO}/pulls/7/reviews", body),
+        ("PATCH", comment, {"body": "edited"}),
+        ("DELETE", comment, None),
+        ("DELETE", f"{fake_github.url}/repos/{REPO}/issues/comments/1", None),
+    ]:
+        resp = requests.request(method, url, json=payload, headers=read, timeout=5)
+        assert resp.status_code == 403, (method, url)
+        assert resp.json()["message"] == "Resource not accessible by integration"
+    assert fake_github.pull_reviews(7) == []
+    edited = requests.patch(comment, json={"body": "edited"}, headers=AUTH, timeout=5)
+    assert edited.status_code == 200 and edited.json()["body"] == "edited"
+    assert requests.delete(comment, headers=AUTH, timeout=5).status_code == 204
+    assert requests.delete(comment, headers=AUTH, timeout=5).status_code == 404
+    issue = fake_github.add_comment(7, "sticky")
+    assert (
+        requests.delete(f"{fake_github.url}/repos/{REPO}/issues/comments/{issue}", headers=AUTH, timeout=5).status_code
+        == 204
+    )
+    assert fake_github.issue_comments(7) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -25,6 +27,7 @@ from aisec_ci.result import ScanResult, Suppressed
 from aisec_ci.rules import Rule, RuleCatalog
 from aisec_ci.scanners.base import Scanner
 from aisec_ci.severity import Severity
+from tests.conftest import load_json, make_repo, run_cli
 from tests.report.report_builders import (
     FIXTURES,
     ROOT_USER,
@@ -393,3 +396,44 @@ def test_reports_do_not_import_the_scanners() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_new_only_results_carry_baseline_state(
+    tmp_path: Path, sarif_validate: Callable[[dict[str, Any]], None]
+) -> None:
+    """New-only keeps every result in the log and says which ones the change brought."""
+    repo = tmp_path / "app"
+    base = make_repo(
+        repo,
+        {
+            "old.py": "x = 1  # SECURITY-MARK[high]\n",
+            "old_ignored.py": "x = 1  # SECURITY-MARK[high] aisec: ignore[testkit/marker] test data\n",
+        },
+    )
+    make_repo(
+        repo,
+        {
+            "new.py": "y = 2  # SECURITY-MARK[critical]\n",
+            "new_ignored.py": "y = 2  # SECURITY-MARK[high] aisec: ignore[testkit/marker] fixture\n",
+        },
+        "change",
+    )
+    out = tmp_path / "out.sarif"
+    proc = run_cli("scan", repo, "--new-only", "--base", base, "--format", "sarif", "--output", out)
+    assert proc.returncode == 1, proc.stderr
+    log = load_json(out)
+    sarif_validate(log)
+    states = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["baselineState"]
+        for r in _run(log)["results"]
+    }
+    assert states == {"new.py": "new", "new_ignored.py": "new", "old.py": "unchanged", "old_ignored.py": "unchanged"}
+
+    json_out = tmp_path / "out.json"
+    run_cli("scan", repo, "--new-only", "--base", base, "--format", "json", "--output", json_out)
+    in_base = {s["path"]: s["suppression"]["in_base"] for s in load_json(json_out)["suppressed"]}
+    assert in_base == {"new_ignored.py": False, "old.py": True, "old_ignored.py": True}
+
+    # Without a base there is no baseline to compare with: no baselineState at all.
+    run_cli("scan", repo, "--format", "sarif", "--output", out)
+    assert all("baselineState" not in r for r in _run(load_json(out))["results"])
