@@ -291,8 +291,11 @@ class ActionRun:
             env=_scanner_env(plan, self.environ),
             profile=plan.profile,
             min_severity=plan.min_severity,
+            cache_dir=plan.cache_dir,
         )
         result = run_scan(opts)
+        if result.cache is not None:
+            self.log(result.cache.describe())
         if sarif_rel:
             # Our own artefact is not a skipped repository file worth reporting.
             result.skipped = [s for s in result.skipped if s.path != sarif_rel]
