@@ -108,6 +108,13 @@ def _add_scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sbom", type=Path, metavar="FILE", help="write a CycloneDX JSON SBOM of the dependencies found")
     p.add_argument("--no-git", action="store_true", help="walk the directory instead of asking git for the file list")
     p.add_argument("--offline", action="store_true", help="never use the network (offline vulnerability data only)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="keep each file's results in DIR and reuse them while the file, aisec-ci and the settings are "
+        "unchanged; reports are identical with and without it (default: $AISEC_CACHE_DIR if set, else off)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line on stderr")
 
 
@@ -283,7 +290,18 @@ def _scan_options(args: argparse.Namespace) -> ScanOptions:
         offline=args.offline,
         profile=getattr(args, "profile", None),
         min_severity=Severity.parse(args.min_severity) if getattr(args, "min_severity", None) else None,
+        cache_dir=_cache_dir(args),
     )
+
+
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    """--cache, else $AISEC_CACHE_DIR (the directory the deps scanner keeps advisory details in)."""
+    if args.cache is not None:
+        if not str(args.cache):
+            raise UsageError("--cache needs a directory")
+        return Path(args.cache)
+    env = os.environ.get("AISEC_CACHE_DIR", "").strip()
+    return Path(env) if env else None
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -296,9 +314,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     _write_reports(result, outputs, args)
     if not args.quiet:
+        cache = f" ({result.cache.describe()})" if result.cache is not None else ""
         sys.stderr.write(
             f"aisec-ci: {result.files_scanned} files scanned, {len(result.skipped)} skipped, "
-            f"{len(result.findings)} findings in {elapsed:.2f}s\n"
+            f"{len(result.findings)} findings in {elapsed:.2f}s{cache}\n"
         )
     return EXIT_PASSED if result.passed else EXIT_FAILED
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,12 @@ class EngineOutput:
     """Paths that at least one scanner examined."""
     notes: list[str] = field(default_factory=list)
     """For the report: findings cut by the caps."""
+    transient: bool = False
+    """The outcome says something about this run, not about the file's content (a time or
+    memory budget ran out, the file could not be read, its worker died): never cached."""
+    payload: bytes | None = None
+    """One file's output as the result cache stores it, made where the file was scanned
+    (`run_scanners(prepare=...)`); None when it is not to be stored."""
 
     def extend(self, other: EngineOutput) -> None:
         self.findings.extend(other.findings)
@@ -57,6 +63,13 @@ class EngineOutput:
         self.skipped.extend(other.skipped)
         self.scanned.extend(other.scanned)
         self.notes.extend(other.notes)
+        self.transient = self.transient or other.transient
+
+
+FileResultSink = Callable[[str, "EngineOutput"], None]
+"""Receives one file's output: (path, output)."""
+PayloadMaker = Callable[["EngineOutput"], "bytes | None"]
+"""Encodes one file's output for the result cache (picklable: it travels to the workers)."""
 
 
 @dataclass(frozen=True)
@@ -71,14 +84,24 @@ class FileTask:
 
 
 def scan_one(
-    task: FileTask, scanners: Sequence[Scanner], rule_ids: Collection[str], budget: FileBudget | None = None
+    task: FileTask,
+    scanners: Sequence[Scanner],
+    rule_ids: Collection[str],
+    budget: FileBudget | None = None,
+    prepare: PayloadMaker | None = None,
 ) -> EngineOutput:
-    """Run every scanner that wants this file, within the file's budget; never raises."""
+    """Run every scanner that wants this file, within the file's budget; never raises.
+
+    With `prepare`, the output also carries its encoding for the result cache: made here,
+    in the worker, the encoding and its redaction check run in parallel like the scan."""
     budget = budget or FileBudget()
     sf = SourceFile(path=task.path, abspath=Path(task.abspath), kind=task.kind, size=task.size, limit=task.limit)
     try:
         with file_budget(budget):
-            return _scan_file(sf, scanners, rule_ids, budget)
+            out = _scan_file(sf, scanners, rule_ids, budget)
+        if prepare is not None and not out.transient:
+            out.payload = prepare(out)
+        return out
     except BudgetExceeded:
         return EngineOutput(
             skipped=[
@@ -87,7 +110,8 @@ def scan_one(
                     f"not scanned: took longer than the {budget.seconds:g} s per-file time budget "
                     "(max-file-seconds in .aisec.yml)",
                 )
-            ]
+            ],
+            transient=True,
         )
     finally:
         sf.release()
@@ -113,6 +137,7 @@ def _scan_file(
                 raise  # the file itself is unreadable: one skipped entry, below
             except MemoryError:
                 # Past the per-file memory budget (or the machine's): the file, not the scan, pays.
+                out.transient = True
                 out.skipped.append(
                     SkippedFile(
                         sf.path,
@@ -137,7 +162,7 @@ def _scan_file(
             finish_findings(sf, raw, out, rule_ids, report_invalid=True, budget=budget)
     except OSError as exc:
         # The file vanished or became unreadable between discovery and scanning.
-        out = EngineOutput(skipped=[SkippedFile(sf.path, f"unreadable: {exc.strerror or exc}")])
+        out = EngineOutput(skipped=[SkippedFile(sf.path, f"unreadable: {exc.strerror or exc}")], transient=True)
     return out
 
 
@@ -242,19 +267,27 @@ def run_scanners(
     rule_ids: Collection[str],
     jobs: int,
     budget: FileBudget | None = None,
+    on_file: FileResultSink | None = None,
+    prepare: PayloadMaker | None = None,
 ) -> EngineOutput:
-    """Scan `files` with the given scanners; results are in no particular order."""
+    """Scan `files` with the given scanners; results are in no particular order.
+
+    `on_file`, when given, also receives each file's own output (path, output) as it
+    arrives, encoded by `prepare` where it was scanned: the result cache stores what it
+    may keep (aisec_ci.cache)."""
     budget = budget or FileBudget()
     tasks = [FileTask(f.path, str(f.abspath), f.kind, f.size, f.limit) for f in files]
     if not specs or not tasks:
         return EngineOutput()
-    # Largest first so a big file does not start last and stretch the tail.
-    tasks.sort(key=lambda t: -t.size)
+    tasks.sort(key=scan_order)
     out = EngineOutput()
     if jobs <= 1 or len(tasks) < MIN_FILES_FOR_POOL:
         scanners = [cls(ctx) for cls, ctx in specs]
         for t in tasks:
-            out.extend(scan_one(t, scanners, rule_ids, budget))
+            part = scan_one(t, scanners, rule_ids, budget, prepare)
+            out.extend(part)
+            if on_file is not None:
+                on_file(t.path, part)
         return out
     # Imported here: a small scan never starts a pool and need not pay for these modules.
     import multiprocessing
@@ -263,5 +296,12 @@ def run_scanners(
 
     # fork keeps start-up cheap (no re-import); elsewhere fall back to spawn.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    SupervisedPool(multiprocessing.get_context(method), specs, rule_ids, budget).run(list(_chunks(tasks)), jobs, out)
+    pool = SupervisedPool(multiprocessing.get_context(method), specs, rule_ids, budget, prepare)
+    pool.run(list(_chunks(tasks)), jobs, out, on_file)
     return out
+
+
+def scan_order(task: FileTask | SourceFile) -> int:
+    """Largest first, so a big file does not start last and stretch the tail (a stable sort
+    keeps discovery order among equals)."""
+    return -task.size

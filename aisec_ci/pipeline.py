@@ -11,7 +11,9 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aisec_ci.budget import DEFAULT_FILE_MEMORY, DEFAULT_FILE_SECONDS, FileBudget
 from aisec_ci.config.model import Config, find_config
@@ -40,6 +42,9 @@ from aisec_ci.workspace.discovery import (
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.gitdiff import check_range, is_shallow, is_work_tree, resolve_revision
 from aisec_ci.workspace.reading import format_size, is_regular_file, read_bounded
+
+if TYPE_CHECKING:
+    from aisec_ci.cache import CacheSession
 
 DETECT_SECRETS_BASELINE = ".secrets.baseline"
 # Environment a scanner may need (base URLs, API keys), captured once in the parent.
@@ -76,6 +81,9 @@ class ScanOptions:
     """default, strict or audit; None: the config's `profile:`, else default."""
     min_severity: Severity | None = None
     """Display only (text and markdown); None: the config's `min-severity:`."""
+    cache_dir: Path | None = None
+    """Keep per-file and repository-pass results in this directory and reuse them
+    (aisec_ci.cache); reports are the same with and without it."""
 
 
 def shard_of(path: str, count: int) -> int:
@@ -110,6 +118,28 @@ def select_scanners(requested: Sequence[str] | None) -> list[type[Scanner]]:
 
 
 def run_scan(opts: ScanOptions) -> ScanResult:
+    if opts.cache_dir is None:
+        return _run_scan(opts, None)
+    # Imported here: a scan without a cache never loads sqlite3.
+    from aisec_ci.cache import CacheSession
+
+    session = CacheSession(opts.cache_dir)
+    try:
+        result = _run_scan(opts, session)
+    except BaseException:
+        session.abandon()  # a failed or cancelled scan stores nothing
+        raise
+    usable = session.usable
+    notes = session.close()
+    if notes:
+        redactor = Redactor()
+        result.notes.extend(redactor.text(n) for n in notes)
+        result.sort()
+    result.cache = session.stats if usable else None
+    return result
+
+
+def _run_scan(opts: ScanOptions, session: CacheSession | None, *, base_scan: bool = False) -> ScanResult:
     root = opts.root.resolve() if opts.root.exists() else opts.root
     if not opts.root.exists():
         raise UsageError(f"{opts.root}: no such file or directory")
@@ -136,6 +166,11 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         max_model_size=config.max_model_size or DEFAULT_MAX_MODEL_SIZE,
         use_git=opts.use_git,
     )
+    cached = None
+    if session is not None and session.usable:
+        ws = _without_cache_file(ws, session.path)
+        # The base scan's temporary checkout is gone after this run: its stat signatures are not kept.
+        cached = session.run(ws, record_stats=not base_scan)
     files = ws.files
     skipped = list(ws.skipped)
     if opts.shard is not None:
@@ -164,14 +199,26 @@ def run_scan(opts: ScanOptions) -> ScanResult:
         seconds=config.max_file_seconds if config.max_file_seconds is not None else DEFAULT_FILE_SECONDS,
         memory=config.max_file_memory or DEFAULT_FILE_MEMORY,
     )
-    out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=opts.jobs or default_jobs(), budget=budget)
+    jobs = opts.jobs or default_jobs()
+    if cached is None:
+        out = run_scanners(files, specs, rule_ids=KnownRuleIds(), jobs=jobs, budget=budget)
+    else:
+        todo = cached.plan(files, specs, budget)
+        rule_ids = KnownRuleIds()
+        fresh = run_scanners(
+            todo, specs, rule_ids=rule_ids, jobs=jobs, budget=budget, on_file=cached.record, prepare=cached.prepare
+        )
+        out = cached.combined(fresh)
     findings = out.findings
     notes: list[str] = (list(history_notes) if first_shard else []) + out.notes
     repo_suppressed: list[Suppressed] = []
     repo_skipped: list[SkippedFile] = []
     if first_shard:
         for cls, ctx in specs:
-            repo_out, repo_notes = _repository_findings(cls, ctx, ws)
+            if cached is None:
+                repo_out, repo_notes = _repository_findings(cls, ctx, ws)
+            else:
+                repo_out, repo_notes = cached.repository(cls, ctx, partial(_repository_findings, cls, ctx, ws))
             findings.extend(repo_out.findings)
             repo_suppressed.extend(repo_out.suppressed)
             repo_skipped.extend(repo_out.skipped)
@@ -216,7 +263,7 @@ def run_scan(opts: ScanOptions) -> ScanResult:
     kept, triaged = triage(kept, catalog=cat, profile=profile, role_of=role_of, policies=policies, forced_rules=forced)
 
     if opts.new_only_base:
-        kept, moved, base = _select_new(opts, config, kept)
+        kept, moved, base = _select_new(opts, config, kept, session)
         # Whether each suppressed finding was already in the base too: SARIF's baselineState.
         suppressed = [replace(s, in_base=known_in(s.finding, base)) for s in suppressed]
         suppressed.extend(moved)
@@ -303,7 +350,7 @@ def _repository_findings(cls: type[Scanner], ctx: ScanContext, ws: Workspace) ->
 
 
 def _select_new(
-    opts: ScanOptions, config: Config, kept: list[Finding]
+    opts: ScanOptions, config: Config, kept: list[Finding], session: CacheSession | None
 ) -> tuple[list[Finding], list[Suppressed], frozenset[str]]:
     """Keep findings whose fingerprints the base revision's scan does not have; also
     returns the base's fingerprints.
@@ -328,7 +375,8 @@ def _select_new(
                 history=None,
                 sbom=None,
             )
-            base = base_fingerprints(run_scan(base_opts), base_root)
+            # The same cache: unchanged files cost the base scan nothing, whoever scanned them first.
+            base = base_fingerprints(_run_scan(base_opts, session, base_scan=True), base_root)
     new = [f for f in kept if not known_in(f, base)]
     old = [
         Suppressed(f, "new-only", f"already present in {opts.new_only_base}", in_base=True)
@@ -410,6 +458,21 @@ def _is_detect_secrets_baseline(path: Path) -> bool:
     except OSError:
         return False  # load_baseline reports the unreadable file with its name
     return path.name == DETECT_SECRETS_BASELINE or (b'"plugins_used"' in head and b'"results"' in head)
+
+
+def _without_cache_file(ws: Workspace, cache_file: Path) -> Workspace:
+    """The cache file is our own artefact, not repository content: a report must not
+    list it (as a skipped binary) when the cache directory is inside the scanned tree."""
+    try:
+        rel = cache_file.resolve().relative_to(ws.root).as_posix()
+    except (OSError, ValueError):
+        return ws
+    ours = {rel, f"{rel}-journal"}
+    if not any(f.path in ours for f in ws.files) and not any(s.path in ours for s in ws.skipped):
+        return ws
+    return replace(
+        ws, files=[f for f in ws.files if f.path not in ours], skipped=[s for s in ws.skipped if s.path not in ours]
+    )
 
 
 def _dedupe_skipped(items: list[SkippedFile]) -> list[SkippedFile]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisec_ci import __version__
 from aisec_ci.findings import Finding
 from aisec_ci.severity import Severity
 from aisec_ci.triage import TriageCounts
 from aisec_ci.workspace.files import SkippedFile
+
+if TYPE_CHECKING:
+    from aisec_ci.cache import CacheStats
 
 JSON_SCHEMA_VERSION = 2
 """2 added per finding `role`, `profile`, `confidence` and `lowered_from`, and at the top
@@ -81,6 +84,8 @@ class ScanResult:
     """Display only: the lowest severity the text and markdown reports list."""
     shard_commit: str | None = None
     """For a shard of a git checkout: the commit it scanned (merge refuses to mix commits)."""
+    cache: CacheStats | None = field(default=None, compare=False, repr=False)
+    """What the result cache saved, for the progress line; never part of a report."""
 
     def __post_init__(self) -> None:
         self.sort()

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from aisec_ci.budget import FileBudget
 
 if TYPE_CHECKING:
-    from aisec_ci.engine import EngineOutput, FileTask
+    from aisec_ci.engine import EngineOutput, FileResultSink, FileTask, PayloadMaker
     from aisec_ci.scanners.base import ScanContext, Scanner
 
 _POLL_SECONDS = 1.0
@@ -58,6 +58,7 @@ def _worker_main(
     rule_ids: Collection[str],
     budget: FileBudget,
     parent_pid: int,
+    prepare: PayloadMaker | None = None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -75,7 +76,7 @@ def _worker_main(
         if chunk is None:
             return
         for task in chunk:
-            conn.send(scan_one(task, scanners, rule_ids, budget))
+            conn.send(scan_one(task, scanners, rule_ids, budget, prepare))
 
 
 @dataclass
@@ -96,18 +97,21 @@ class SupervisedPool:
         specs: Sequence[tuple[type[Scanner], ScanContext]],
         rule_ids: Collection[str],
         budget: FileBudget,
+        prepare: PayloadMaker | None = None,
     ) -> None:
         self.ctx = ctx
         self.specs = specs
         self.rule_ids = rule_ids
         self.budget = budget
+        self.prepare = prepare
         self.workers: list[_Worker] = []
+        self.on_file: FileResultSink | None = None
 
     def _start(self) -> _Worker:
         parent, child = self.ctx.Pipe(duplex=True)
         process = self.ctx.Process(  # type: ignore[attr-defined]
             target=_worker_main,
-            args=(child, self.specs, self.rule_ids, self.budget, os.getpid()),
+            args=(child, self.specs, self.rule_ids, self.budget, os.getpid(), self.prepare),
             daemon=True,
         )
         process.start()
@@ -116,7 +120,10 @@ class SupervisedPool:
         self.workers.append(worker)
         return worker
 
-    def run(self, chunks: Sequence[list[FileTask]], jobs: int, out: EngineOutput) -> None:
+    def run(
+        self, chunks: Sequence[list[FileTask]], jobs: int, out: EngineOutput, on_file: FileResultSink | None = None
+    ) -> None:
+        self.on_file = on_file
         queue: deque[list[FileTask]] = deque(chunks)
         try:
             for _ in range(min(jobs, len(queue))):
@@ -163,8 +170,10 @@ class SupervisedPool:
                 part = w.conn.recv()
             except (EOFError, OSError):
                 return
-            w.pending.popleft()
+            task = w.pending.popleft()
             out.extend(part)
+            if self.on_file is not None:
+                self.on_file(task.path, part)
             w.since = time.monotonic()
 
     def _replace(self, w: _Worker, queue: deque[list[FileTask]], out: EngineOutput) -> None:
@@ -176,7 +185,10 @@ class SupervisedPool:
         culprit = w.pending.popleft()
         w.process.join(_STOP_GRACE_SECONDS)  # reap it, so its exit status is known
         reason = self._death_reason(w)
-        out.extend(EngineOutput(skipped=[SkippedFile(culprit.path, reason)]))
+        lost = EngineOutput(skipped=[SkippedFile(culprit.path, reason)], transient=True)
+        out.extend(lost)
+        if self.on_file is not None:
+            self.on_file(culprit.path, lost)
         if w.pending:
             queue.appendleft(list(w.pending))
             w.pending.clear()

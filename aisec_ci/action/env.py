@@ -117,6 +117,8 @@ class RunPlan:
     sbom: Path | None = None
     json_file: Path | None = None
     markdown_file: Path | None = None
+    cache_dir: Path | None = None
+    """The result cache's directory (input `cache`); None: no cache."""
 
     @property
     def owner_repo(self) -> tuple[str, str]:
@@ -307,6 +309,12 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
     profile = read_input(environ, "profile").lower() or None
     if profile is not None and profile not in PROFILES:
         raise UsageError(f"input profile: {profile!r} is not one of {', '.join(PROFILES)}")
+    cache_dir = _path_input(environ, "cache", workspace)
+    if cache_dir is not None and not cache_dir.resolve().is_relative_to(workspace.resolve()):
+        warnings.append(
+            f"input cache: {cache_dir} is outside the workspace; the container's files are discarded after "
+            "the step, so actions/cache cannot keep it"
+        )
     min_text = read_input(environ, "min-severity").lower()
     labels = [s.label for s in sorted(Severity, reverse=True)]
     if min_text and min_text not in labels:
@@ -345,4 +353,5 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         warnings=warnings,
         profile=profile,
         min_severity=Severity.parse(min_text) if min_text else None,
+        cache_dir=cache_dir,
     )

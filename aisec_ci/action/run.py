@@ -304,8 +304,11 @@ class ActionRun:
             min_severity=plan.min_severity,
             history=history,
             sbom=plan.sbom,
+            cache_dir=plan.cache_dir,
         )
         result = run_scan(opts)
+        if result.cache is not None:
+            self.log(result.cache.describe())
         if sarif_rel:
             # Our own artefact is not a skipped repository file worth reporting.
             result.skipped = [s for s in result.skipped if s.path != sarif_rel]

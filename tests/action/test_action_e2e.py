@@ -7,6 +7,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -458,3 +459,32 @@ def test_history_pr_outside_a_pull_request_says_why_it_is_skipped(
         {"history": "pr", "upload-sarif": "false"},
     )  # fmt: skip
     assert any("history: pr needs a pull request" in line for line in proc.stdout.splitlines())
+
+
+def test_cache_input_reuses_results_and_changes_nothing_reported(
+    tmp_path: Path, checkout: Checkout, fake_github: FakeGitHub
+) -> None:
+    """`cache:` keeps per-file results in the workspace (for actions/cache): the second run of a
+    pull request scans nothing again, base scan included, and reports exactly what a run
+    without the cache reports."""
+    runner = Runner(tmp_path, checkout.workspace, fake_github.url)
+    payload = pr_payload(checkout)
+    sarif = checkout.workspace / "aisec-ci.sarif"
+    plain = runner.run("pull_request", payload, checkout.head_sha, "refs/pull/42/merge", {"upload-sarif": "false"})
+    assert plain.returncode == 1, plain.stdout + plain.stderr
+    expected, expected_outputs = sarif.read_bytes(), parse_outputs(runner.output_file.read_text())
+    inputs = {"upload-sarif": "false", "cache": ".aisec-cache"}
+    runs = [runner.run("pull_request", payload, checkout.head_sha, "refs/pull/42/merge", inputs) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert sarif.read_bytes() == expected
+        assert parse_outputs(runner.output_file.read_text()) == expected_outputs
+    assert (checkout.workspace / ".aisec-cache" / "aisec-ci-results.sqlite3").is_file()
+    first = re.search(r"cache: (\d+) files reused, (\d+) scanned", runs[0].stderr)
+    second = re.search(r"cache: (\d+) files reused, (\d+) scanned", runs[1].stderr)
+    assert first and second, runs[0].stderr
+    assert int(first.group(2)) > 0 and int(second.group(2)) == 0
+    assert int(second.group(1)) == int(first.group(1)) + int(first.group(2))
+    assert checkout.secret not in (
+        checkout.workspace / ".aisec-cache" / "aisec-ci-results.sqlite3"
+    ).read_bytes().decode("latin-1")

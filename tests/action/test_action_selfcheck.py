@@ -17,7 +17,7 @@ from tests.action.conftest import REPO
 INPUTS = {
     "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
     "upload-sarif", "sarif-file", "comment", "review-comments", "review-comments-limit", "category", "offline-db",
-    "safety-api-key", "profile", "min-severity", "exclude", "history", "sbom", "json-file", "markdown-file",
+    "safety-api-key", "profile", "min-severity", "exclude", "history", "sbom", "json-file", "markdown-file", "cache",
 }  # fmt: skip
 OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 
@@ -70,3 +70,20 @@ def test_readme_inputs_table_matches_action_yml() -> None:
         for name in line.split("|")[1].split(",")
     }
     assert out_rows == set(meta["outputs"])
+
+
+def test_readme_inputs_table_lists_every_input() -> None:
+    """The README's table of inputs and action.yml name the same inputs, with the same defaults."""
+    meta = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Inputs", 1)[1].split("\n### ", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1].strip("`")
+    assert set(rows) == set(meta["inputs"])
+    for name, spec in meta["inputs"].items():
+        default = str(spec.get("default", ""))
+        if default and name not in ("config",):
+            assert rows[name] == default, name
