@@ -48,6 +48,12 @@ EXPECTED = {
         ("iam/open-trust-policy", "iam/github-oidc-trust.json"),
         ("exposure/nginx-proxy-without-auth", "nginx/mlflow.conf"),
         ("exposure/nginx-no-tls-redirect", "nginx/mlflow.conf"),
+        ("apigateway/model-method-without-api-key", "infra/api.tf"),
+        ("apigateway/stage-without-throttling", "infra/api.tf"),
+        ("apigateway/usage-plan-without-limits", "infra/api.tf"),
+        ("iam/model-invoke-on-any-resource", "infra/api.tf"),
+        ("s3/model-bucket-without-kms", "infra/endpoint.tf"),
+        ("sagemaker/endpoint-config-without-kms", "infra/endpoint.tf"),
     ],
     "workflows": [
         ("workflows/untrusted-checkout", ".github/workflows/pr-eval.yml"),

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from aisec_ci.rules import Rule
+from aisec_ci.scanners.cloud import model_invoke
 from aisec_ci.scanners.cloud.policy_model import Statement, is_intrinsic, statements
 from aisec_ci.scanners.common.context import Context
 from aisec_ci.severity import Severity
@@ -241,7 +242,17 @@ def check_policy(
         if trust or resource_policy:
             continue
         if s.resource_star and not full_action:
-            writes = sorted({a for a in s.actions if not is_read_only(a) and a.lower() not in _STAR_ONLY})
+            # Model invocation on `*` has its own rule, with its own fix.
+            invoke = model_invoke.check_statement(s, ctx, label, skey)
+            writes = sorted(
+                {
+                    a
+                    for a in s.actions
+                    if not is_read_only(a)
+                    and a.lower() not in _STAR_ONLY
+                    and not (invoke and model_invoke.is_invoke_action(a))
+                }
+            )
             if writes:
                 shown = ", ".join(writes[:5]) + (f" (+{len(writes) - 5} more)" if len(writes) > 5 else "")
                 ctx.report(

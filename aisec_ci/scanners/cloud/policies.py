@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from aisec_ci.scanners.base import SkipFile
-from aisec_ci.scanners.cloud import iam_rules, resource_policies, sagemaker
+from aisec_ci.scanners.cloud import (
+    apigateway_cfn,
+    bucket_encryption,
+    endpoint_encryption,
+    iam_rules,
+    resource_policies,
+    sagemaker,
+)
 from aisec_ci.scanners.cloud.policy_model import Statement, looks_like_policy, statements
 from aisec_ci.scanners.common.context import Context
 from aisec_ci.yamlfile.values import YamlError, YList, YMap, load_documents
@@ -123,6 +130,9 @@ _CFN_POLICIES: dict[str, tuple[tuple[tuple[str, ...], str, bool | None], ...]] =
     "AWS::ECR::Repository": ((("RepositoryPolicyText",), POLICY_RESOURCE, False),),
 }
 _INLINE_POLICIES = frozenset({"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"})
+# SAM resources whose `Policies` may hold policy documents (besides managed policy names and
+# SAM policy templates, which are not documents).
+_SAM_POLICIES = frozenset({"AWS::Serverless::Function", "AWS::Serverless::StateMachine"})
 
 
 def scan_cloudformation(template: Any, ctx: Context) -> None:
@@ -130,6 +140,9 @@ def scan_cloudformation(template: Any, ctx: Context) -> None:
     if not isinstance(resources, YMap):
         return
     sagemaker.check(resources, ctx)
+    apigateway_cfn.check(template, ctx)
+    bucket_encryption.check_cloudformation(resources, ctx)
+    endpoint_encryption.check_cloudformation(resources, ctx)
     for name, res in resources.items():
         if not isinstance(res, YMap):
             continue
@@ -165,6 +178,24 @@ def scan_cloudformation(template: Any, ctx: Context) -> None:
                         line=pol.line_of("PolicyDocument"),
                         kind=POLICY_IDENTITY,
                     )
+        if rtype in _SAM_POLICIES:
+            _sam_policies(name, rtype, props, ctx)
+
+
+def _sam_policies(name: str, rtype: str, props: YMap, ctx: Context) -> None:
+    raw = props.get("Policies")
+    docs = list(enumerate(raw)) if isinstance(raw, YList) else [(0, raw)]
+    for i, doc in docs:
+        if looks_like_policy(doc):
+            line = raw.line_of(i) if isinstance(raw, YList) else props.line_of("Policies")
+            analyse_policy(
+                doc,
+                ctx,
+                where=f"{rtype} {name} policy {i}",
+                key=f"{name}.Policies.{i}",
+                line=line,
+                kind=POLICY_IDENTITY,
+            )
 
 
 def is_cloudformation(value: Any) -> bool:

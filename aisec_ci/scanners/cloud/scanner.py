@@ -12,12 +12,18 @@ from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.base import Scanner, SkipFile
 from aisec_ci.scanners.cloud import (
+    apigateway,
+    apigateway_openapi,
+    bucket_encryption,
+    endpoint_encryption,
     iam_rules,
+    model_invoke,
     nginx,
     policies,
     resource_policies,
     sagemaker,
     terraform,
+    terraform_modules,
 )
 from aisec_ci.scanners.common import servecommands
 from aisec_ci.scanners.common.context import Context, redact
@@ -54,8 +60,12 @@ class CloudScanner(Scanner):
     )
     rules: ClassVar[tuple[Rule, ...]] = (
         *iam_rules.RULES,
+        *model_invoke.RULES,
         *resource_policies.RULES,
         *sagemaker.RULES,
+        *apigateway.RULES,
+        *bucket_encryption.RULES,
+        *endpoint_encryption.RULES,
         *servecommands.RULES,
         *nginx.RULES,
     )
@@ -99,7 +109,12 @@ class CloudScanner(Scanner):
     def _structured(self, file: SourceFile, ctx: Context) -> None:
         text = file.text
         # Cheap content test first: most JSON/YAML files are neither policies nor templates.
-        if file.kind in (FileKind.JSON, FileKind.YAML) and "Statement" not in text and "AWS::" not in text:
+        if (
+            file.kind in (FileKind.JSON, FileKind.YAML)
+            and "Statement" not in text
+            and "AWS::" not in text
+            and apigateway_openapi.INTEGRATION not in text
+        ):
             return
         is_json = file.path.lower().endswith(".json") or text.lstrip().startswith(("{", "["))
         try:
@@ -110,9 +125,15 @@ class CloudScanner(Scanner):
             raise
         if policies.is_cloudformation(value):
             policies.scan_cloudformation(value, ctx)
+        elif apigateway_openapi.is_definition(value):
+            apigateway_openapi.check_file(value, ctx)
         elif not policies.scan_policy_file(value, ctx) and file.kind is FileKind.IAM_POLICY:
             # The classifier said policy, but there is no Statement: that is itself malformed.
             policies.analyse_policy(value, ctx, where="policy", key="policy", line=1)
+
+    def scan_repository(self, files: list[SourceFile]) -> Iterable[Finding]:
+        # Terraform resources of one module are spread over its files: tie them together here.
+        return terraform_modules.scan(files)
 
     def _compose(self, file: SourceFile, ctx: Context) -> bool:
         """Compose services: `command`/`entrypoint` in string or list form. False if unreadable."""

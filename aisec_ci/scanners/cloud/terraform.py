@@ -69,6 +69,12 @@ def _policy_value(value: Any, line: int, documents: dict[str, YMap]) -> Any:
     return None
 
 
+def document_value(value: Any, line: int, documents: dict[str, YMap]) -> Any:
+    """A JSON-valued attribute (jsonencode, heredoc, JSON string, data document reference) as a
+    document with the file's lines; None when it is computed."""
+    return _policy_value(value, line, documents)
+
+
 def _list_attr(block: hcl.Block, name: str) -> Any:
     return block.attrs.get(name)
 
@@ -134,8 +140,31 @@ def scan(text: str, ctx: Context) -> None:
 
 
 # In the JSON syntax, a nested block is an object (or a list of objects) under its type name;
-# only the block types the policy checks read need telling apart from object-valued attributes.
-_NESTED_BLOCKS = frozenset({"statement", "principals", "not_principals", "condition", "inline_policy"})
+# only the block types our checks read need telling apart from object-valued attributes.
+_NESTED_BLOCKS = frozenset(
+    {
+        "statement",
+        "principals",
+        "not_principals",
+        "condition",
+        "inline_policy",
+        # Read by the API Gateway, bucket encryption and endpoint checks (terraform_modules).
+        "settings",
+        "throttle",
+        "throttle_settings",
+        "quota_settings",
+        "api_stages",
+        "default_route_settings",
+        "route_settings",
+        "endpoint_configuration",
+        "environment",
+        "production_variants",
+        "serverless_config",
+        "rule",
+        "apply_server_side_encryption_by_default",
+        "server_side_encryption_configuration",
+    }
+)
 _LABELS = {"resource": 2, "data": 2, "module": 1, "provider": 1, "variable": 1, "output": 1}
 
 

@@ -38,3 +38,15 @@ def line_of(path: str, needle: str, nth: int = 1) -> int:
             if seen == nth:
                 return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+def scan_tree(root: Path) -> list[Finding]:
+    """The whole-tree pass (Terraform modules across files) over every `.tf`/`.tf.json` under `root`."""
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith((".tf", ".tf.json")))
+    files = [SourceFile(p.relative_to(root).as_posix(), p, FileKind.TERRAFORM, p.stat().st_size) for p in paths]
+    return list(SCANNER(ScanContext(root=root)).scan_repository(files))
+
+
+def summary(findings: list[Finding]) -> set[tuple[str, str, int, str]]:
+    """(rule id, path, line, severity) of each finding."""
+    return {(f.rule_id, f.path, f.start_line, f.severity.label) for f in findings}

@@ -169,3 +169,22 @@ def test_unparseable_generic_yaml_is_left_to_other_scanners(tmp_path: Path) -> N
     assert scan(p, FileKind.YAML) == []
     with pytest.raises(SkipFile):
         scan(p, FileKind.IAM_POLICY)
+
+
+def test_model_invocation_on_any_resource() -> None:
+    path = "policy-invoke-endpoint-star.json"
+    fs = scan(path)
+    invoke = by_rule(fs, "iam/model-invoke-on-any-resource")
+    assert [(f.start_line, f.severity.label) for f in invoke] == [
+        (line_of(path, '"Resource": "*"'), "medium"),
+        (line_of(path, '"Resource": "*"', nth=2), "medium"),
+    ]
+    assert "sagemaker:InvokeEndpoint, sagemaker:InvokeEndpointWithResponseStream" in invoke[0].message
+    # The invocation on * is not reported twice; the other write action still is.
+    star = {f.start_line: f.message for f in by_rule(fs, "iam/resource-star-write")}
+    assert star[invoke[1].start_line].endswith("on Resource *: s3:PutObject")
+    assert invoke[0].start_line not in star
+    # A resource-tag condition scopes `*` (ABAC); `sagemaker:*` is the wildcard rule's.
+    assert not [f for f in invoke if f.start_line >= line_of(path, "InvokeTaggedEndpoints")]
+    assert any("sagemaker:*" in f.message for f in by_rule(fs, "iam/wildcard-action"))
+    assert scan("policy-invoke-endpoint-safe.json") == []

@@ -27,6 +27,8 @@ def _cloud_kind(path: Path) -> FileKind:
         return FileKind.COMPOSE
     if name.startswith(("cloudformation", "sagemaker")):
         return FileKind.CLOUDFORMATION
+    if name.startswith("openapi"):
+        return FileKind.YAML
     if name.endswith(".json"):
         return FileKind.IAM_POLICY
     return FileKind.TEXT
@@ -50,6 +52,13 @@ def _all(switches: dict[str, bool] | None = None) -> dict[Path, list[Finding]]:
     for p in sorted((FIXTURES / "cloud").iterdir()):
         if p.is_file() and p.name != "realworld-snapshot.json":
             out[p] = list(cloud.scan_file(SourceFile(p.name, p, _cloud_kind(p), p.stat().st_size)))
+        elif p.is_dir():
+            # A Terraform module: its checks across files run in the whole-tree pass.
+            tf = sorted(p.glob("*.tf"))
+            files = [SourceFile(f.name, f, FileKind.TERRAFORM, f.stat().st_size) for f in tf]
+            out[p] = list(cloud.scan_repository(files))
+            for f in tf:
+                out[p].extend(cloud.scan_file(SourceFile(f.name, f, FileKind.TERRAFORM, f.stat().st_size)))
     return out
 
 
