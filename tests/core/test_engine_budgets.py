@@ -60,7 +60,9 @@ def test_hostile_files_cost_themselves_only(tmp_path: Path, ordinary: int) -> No
 
 
 def _scan_with_budget(repo: Path) -> tuple[int, dict, str]:
-    (repo / ".aisec.yml").write_text("max-file-seconds: 1\nmax-file-memory: 256MiB\n", encoding="utf-8")
+    # 3 s, not 1: on a loaded machine zero-filling the memory hog's 256 MiB took over a second, so it
+    # hit the time budget before the memory one; the spinning and blocking files exceed any budget.
+    (repo / ".aisec.yml").write_text("max-file-seconds: 3\nmax-file-memory: 256MiB\n", encoding="utf-8")
     return _scan(repo, "--jobs", "2")
 
 
