@@ -149,6 +149,8 @@ class OfflineDbService:
         self.path = self.paths[0]
         self.cache_dir = cache_dir
         self._loaded: list[tuple[Path, RecordIndex | RecordStore, int]] | None = None
+        self._errors: list[str] = []
+        """Why databases that were named could not be read (a missing PyPI default among them)."""
 
     def _databases(self) -> list[tuple[Path, RecordIndex | RecordStore, int]]:
         if self._loaded is None:
@@ -166,7 +168,7 @@ class OfflineDbService:
                 loaded.append((path, index, bad))
             if not loaded:
                 raise ServiceUnavailable("; ".join(errors))
-            self._loaded = loaded
+            self._loaded, self._errors = loaded, errors
         return self._loaded
 
     def covers(self, ecosystem: str) -> bool:
@@ -182,9 +184,12 @@ class OfflineDbService:
             at = next((n for n, (_p, index, _b) in enumerate(databases) if pv.ecosystem in _held(index)), None)
             if at is None:
                 names = ", ".join(p.name for p, _i, _b in databases)
-                answer.failed[pv] = (
-                    f"the offline database ({names}) holds no {pv.ecosystem} advisories "
-                    f"(run `aisec-ci db update --ecosystem {pv.ecosystem}`)"
+                answer.failed[pv] = "; ".join(
+                    [
+                        f"the offline database ({names}) holds no {pv.ecosystem} advisories "
+                        f"(run `aisec-ci db update --ecosystem {pv.ecosystem}`)",
+                        *self._errors,
+                    ]
                 )
             else:
                 by_db.setdefault(at, []).append(pv)
