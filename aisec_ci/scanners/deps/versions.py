@@ -51,10 +51,6 @@ def parse_version(text: str) -> Version | None:
         return None
 
 
-def is_semver(text: str) -> bool:
-    return bool(_SEMVER_RE.match(text))
-
-
 @lru_cache(maxsize=65536)
 def parse_semver(text: str) -> Any | None:
     """A SemVer 2.0 version (univers' SemverVersion, ordered by SemVer precedence), or None."""
