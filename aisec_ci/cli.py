@@ -145,9 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="manage the offline vulnerability database")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
-    update = dbsub.add_parser("update", help="download OSV's PyPI advisories for offline scans")
+    update = dbsub.add_parser("update", help="download OSV's advisories (PyPI by default) for offline scans")
     update.add_argument("--cache-dir", type=Path, help="where to keep it (default: the user cache directory)")
-    update.add_argument("--url", help="download from this URL (default: osv.dev's PyPI all.zip)")
+    update.add_argument(
+        "--ecosystem",
+        action="append",
+        choices=["PyPI", "Go", "npm", "crates.io"],
+        help="ecosystem to download, repeatable (default: PyPI); each is kept as osv/<ecosystem>-all.zip",
+    )
+    update.add_argument("--url", help="download from this URL (default: osv.dev's all.zip of the ecosystem)")
 
     merge = sub.add_parser("merge", help="combine JSON reports of --shard runs")
     merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json")
@@ -469,13 +475,17 @@ def _cmd_baseline_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_update(args: argparse.Namespace) -> int:
-    from aisec_ci.scanners.deps.database import DEFAULT_DB_URL, DatabaseError, update
+    from aisec_ci.scanners.deps.database import DatabaseError, database_url, update
 
-    try:
-        path = update(args.cache_dir, args.url or DEFAULT_DB_URL)
-    except DatabaseError as exc:
-        raise UsageError(f"db update: {exc}") from None
-    sys.stdout.write(f"{path}\n")
+    ecosystems = list(dict.fromkeys(args.ecosystem or ["PyPI"]))
+    if args.url and len(ecosystems) > 1:
+        raise UsageError("db update: --url names one archive; give one --ecosystem with it")
+    for ecosystem in ecosystems:
+        try:
+            path = update(args.cache_dir, args.url or database_url(ecosystem), ecosystem=ecosystem)
+        except DatabaseError as exc:
+            raise UsageError(f"db update: {exc}") from None
+        sys.stdout.write(f"{path}\n")
     return EXIT_PASSED
 
 

@@ -106,6 +106,15 @@ _EXACT_NAMES: dict[str, FileKind] = {
     "uv.lock": FileKind.LOCKFILE,
     "pdm.lock": FileKind.LOCKFILE,
     "pylock.toml": FileKind.LOCKFILE,
+    # Other ecosystems' lock files, audited by the deps scanner. go.mod is a manifest, but since Go
+    # 1.17 it lists the exact version of every module the build uses, so it is read like a lock.
+    "go.mod": FileKind.LOCKFILE,
+    "go.sum": FileKind.LOCKFILE,
+    "package-lock.json": FileKind.LOCKFILE,
+    "npm-shrinkwrap.json": FileKind.LOCKFILE,
+    "yarn.lock": FileKind.LOCKFILE,
+    "pnpm-lock.yaml": FileKind.LOCKFILE,
+    "cargo.lock": FileKind.LOCKFILE,
     "setup.cfg": FileKind.SETUP_CFG,
     "environment.yml": FileKind.CONDA_ENV,
     "environment.yaml": FileKind.CONDA_ENV,

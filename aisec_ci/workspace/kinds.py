@@ -9,7 +9,9 @@ class FileKind(str, enum.Enum):
     """One kind per file; the value is what reports print."""
 
     REQUIREMENTS = "requirements"  # requirements*.txt, constraints*.txt, requirements/*.txt, *.in
-    LOCKFILE = "lockfile"  # poetry.lock, uv.lock, Pipfile.lock, pdm.lock, pylock*.toml
+    # poetry.lock, uv.lock, Pipfile.lock, pdm.lock, pylock*.toml; go.mod, go.sum, package-lock.json,
+    # npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml, Cargo.lock
+    LOCKFILE = "lockfile"
     PYPROJECT = "pyproject"  # pyproject.toml
     PIPFILE = "pipfile"  # Pipfile
     SETUP_CFG = "setup-cfg"  # setup.cfg

@@ -139,6 +139,14 @@ def test_fixture_file_kind(relpath: str) -> None:
         ("pdm.lock", FileKind.LOCKFILE),
         ("pylock.toml", FileKind.LOCKFILE),
         ("pylock.cpu.toml", FileKind.LOCKFILE),
+        # other ecosystems' lock files, read by the deps scanner (not generic JSON/YAML/text)
+        ("go.mod", FileKind.LOCKFILE),
+        ("services/gateway/go.sum", FileKind.LOCKFILE),
+        ("frontend/package-lock.json", FileKind.LOCKFILE),
+        ("npm-shrinkwrap.json", FileKind.LOCKFILE),
+        ("dashboard/yarn.lock", FileKind.LOCKFILE),
+        ("pnpm-lock.yaml", FileKind.LOCKFILE),
+        ("rust/Cargo.lock", FileKind.LOCKFILE),
         ("pyproject.toml", FileKind.PYPROJECT),
         ("Pipfile", FileKind.PIPFILE),
         ("setup.cfg", FileKind.SETUP_CFG),
@@ -171,7 +179,18 @@ def test_kind_by_name(relpath: str, expected: FileKind) -> None:
 
 @pytest.mark.parametrize(
     "relpath",
-    ["config.yaml", "data.json", "README.md", "notes.txt", "site.conf", "Dockerfile.md", "docker/Dockerfile.sh"],
+    [
+        "config.yaml",
+        "data.json",
+        "README.md",
+        "notes.txt",
+        "site.conf",
+        "Dockerfile.md",
+        "docker/Dockerfile.sh",
+        "frontend/package.json",
+        "go.work",
+        "Cargo.toml",
+    ],
 )
 def test_names_that_need_content_or_are_plain(relpath: str) -> None:
     assert kind_by_name(relpath) is None

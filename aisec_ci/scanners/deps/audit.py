@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aisec_ci.scanners.deps.advisory import Advisory
-from aisec_ci.scanners.deps.matching import parse_version
 from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import (
     DEFAULT_OSV_URL,
@@ -26,10 +25,12 @@ from aisec_ci.scanners.deps.services.interface import (
     VulnerabilityService,
 )
 from aisec_ci.scanners.deps.services.snapshot import SnapshotService, snapshot_records, snapshot_records_any
+from aisec_ci.scanners.deps.versions import PYPI, sort_key
 
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
-# Ids from these databases name an advisory most precisely for PyPI users; prefer them as the finding's id.
-_ID_PREFERENCE = ("MAL-", "PYSEC-", "GHSA-", "CVE-")
+# Ids from these databases name an advisory most precisely for their ecosystem's users (PYSEC for
+# PyPI, the Go vulnerability database, RustSec); prefer them as the finding's id.
+_ID_PREFERENCE = ("MAL-", "PYSEC-", "GO-", "RUSTSEC-", "GHSA-", "CVE-")
 
 
 @dataclass
@@ -53,8 +54,26 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "aisec-ci"
 
 
-def default_database(env: Mapping[str, str]) -> Path:
-    return default_cache_dir(env) / "osv" / "PyPI-all.zip"
+def default_database(env: Mapping[str, str], ecosystem: str = PYPI) -> Path:
+    return default_cache_dir(env) / "osv" / f"{ecosystem}-all.zip"
+
+
+def default_databases(env: Mapping[str, str]) -> list[Path]:
+    """The archives `db update` left in the cache: PyPI's (named even when absent, so that the
+    error says what to run), then every other ecosystem's that is there."""
+    pypi = default_database(env)
+    try:
+        others = sorted(p for p in pypi.parent.glob("*-all.zip") if p != pypi and p.is_file())
+    except OSError:
+        others = []
+    return [pypi, *others]
+
+
+def configured_databases(value: Any, root: Path) -> list[Path]:
+    """The `database` option (one path or a list) or AISEC_OSV_DB (paths joined by os.pathsep)."""
+    items = [value] if isinstance(value, str) else list(value)
+    parts = [p for item in items for p in str(item).split(os.pathsep) if p]
+    return [_path(p, root) for p in parts]
 
 
 def osv_base_url(options: Mapping[str, Any], env: Mapping[str, str]) -> str:
@@ -107,7 +126,7 @@ def build_services(
             cache = options.get("cache_dir")
             services.append(
                 OfflineDbService(
-                    _path(database, root) if database else default_database(env),
+                    configured_databases(database, root) if database else default_databases(env),
                     cache_dir=_path(cache, root) if cache else default_cache_dir(env),
                 )
             )
@@ -150,11 +169,19 @@ def run_audit(
     for service in services:
         if not pending:
             break
+        # A source is asked only about ecosystems it holds advisories for (pip-audit and safety
+        # know PyPI alone): its silence about the others would read as "no vulnerabilities".
+        asked = [pv for pv in pending if service.covers(pv.ecosystem)]
+        for pv in pending:
+            if pv not in asked:
+                reasons[pv].append(f"{service.name}: does not cover {pv.ecosystem} packages")
+        if not asked:
+            continue
         try:
-            answer = service.audit(pending)
+            answer = service.audit(asked)
         except ServiceUnavailable as exc:
             result.notes.append(f"deps: {service.name} unavailable: {exc}")
-            for pv in pending:
+            for pv in asked:
                 reasons[pv].append(f"{service.name}: {exc}")
             continue
         answers.append(answer)
@@ -166,9 +193,9 @@ def run_audit(
         for pv, found in answer.advisories.items():
             result.advisories.setdefault(pv, []).extend(found)
             result.audited_by.setdefault(pv, []).append(answer.source)
-    missing = [pv for pv in pending if pv not in result.audited_by]
+    snapshot = SnapshotService()
+    missing = [pv for pv in pending if pv not in result.audited_by and snapshot.covers(pv.ecosystem)]
     if missing and use_snapshot:
-        snapshot = SnapshotService()
         try:
             answer = snapshot.audit(missing)
         except ServiceUnavailable as exc:
@@ -188,11 +215,11 @@ def run_audit(
         if pv not in result.audited_by:
             result.unaudited[pv] = "; ".join(reasons[pv]) or "no vulnerability source was configured"
     for pv, found in result.advisories.items():
-        result.advisories[pv] = merge_advisories(found)
+        result.advisories[pv] = merge_advisories(found, pv.ecosystem)
     return result
 
 
-def merge_advisories(items: Sequence[Advisory]) -> list[Advisory]:
+def merge_advisories(items: Sequence[Advisory], ecosystem: str = PYPI) -> list[Advisory]:
     """One advisory per group of ids that share an id or alias, listing every source that reported it.
 
     Groups are found through an id -> group map, so each advisory costs a few lookups instead of a
@@ -213,18 +240,18 @@ def merge_advisories(items: Sequence[Advisory]) -> list[Advisory]:
         ids_of[n] = ids
         for i in ids:
             group_of[i] = n
-    out = [_merge_group(members[key]) for key in sorted(members)]
+    out = [_merge_group(members[key], ecosystem) for key in sorted(members)]
     return sorted(out, key=lambda a: a.id)
 
 
-def _merge_group(group: list[Advisory]) -> Advisory:
+def _merge_group(group: list[Advisory], ecosystem: str = PYPI) -> Advisory:
     ids = set().union(*(a.ids for a in group))
     primary = min(ids, key=_id_rank)
     first = group[0]
     fixed: dict[str, None] = {}
     for a in group:
         fixed.update(dict.fromkeys(a.fixed))
-    ordered_fixed = sorted(fixed, key=lambda s: (parse_version(s) is None, parse_version(s) or parse_version("0"), s))
+    ordered_fixed = sorted(fixed, key=sort_key(ecosystem))
     return Advisory(
         id=primary,
         aliases=tuple(sorted(ids - {primary})),

@@ -1,4 +1,5 @@
-"""`aisec-ci db update`: download osv.dev's PyPI `all.zip` into the cache the offline source reads.
+"""`aisec-ci db update`: download osv.dev's `all.zip` of an ecosystem (PyPI by default; Go, npm,
+crates.io with `--ecosystem`) into the cache the offline source reads, as `osv/<ecosystem>-all.zip`.
 
 The download lands in a temporary file, is checked (a zip holding OSV JSON
 records), and only then replaces the cached database, so a failed or
@@ -21,7 +22,9 @@ import requests
 from aisec_ci.scanners.deps.audit import default_cache_dir, default_database
 
 DEFAULT_DB_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
-# The PyPI dump is tens of MiB; a response this large is not it.
+ECOSYSTEMS = ("PyPI", "Go", "npm", "crates.io")
+"""The ecosystems whose lock files the deps scanner reads (osv.dev's names, which are its folder names)."""
+# The largest dump (npm) is a few hundred MiB; a response this large is not one.
 MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
@@ -30,17 +33,26 @@ class DatabaseError(Exception):
     """The database could not be downloaded or is not a valid OSV archive."""
 
 
-def database_path(cache_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """Where the offline source looks for the database by default."""
+def database_url(ecosystem: str) -> str:
+    """osv.dev's dump of one ecosystem."""
+    return DEFAULT_DB_URL.replace("/PyPI/", f"/{urllib.parse.quote(ecosystem)}/")
+
+
+def database_path(cache_dir: Path | None = None, env: Mapping[str, str] | None = None, ecosystem: str = "PyPI") -> Path:
+    """Where the offline source looks for the ecosystem's database by default."""
     if cache_dir is not None:
-        return cache_dir / "osv" / "PyPI-all.zip"
-    return default_database(env if env is not None else os.environ)
+        return cache_dir / "osv" / f"{ecosystem}-all.zip"
+    return default_database(env if env is not None else os.environ, ecosystem)
 
 
-def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: float = 60.0) -> Path:
-    """Download the database and return its path; raises DatabaseError with a readable reason."""
+def update(
+    cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: float = 60.0, ecosystem: str = "PyPI"
+) -> Path:
+    """Download the ecosystem's database and return its path; raises DatabaseError with a readable reason."""
+    if ecosystem not in ECOSYSTEMS:
+        raise DatabaseError(f"unknown ecosystem {ecosystem!r} (one of {', '.join(ECOSYSTEMS)})")
     cache_dir = cache_dir if cache_dir is not None else default_cache_dir(os.environ)
-    target = database_path(cache_dir)
+    target = database_path(cache_dir, ecosystem=ecosystem)
     created = _missing_dirs(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=target.parent)
@@ -60,6 +72,7 @@ def update(cache_dir: Path | None = None, url: str = DEFAULT_DB_URL, timeout: fl
                 break  # not empty (something else wrote there): keep it and its parents
         raise
     meta = {
+        "ecosystem": ecosystem,
         "url": url,
         "downloaded": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "records": records,

@@ -15,8 +15,9 @@ AUDIT_INCOMPLETE = Rule(
     short_description="No vulnerability source could check this dependency; it is not known to be safe.",
     severity=Severity.MEDIUM,
     what="Reports a pinned dependency that no configured source (OSV API, offline database, pip-audit, "
-    "safety, embedded snapshot) could check, with each source's reason; a manifest line or include that "
-    "could not be read (`-r` outside the repository, an include loop, an invalid requirement); with "
+    "safety, embedded snapshot) could check, with each source's reason (pip-audit, safety and the snapshot "
+    "know PyPI alone, and an offline database answers only for the ecosystems it holds); a manifest line "
+    "or include that could not be read (`-r` outside the repository, an include loop, an invalid requirement); with "
     "`check_pypi: true`, a pin PyPI does not list (advisory sources call an unknown package clean); and, "
     "at low severity, the conda packages of an environment file, which PyPI advisory data does not cover.",
     why="An audit tool that cannot reach its database and then reports 'no known vulnerabilities' "
@@ -53,7 +54,34 @@ def unaudited(dep: Dependency, reason: str) -> Iterator[Finding]:
         start_line=dep.line,
         snippet=dep.snippet,
         key=f"unaudited:{dep.canonical}=={dep.version}",
-        properties={"package": dep.canonical, "version": dep.version, "reason": reason, "manifest": dep.origin},
+        properties={
+            "package": dep.canonical,
+            "version": dep.version,
+            "reason": reason,
+            "manifest": dep.origin,
+            "ecosystem": dep.ecosystem,
+        },
+    )
+
+
+def unaudited_lock(path: str, deps: Sequence[Dependency], reasons: Sequence[str]) -> Iterator[Finding]:
+    """The packages of one Go, npm or Cargo lock file that no source could audit, as one finding."""
+    ecosystem = deps[0].ecosystem
+    names = sorted({f"{d.canonical}@{d.version}" for d in deps})
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    why = sorted(set(reasons))
+    first = min(deps, key=lambda d: d.line)
+    yield Finding(
+        rule_id=AUDIT_INCOMPLETE.id,
+        severity=AUDIT_INCOMPLETE.severity,
+        message=f"{len(names)} {ecosystem} package(s) were not audited ({why[0]}"
+        + (f"; and {len(why) - 1} other reason(s)" if len(why) > 1 else "")
+        + f"): {shown}.",
+        path=path,
+        start_line=first.line,
+        snippet=first.snippet,
+        key=f"unaudited-lock:{ecosystem}",
+        properties={"packages": names, "ecosystem": ecosystem, "reasons": why, "manifest": first.origin},
     )
 
 

@@ -1,9 +1,12 @@
-"""Does an OSV record affect one PyPI version? The OSV evaluation, done carefully.
+"""Does an OSV record affect one package version? The OSV evaluation, done carefully.
 
 Events are sorted by version before walking (real data lists them out of
 order), `last_affected` is inclusive and `fixed` exclusive, explicit
-`versions` lists count on their own, and versions that are not PEP 440 never
-crash the walk: such a range is skipped and only exact list matches count.
+`versions` lists count on their own, and versions the ecosystem cannot order
+never crash the walk: such a range is skipped and only exact list matches
+count. PyPI versions follow PEP 440 and its `ECOSYSTEM` ranges; Go, npm and
+crates.io versions follow SemVer (versions.py), in `SEMVER` and `ECOSYSTEM`
+ranges alike.
 """
 
 from __future__ import annotations
@@ -13,39 +16,50 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 from aisec_ci.scanners.deps.advisory import Advisory
-from aisec_ci.scanners.deps.model import canonicalize_name
+from aisec_ci.scanners.deps.model import package_key
+from aisec_ci.scanners.deps.versions import (
+    PYPI,
+    SEMVER_ECOSYSTEMS,
+    audit_version,
+    parse_version,
+    sort_key,
+    version_parser,
+    zero_for,
+)
+
+__all__ = ["advisory_from_osv", "fixed_versions", "is_affected", "parse_version", "smallest_fix_above"]
 
 _EVENT_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
-_ZERO = Version("0")
+# PyPI's records order versions by PEP 440 in ECOSYSTEM ranges (SEMVER ranges there are left out,
+# as they always were); in the SemVer ecosystems both range types mean SemVer order.
+_RANGE_TYPES = {PYPI: frozenset({"ECOSYSTEM"})}
+_SEMVER_RANGE_TYPES = frozenset({"ECOSYSTEM", "SEMVER"})
 
 
-@lru_cache(maxsize=65536)
-def parse_version(text: str) -> Version | None:
-    # Cached: a 1,000-pin audit parses the same few thousand event versions over and over.
-    try:
-        return Version(text)
-    except (InvalidVersion, TypeError):
-        return None
+def _range_types(ecosystem: str) -> frozenset[str]:
+    if ecosystem in SEMVER_ECOSYSTEMS:
+        return _SEMVER_RANGE_TYPES
+    return _RANGE_TYPES.get(ecosystem, frozenset({"ECOSYSTEM"}))
 
 
-def _pypi_entries(record: Mapping[str, Any], name: str) -> Iterable[Mapping[str, Any]]:
-    wanted = canonicalize_name(name)
+def _entries(record: Mapping[str, Any], name: str, ecosystem: str = PYPI) -> Iterable[Mapping[str, Any]]:
+    """The record's `affected` entries for this package of this ecosystem."""
+    wanted = package_key(ecosystem, name)
     for entry in record.get("affected") or ():
         if not isinstance(entry, Mapping):
             continue
         pkg = entry.get("package") or {}
-        if not isinstance(pkg, Mapping) or str(pkg.get("ecosystem", "")).split(":", 1)[0] != "PyPI":
+        if not isinstance(pkg, Mapping) or str(pkg.get("ecosystem", "")).split(":", 1)[0] != ecosystem:
             continue
-        if canonicalize_name(str(pkg.get("name", ""))) == wanted:
+        if package_key(ecosystem, str(pkg.get("name", ""))) == wanted:
             yield entry
 
 
-def _sorted_events(events: Iterable[Any]) -> list[tuple[Version, str]] | None:
+def _sorted_events(events: Iterable[Any], ecosystem: str = PYPI) -> list[tuple[Any, str]] | None:
     """(version, event type) pairs in version order, or None when one cannot be ordered."""
-    out: list[tuple[Version, str]] = []
+    parse = version_parser(ecosystem)
+    out: list[tuple[Any, str]] = []
     for event in events:
         if not isinstance(event, Mapping):
             continue
@@ -53,11 +67,11 @@ def _sorted_events(events: Iterable[Any]) -> list[tuple[Version, str]] | None:
             if kind in event:
                 raw = str(event[kind])
                 if kind == "introduced" and raw == "0":
-                    out.append((_ZERO, kind))
+                    out.append((zero_for(ecosystem), kind))
                 elif kind == "limit" and raw == "*":
                     continue
                 else:
-                    v = parse_version(raw)
+                    v = parse(raw)
                     if v is None:
                         return None
                     out.append((v, kind))
@@ -66,7 +80,7 @@ def _sorted_events(events: Iterable[Any]) -> list[tuple[Version, str]] | None:
     return out
 
 
-def _in_range(events: list[tuple[Version, str]], v: Version) -> bool:
+def _in_range(events: list[tuple[Any, str]], v: Any) -> bool:
     limits = [ev for ev, kind in events if kind == "limit"]
     if limits and not any(v < limit for limit in limits):
         return False
@@ -100,62 +114,82 @@ def _equality_key(text: str) -> str | None:
     return None if v is None else _TRAILING_ZEROS_RE.sub(r"\1", str(v))
 
 
-def is_affected(record: Mapping[str, Any], name: str, version: str) -> bool:
-    """True when `name==version` is affected; withdrawn records affect nothing."""
+def _semver_equality_key(text: str) -> str:
+    """SemVer versions are equal when all but their build metadata is (`v1.2.3+incompatible` is `1.2.3`)."""
+    return text.removeprefix("v").split("+", 1)[0]
+
+
+def is_affected(record: Mapping[str, Any], name: str, version: str, ecosystem: str = PYPI) -> bool:
+    """True when `name==version` of `ecosystem` is affected; withdrawn records affect nothing.
+
+    `version` is spelled as OSV spells it (versions.audit_version: Go's without its `v`)."""
     if record.get("withdrawn"):
         return False
-    v = parse_version(version)
-    for entry in _pypi_entries(record, name):
+    parse = version_parser(ecosystem)
+    semver = ecosystem in SEMVER_ECOSYSTEMS
+    v = parse(version)
+    types = _range_types(ecosystem)
+    for entry in _entries(record, name, ecosystem):
         listed = entry.get("versions") or ()
         if version in listed:
             return True
         if v is None:
-            if any(parse_version(str(x)) is None and str(x).lower() == version.lower() for x in listed):
+            if any(parse(str(x)) is None and str(x).lower() == version.lower() for x in listed):
                 return True
             continue
         for rng in entry.get("ranges") or ():
-            if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
+            if not isinstance(rng, Mapping) or rng.get("type") not in types:
                 continue
-            events = _sorted_events(rng.get("events") or ())
+            events = _sorted_events(rng.get("events") or (), ecosystem)
             if events is not None and _in_range(events, v):
                 return True
         # Last, as it walks the whole list: a listed version spelled differently (`2.0` for `2.0.0`).
+        if semver:
+            wanted = _semver_equality_key(version)
+            if any(_semver_equality_key(str(x)) == wanted for x in listed):
+                return True
+            continue
         key = _equality_key(version)
         if any(_equality_key(str(x)) == key for x in listed):
             return True
     return False
 
 
-def fixed_versions(record: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    """Every `fixed` version of the package's ECOSYSTEM ranges, in version order."""
-    found: dict[str, Version] = {}
-    for entry in _pypi_entries(record, name):
+def fixed_versions(record: Mapping[str, Any], name: str, ecosystem: str = PYPI) -> tuple[str, ...]:
+    """Every `fixed` version of the package's ranges (of the types the ecosystem orders), in version order."""
+    parse = version_parser(ecosystem)
+    types = _range_types(ecosystem)
+    found: dict[str, Any] = {}
+    for entry in _entries(record, name, ecosystem):
         for rng in entry.get("ranges") or ():
-            if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
+            if not isinstance(rng, Mapping) or rng.get("type") not in types:
                 continue
             for event in rng.get("events") or ():
                 if isinstance(event, Mapping) and "fixed" in event:
-                    v = parse_version(str(event["fixed"]))
+                    v = parse(str(event["fixed"]))
                     if v is not None:
                         found[str(event["fixed"])] = v
     return tuple(sorted(found, key=lambda s: found[s]))
 
 
-def smallest_fix_above(fixed: Iterable[str], version: str) -> str | None:
+def smallest_fix_above(fixed: Iterable[str], version: str, ecosystem: str = PYPI) -> str | None:
     """The first fixed version greater than the installed one (the upgrade to suggest)."""
-    v = parse_version(version)
-    candidates = [(pv, s) for s in fixed if (pv := parse_version(s)) is not None and (v is None or pv > v)]
-    return min(candidates)[1] if candidates else None
+    parse = version_parser(ecosystem)
+    v = parse(audit_version(ecosystem, version))
+    candidates = [(pv, s) for s in fixed if (pv := parse(s)) is not None and (v is None or pv > v)]
+    return min(candidates, key=lambda c: sort_key(ecosystem)(c[1]))[1] if candidates else None
 
 
-def advisory_from_osv(record: Mapping[str, Any], name: str, source: str, version: str = "") -> Advisory:
+def advisory_from_osv(
+    record: Mapping[str, Any], name: str, source: str, version: str = "", ecosystem: str = PYPI
+) -> Advisory:
     """The parts of an OSV record a finding needs, for one package (and, when given, one version)."""
     vectors: list[str] = []
     db_severity = ""
     for sev in record.get("severity") or ():
         if isinstance(sev, Mapping) and str(sev.get("type", "")).startswith("CVSS_") and sev.get("score"):
             vectors.append(str(sev["score"]))
-    for entry in _pypi_entries(record, name):
+    for entry in _entries(record, name, ecosystem):
         for sev in entry.get("severity") or ():
             if isinstance(sev, Mapping) and str(sev.get("type", "")).startswith("CVSS_") and sev.get("score"):
                 vectors.append(str(sev["score"]))
@@ -166,7 +200,7 @@ def advisory_from_osv(record: Mapping[str, Any], name: str, source: str, version
     details = str(record.get("details") or "")
     if not summary:
         summary = _first_sentence(details)
-    fixed = fixed_versions(record, name)
+    fixed = fixed_versions(record, name, ecosystem)
     return Advisory(
         id=str(record.get("id", "")),
         aliases=tuple(sorted(str(a) for a in record.get("aliases") or () if a)),
@@ -178,7 +212,7 @@ def advisory_from_osv(record: Mapping[str, Any], name: str, source: str, version
         modified=str(record.get("modified") or ""),
         disputed=is_disputed(summary) or is_disputed(details),
         withdrawn=bool(record.get("withdrawn")) or is_rejected(summary) or is_rejected(details),
-        unlisted=bool(version) and not fixed and _newer_than_listed(record, name, version),
+        unlisted=bool(version) and not fixed and _newer_than_listed(record, name, version, ecosystem),
         sources=(source,),
     )
 
@@ -196,16 +230,17 @@ def is_rejected(text: str) -> bool:
     return bool(_REJECTED_RE.match(text))
 
 
-def _newer_than_listed(record: Mapping[str, Any], name: str, version: str) -> bool:
+def _newer_than_listed(record: Mapping[str, Any], name: str, version: str, ecosystem: str = PYPI) -> bool:
     """Every entry for the package lists versions, none is this one, and this one is newer than all."""
-    v = parse_version(version)
+    parse = version_parser(ecosystem)
+    v = parse(version)
     if v is None:
         return False
-    entries = list(_pypi_entries(record, name))
+    entries = list(_entries(record, name, ecosystem))
     if not entries:
         return False
     for entry in entries:
-        listed = [parse_version(str(x)) for x in entry.get("versions") or ()]
+        listed = [parse(str(x)) for x in entry.get("versions") or ()]
         known = [x for x in listed if x is not None]
         if not known or any(x >= v for x in known):
             return False

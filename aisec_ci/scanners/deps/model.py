@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from aisec_ci.scanners.deps.versions import audit_version
+
 _SEPARATORS_RE = re.compile(r"[-_.]+")
 
 
@@ -17,6 +19,15 @@ def canonicalize_name(name: str) -> str:
     Written out rather than imported from packaging.utils, whose import drags in
     packaging.tags (logging, platform, sysconfig) for this one regular expression."""
     return _SEPARATORS_RE.sub("-", name).lower()
+
+
+def package_key(ecosystem: str, name: str) -> str:
+    """How advisory data names a package: PyPI names PEP 503-normalized (as the records do), the
+    names of other ecosystems as written (npm and Go module paths are case-sensitive identifiers;
+    OSV's crates.io names are the crate's own). A bare name is a PyPI package, as it always was."""
+    if ecosystem == "PyPI":
+        return canonicalize_name(name)
+    return f"{ecosystem}:{name}"
 
 
 class PinKind(str, enum.Enum):
@@ -55,10 +66,20 @@ class Dependency:
     group: str = ""
     """Dependency group / extra / lock category, when the format has one."""
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    ecosystem: str = "PyPI"
+    """The OSV ecosystem of the package: PyPI, Go, npm or crates.io."""
 
     @property
     def canonical(self) -> str:
-        return canonicalize_name(self.name)
+        """The name advisories use: PEP 503-normalized for PyPI, as written elsewhere."""
+        if self.ecosystem == "PyPI":
+            return canonicalize_name(self.name)
+        return self.name
+
+    @property
+    def audit_version(self) -> str:
+        """The version as the advisory data spells it (Go's without its leading `v`)."""
+        return audit_version(self.ecosystem, self.version or "")
 
     @property
     def auditable(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aisec_ci.findings import Finding
 from aisec_ci.scanners.deps.locks import declared_suffix
-from aisec_ci.scanners.deps.matching import parse_version
+from aisec_ci.scanners.deps.versions import version_parser
 from aisec_ci.severity import Severity
 
 DOUBT_TEXT = {
@@ -44,13 +44,14 @@ def entry_order(entry: Mapping[str, Any]) -> tuple[int, float, tuple[tuple[str, 
 _ID_PARTS = re.compile(r"(\D*)(\d*)")
 
 
-def combined_fix(entries: Sequence[Mapping[str, Any]]) -> str | None:
+def combined_fix(entries: Sequence[Mapping[str, Any]], ecosystem: str = "PyPI") -> str | None:
     """The lowest version that fixes every advisory that has a fix: the highest of their own
     smallest fixes above the pinned version. None when no advisory has one."""
+    parse = version_parser(ecosystem)
     best: tuple[Any, str] | None = None
     for entry in entries:
         fix = entry.get("fix_version")
-        parsed = parse_version(str(fix)) if fix else None
+        parsed = parse(str(fix)) if fix else None
         if fix and parsed is not None and (best is None or parsed > best[0]):
             best = (parsed, str(fix))
     return best[1] if best else None
@@ -83,12 +84,14 @@ def _single_message(name: str, version: str, entry: Mapping[str, Any], malicious
     return message
 
 
-def _several_message(name: str, version: str, entries: Sequence[Mapping[str, Any]], malicious: bool) -> str:
+def _several_message(
+    name: str, version: str, entries: Sequence[Mapping[str, Any]], malicious: bool, ecosystem: str = "PyPI"
+) -> str:
     if malicious:
         return f"{name} {version} is a known malicious package ({_ids(entries)})."
     # What to do comes before the summary, which reports and PR comments may shorten.
     message = f"{name} {version} is affected by {len(entries)} advisories ({_ids(entries)})."
-    fix = combined_fix(entries)
+    fix = combined_fix(entries, ecosystem)
     unfixed = [e for e in entries if not e.get("fix_version")]
     if fix and not unfixed:
         message += f" Upgrading to {fix} fixes all of them."
@@ -124,10 +127,14 @@ def summarise(
     ordered = sorted(entries, key=entry_order)
     first = ordered[0]
     name, version = str(base.get("name") or base["package"]), str(base["version"])
+    ecosystem = str(base.get("ecosystem") or "PyPI")
+    if ecosystem != "PyPI":
+        # `lodash 4.17.20 (npm) is affected by ...`: the same name can exist in several ecosystems.
+        version = f"{version} ({ecosystem})"
     if len(ordered) == 1:
         message = _single_message(name, version, first, malicious)
     else:
-        message = _several_message(name, version, ordered, malicious)
+        message = _several_message(name, version, ordered, malicious, ecosystem)
     severity = max(Severity.parse(str(e["severity"])) for e in ordered)
     props: dict[str, Any] = dict(base)
     # `advisory_id` and `aliases` as before one finding listed every advisory: the most severe
@@ -136,7 +143,7 @@ def summarise(
     props["aliases"] = sorted({i for e in ordered for i in (e["id"], *(e.get("aliases") or ()))} - {first["id"]})
     props["advisory_count"] = len(ordered)
     props["summary"] = first.get("summary", "")
-    props["fix_version"] = combined_fix(ordered)
+    props["fix_version"] = combined_fix(ordered, ecosystem)
     props["unfixed_advisories"] = [e["id"] for e in ordered if not e.get("fix_version")]
     props["sources"] = sorted({s for e in ordered for s in e.get("sources") or ()})
     scores = [float(e["cvss_score"]) for e in ordered if e.get("cvss_score") is not None]
@@ -154,7 +161,18 @@ def _doubt_rank(code: str) -> int:
     return order.index(code) if code in order else len(order)
 
 
-BASE_KEYS = ("name", "package", "version", "manifest", "group", "marker", "cell", "snapshot_date", "declared_in")
+BASE_KEYS = (
+    "name",
+    "package",
+    "version",
+    "manifest",
+    "ecosystem",
+    "group",
+    "marker",
+    "cell",
+    "snapshot_date",
+    "declared_in",
+)
 """The package-level properties a recomputed finding keeps."""
 
 

@@ -40,10 +40,13 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "description": "OSV API base URL (default https://api.osv.dev; env AISEC_OSV_URL).",
         },
         "database": {
-            "type": "string",
-            "minLength": 1,
-            "description": "Offline OSV database: a directory of OSV JSON files or a PyPI all.zip "
-            "(env AISEC_OSV_DB; default: the `aisec-ci db update` cache).",
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ],
+            "description": "Offline OSV database: a directory of OSV JSON files or an osv.dev all.zip, or a "
+            "list of them, one per ecosystem (env AISEC_OSV_DB, paths joined by the OS path separator; "
+            "default: every archive `aisec-ci db update [--ecosystem NAME]` left in the cache).",
         },
         "cache_dir": {
             "type": "string",
@@ -118,8 +121,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
 class DepsScanner(Scanner):
     name: ClassVar[str] = "deps"
     description: ClassVar[str] = (
-        "Known-vulnerable and malicious Python dependencies in every manifest and lock file (OSV, offline "
-        "database, pip-audit, safety), plus unpinned and unverifiable requirements"
+        "Known-vulnerable and malicious dependencies in every Python manifest and lock file and in Go "
+        "(go.mod, go.sum), npm (package-lock.json, yarn.lock, pnpm-lock.yaml) and Cargo lock files (OSV, "
+        "offline database, pip-audit, safety), plus unpinned and unverifiable requirements"
     )
     rules: ClassVar[tuple[Rule, ...]] = (
         vulnerable.VULNERABLE_PACKAGE,
@@ -165,15 +169,21 @@ class DepsScanner(Scanner):
         shadow = locks.shadowed(dependencies)
         also = locks.declared_in(shadow)
         pinned = [d for d in dependencies if d.auditable]
-        packages = sorted({PackageVersion(d.canonical, d.version or "") for d in pinned})
+        packages = sorted({_pin(d) for d in pinned})
         if packages:
             services, notes = build_services(options, self.context.env, self.context.offline, self.context.root)
             self.notes.extend(notes)
             result = run_audit(packages, services, use_snapshot=bool(options.get("snapshot_fallback", True)))
             self.notes.extend(result.notes)
             snapshot_deps: dict[str, list[Dependency]] = {}
+            lock_unaudited: dict[str, list[Dependency]] = {}
             for dep in pinned:
-                pv = PackageVersion(dep.canonical, dep.version or "")
+                pv = _pin(dep)
+                if pv in result.unaudited and dep.ecosystem != "PyPI":
+                    # A Go, npm or Cargo lock holds hundreds of packages that fail together (an
+                    # offline database without that ecosystem): one finding per lock file.
+                    lock_unaudited.setdefault(dep.path, []).append(dep)
+                    continue
                 if pv in result.unaudited:
                     if dep not in shadow:
                         findings.extend(
@@ -186,8 +196,10 @@ class DepsScanner(Scanner):
                 if pv in result.snapshot_only:
                     snapshot_deps.setdefault(dep.path, []).append(dep)
             findings.extend(self._not_on_index(pinned, result.advisories, result.unaudited, shadow, also))
+            for path, deps in sorted(lock_unaudited.items()):
+                findings.extend(incomplete.unaudited_lock(path, deps, [result.unaudited[_pin(d)] for d in deps]))
             for path, deps in sorted(snapshot_deps.items()):
-                why = [result.fallback_reasons.get(PackageVersion(d.canonical, d.version or ""), "") for d in deps]
+                why = [result.fallback_reasons.get(_pin(d), "") for d in deps]
                 findings.extend(incomplete.snapshot_only(path, deps, result.snapshot_date, why))
         findings.extend(self._hygiene(dependencies, options, shadow, also))
         for f in findings:
@@ -243,7 +255,7 @@ class DepsScanner(Scanner):
             self.notes.append("deps: --offline: skipped the PyPI release check (check_pypi)")
             return
         clean = sorted(
-            {PackageVersion(d.canonical, d.version or "") for d in pinned}
+            {_pin(d) for d in pinned if d.ecosystem == "PyPI"}
             - set(unaudited)
             - {pv for pv, found in advisories.items() if found}
         )
@@ -260,7 +272,7 @@ class DepsScanner(Scanner):
         absent, notes = index.missing(clean)
         self.notes.extend(f"deps: {n}" for n in notes)
         for dep in pinned:
-            pv = PackageVersion(dep.canonical, dep.version or "")
+            pv = _pin(dep)
             if pv in absent and dep not in shadow:
                 yield from (locks.mention(f, also.get(dep, ())) for f in incomplete.not_on_index(dep, absent[pv]))
 
@@ -301,6 +313,13 @@ class DepsScanner(Scanner):
 
 
 _PROJECT_FILES = frozenset({"pyproject.toml", "setup.cfg"})
+
+
+def _pin(dep: Dependency) -> PackageVersion:
+    """What the sources are asked about for a pinned dependency."""
+    if dep.ecosystem == "PyPI":
+        return PackageVersion(dep.canonical, dep.version or "")
+    return PackageVersion(dep.canonical, dep.audit_version, dep.ecosystem)
 
 
 def _under(root: Path, value: str) -> Path:

@@ -17,10 +17,14 @@ from aisec_ci.severity import Severity
 VULNERABLE_PACKAGE = Rule(
     id="deps/vulnerable-package",
     name="Dependency with a known vulnerability",
-    short_description="A pinned Python dependency has a published security advisory.",
+    short_description="A pinned dependency (Python, Go, npm or Cargo) has a published security advisory.",
     severity=Severity.HIGH,
-    what="Reports a pinned package version that advisories (PYSEC, GHSA, CVE ...) affect, once, at the line "
-    "of the manifest or lock file that pins it, listing every advisory in the `advisories` property. Each "
+    what="Reports a pinned package version that advisories (PYSEC, GO, RUSTSEC, GHSA, CVE ...) affect, once, "
+    "at the line of the manifest or lock file that pins it, listing every advisory in the `advisories` "
+    "property; the `ecosystem` property (and, outside PyPI, the message) names the package's ecosystem. "
+    "Python manifests and locks, go.mod (go.sum for modules an old go.mod leaves out), package-lock.json, "
+    "npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml and Cargo.lock are read; versions are compared by the "
+    "ecosystem's own rules (PEP 440, or SemVer with Go pseudo-versions). Each "
     "advisory's severity is the CVSS base score computed from its vector, else the database's named "
     "severity, else high; the finding takes the highest. The message names the advisories and the lowest "
     "version that fixes all of them, and says which have no fix. Advisories reported by several sources "
@@ -34,7 +38,8 @@ VULNERABLE_PACKAGE = Rule(
     why="A known vulnerability has a public description, often a public exploit, and scanners that look "
     "for it. ML stacks pull in large, fast-moving packages (model servers, tokenizers, notebook servers, "
     "experiment trackers) whose advisories include remote code execution and path traversal.",
-    example="torch==1.13.0\npyyaml==5.3\nmlflow==2.9.1",
+    example="torch==1.13.0\npyyaml==5.3\nmlflow==2.9.1\n"
+    "# go.mod\nrequire golang.org/x/net v0.0.0-20220225172249-27dd8689420f",
     fix="Upgrade to the version the finding names as fixing all of its advisories (or later) and re-lock. "
     "If an advisory has no fix, remove the dependency or isolate the feature, and ignore that advisory "
     "with a reason and an `until` date.",
@@ -87,7 +92,7 @@ def low_confidence(adv: Advisory) -> list[tuple[str, str]]:
     return [(code, DOUBT_TEXT[code]) for code in codes]
 
 
-def advisory_entry(adv: Advisory, version: str) -> dict[str, Any]:
+def advisory_entry(adv: Advisory, version: str, ecosystem: str = "PyPI") -> dict[str, Any]:
     """One advisory as the finding lists it (plain JSON), with the severity it warrants on its own."""
     if adv.malicious:
         severity, score = Severity.CRITICAL, None
@@ -102,7 +107,7 @@ def advisory_entry(adv: Advisory, version: str) -> dict[str, Any]:
         "severity": severity.label,
         "summary": adv.summary,
         "fixed_versions": list(adv.fixed),
-        "fix_version": smallest_fix_above(adv.fixed, version),
+        "fix_version": smallest_fix_above(adv.fixed, version, ecosystem),
         "sources": list(adv.sources),
     }
     if score is not None:
@@ -119,13 +124,13 @@ def advisory_entry(adv: Advisory, version: str) -> dict[str, Any]:
 
 
 def advisory_url(advisory_id: str) -> str:
-    """Where to read an advisory: osv.dev serves the PyPI databases' ids; others have no known page."""
+    """Where to read an advisory: osv.dev serves the ids of the databases it imports; others have no known page."""
     if advisory_id.startswith(_OSV_PREFIXES):
         return f"https://osv.dev/vulnerability/{advisory_id}"
     return ""
 
 
-_OSV_PREFIXES = ("PYSEC-", "GHSA-", "MAL-", "OSV-", "CVE-")
+_OSV_PREFIXES = ("PYSEC-", "GHSA-", "MAL-", "OSV-", "CVE-", "GO-", "RUSTSEC-")
 
 
 def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "") -> Iterator[Finding]:
@@ -137,6 +142,7 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
         "package": dep.canonical,
         "version": dep.version,
         "manifest": dep.origin,
+        "ecosystem": dep.ecosystem,
     }
     if dep.group:
         base["group"] = dep.group
@@ -152,7 +158,7 @@ def findings(dep: Dependency, advisories: list[Advisory], snapshot_date: str = "
         if snapshot_date and any("snapshot" in adv.sources for adv in mine):
             props["snapshot_date"] = snapshot_date
         severity, message, props = summarise(
-            props, [advisory_entry(adv, dep.version) for adv in mine], rule is MALICIOUS_PACKAGE
+            props, [advisory_entry(adv, dep.version, dep.ecosystem) for adv in mine], rule is MALICIOUS_PACKAGE
         )
         yield Finding(
             rule_id=rule.id,

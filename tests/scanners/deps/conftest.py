@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scanners.deps.deps_support import OSV_DATA, FakeOsv
+from tests.scanners.deps.deps_support import LOCK_ADVISORIES, OSV_DATA, FakeOsv
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +35,21 @@ def osv_server() -> Iterator[FakeOsv]:
 def osv(osv_server: FakeOsv) -> FakeOsv:
     osv_server.reset()
     return osv_server
+
+
+@pytest.fixture(scope="module")
+def lock_osv_server() -> Iterator[FakeOsv]:
+    """The OSV API with the PyPI data and the Go/npm/crates.io advisories of the lock-file tests."""
+    dirs = [LOCK_ADVISORIES] + ([OSV_DATA] if OSV_DATA.is_dir() else [])
+    server = FakeOsv(*dirs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lock_osv(lock_osv_server: FakeOsv) -> FakeOsv:
+    lock_osv_server.reset()
+    return lock_osv_server

@@ -12,12 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from aisec_ci.findings import Finding
 from aisec_ci.scanners.base import ScanContext
 from aisec_ci.scanners.deps import DepsScanner
 from aisec_ci.scanners.deps.matching import is_affected
+from aisec_ci.scanners.deps.model import package_key
 from aisec_ci.scanners.deps.services.local_records import RecordIndex
 from aisec_ci.workspace.discovery import discover
 from aisec_ci.workspace.files import SourceFile
@@ -27,6 +26,8 @@ SHARED = REPO.parent / "shared"
 OSV_DATA = SHARED / "data" / "advisories" / "osv-pypi"
 SAFETY_DB = SHARED / "data" / "advisories" / "safety-db-v2-from-osv"
 FIXTURES = REPO / "tests" / "fixtures" / "deps"
+LOCK_ADVISORIES = FIXTURES / "osv-locks"
+"""Trimmed copies of real Go, npm and crates.io advisories (see the README there)."""
 # A port nothing listens on: connection refused at once, so "service down" tests stay fast.
 DEAD_URL = "http://127.0.0.1:9"
 
@@ -41,10 +42,12 @@ class FakeOsv:
     `fail_next` makes the next N requests answer HTTP 503; `delay` slows every answer; requests for
     paths starting with `drop_prefix` get their connection closed without an answer."""
 
-    def __init__(self, data: Path) -> None:
-        self.records = {r["id"]: r for r in load_records(data)}
+    def __init__(self, *data: Path) -> None:
+        self.records = {r["id"]: r for directory in data for r in load_records(directory)}
         self.index = RecordIndex(self.records.values())
         self.hits: Counter[str] = Counter()
+        self.queries: list[dict[str, Any]] = []
+        """Every querybatch query received, in order."""
         self.fail_next = 0
         self.delay = 0.0
         self.drop_prefix = ""
@@ -66,10 +69,13 @@ class FakeOsv:
         self.delay = 0.0
         self.drop_prefix = ""
         self.releases = set()
+        self.queries = []
 
-    def matches(self, name: str, version: str) -> list[dict[str, Any]]:
+    def matches(self, name: str, version: str, ecosystem: str = "PyPI") -> list[dict[str, Any]]:
         return [
-            dict(r) for r in self.index.by_package.get(canonicalize_name(name), ()) if is_affected(r, name, version)
+            dict(r)
+            for r in self.index.by_package.get(package_key(ecosystem, name), ())
+            if is_affected(r, name, version, ecosystem)
         ]
 
     def start(self) -> None:
@@ -134,12 +140,14 @@ class FakeOsv:
                 if self.path == "/v1/querybatch":
                     results = []
                     for q in body.get("queries", []):
-                        found = owner.matches(q["package"]["name"], q["version"])
+                        with owner._lock:
+                            owner.queries.append(q)
+                        found = owner.matches(q["package"]["name"], q["version"], q["package"]["ecosystem"])
                         vulns = [{"id": r["id"], "modified": r.get("modified", "")} for r in found]
                         results.append({"vulns": vulns} if vulns else {})
                     self._send(200, {"results": results})
                 elif self.path == "/v1/query":
-                    found = owner.matches(body["package"]["name"], body["version"])
+                    found = owner.matches(body["package"]["name"], body["version"], body["package"]["ecosystem"])
                     self._send(200, {"vulns": found} if found else {})
                 else:
                     self._send(404, {"message": "not found"})

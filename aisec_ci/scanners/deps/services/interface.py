@@ -23,8 +23,11 @@ class PackageVersion(NamedTuple):
     compares these many thousand times, which tuples do in C."""
 
     name: str
-    """PEP 503 canonical name."""
+    """The name advisories use (PEP 503 canonical for PyPI)."""
     version: str
+    """As advisory data spells it (a Go module version without its `v`)."""
+    ecosystem: str = "PyPI"
+    """The OSV ecosystem: PyPI, Go, npm or crates.io."""
 
 
 @dataclass
@@ -41,6 +44,12 @@ class ServiceUnavailable(Exception):
 
 class VulnerabilityService(Protocol):
     name: str
+
+    def covers(self, ecosystem: str) -> bool:
+        """Whether this source holds advisories for the ecosystem at all. A source is only asked
+        about packages of ecosystems it covers: one that knows nothing of npm must not call an npm
+        package clean."""
+        ...
 
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
         """Audit every package; raise ServiceUnavailable when nothing can be checked."""

@@ -7,18 +7,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aisec_ci.scanners.deps.matching import advisory_from_osv, is_affected
-from aisec_ci.scanners.deps.model import canonicalize_name
+from aisec_ci.scanners.deps.model import package_key
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion
+
+# The ecosystems whose records a local database keeps: the ones aisec-ci reads lock files of.
+KEPT_ECOSYSTEMS = frozenset({"PyPI", "Go", "npm", "crates.io"})
+
+
+def record_packages(record: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(ecosystem, package key) of every package of a kept ecosystem the record affects. The key is
+    the PEP 503 name for PyPI (the layout stores have always had) and `ecosystem:name` otherwise."""
+    found: set[tuple[str, str]] = set()
+    for entry in record.get("affected") or ():
+        pkg = entry.get("package") if isinstance(entry, Mapping) else None
+        if not isinstance(pkg, Mapping):
+            continue
+        ecosystem = str(pkg.get("ecosystem", "")).split(":", 1)[0]
+        if ecosystem in KEPT_ECOSYSTEMS:
+            found.add((ecosystem, package_key(ecosystem, str(pkg.get("name", "")))))
+    return found
 
 
 def pypi_names(record: Mapping[str, Any]) -> set[str]:
     """Canonical names of the PyPI packages a record affects."""
-    names: set[str] = set()
-    for entry in record.get("affected") or ():
-        pkg = entry.get("package") if isinstance(entry, Mapping) else None
-        if isinstance(pkg, Mapping) and str(pkg.get("ecosystem", "")).split(":", 1)[0] == "PyPI":
-            names.add(canonicalize_name(str(pkg.get("name", ""))))
-    return names
+    return {key for ecosystem, key in record_packages(record) if ecosystem == "PyPI"}
 
 
 def answer_from(
@@ -28,27 +40,29 @@ def answer_from(
     answer = AuditAnswer(source=source)
     for pv in packages:
         found = [
-            advisory_from_osv(rec, pv.name, source, pv.version)
-            for rec in by_package.get(pv.name, ())
-            if is_affected(rec, pv.name, pv.version)
+            advisory_from_osv(rec, pv.name, source, pv.version, pv.ecosystem)
+            for rec in by_package.get(package_key(pv.ecosystem, pv.name), ())
+            if is_affected(rec, pv.name, pv.version, pv.ecosystem)
         ]
         answer.advisories[pv] = sorted(found, key=lambda a: a.id)
     return answer
 
 
 class RecordIndex:
-    """OSV records by canonical PyPI package name."""
+    """OSV records by package key (model.package_key), and the ecosystems they cover."""
 
     def __init__(self, records: Iterable[Mapping[str, Any]] = ()) -> None:
         self.by_package: dict[str, list[Mapping[str, Any]]] = {}
+        self.ecosystems: set[str] = set()
         for record in records:
             self.add(record)
 
     def add(self, record: Mapping[str, Any]) -> None:
         if record.get("withdrawn") or not isinstance(record.get("id"), str):
             return
-        for name in pypi_names(record):
-            self.by_package.setdefault(name, []).append(record)
+        for ecosystem, key in record_packages(record):
+            self.ecosystems.add(ecosystem)
+            self.by_package.setdefault(key, []).append(record)
 
     def audit(self, source: str, packages: Sequence[PackageVersion]) -> AuditAnswer:
         return answer_from(source, packages, self.by_package)

@@ -1,4 +1,8 @@
-"""A local OSV database: a directory of OSV JSON files, or osv.dev's `PyPI/all.zip`.
+"""A local OSV database: directories of OSV JSON files, or osv.dev's `<ecosystem>/all.zip` archives.
+
+Each database answers only for the ecosystems it holds records of: a PyPI
+all.zip says nothing about npm packages, so those stay unaudited (with the
+`db update --ecosystem` command that fixes it) instead of passing as clean.
 
 An all.zip holds tens of thousands of records; parsing all of them costs over
 a second on every run. So the first run (or `aisec-ci db update`) turns the
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
-from aisec_ci.scanners.deps.services.local_records import RecordIndex
+from aisec_ci.scanners.deps.services.local_records import RecordIndex, record_packages
 from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
 
 # One OSV record is a few KiB; anything this large in a zip is not an advisory.
@@ -118,14 +122,16 @@ def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore | RecordInde
         except ServiceUnavailable:
             store = None  # damaged: rebuilt below
         if store is not None:
-            if all(store.meta.get(k) == v for k, v in stamp.items()):
+            # A store without `ecosystems` predates non-PyPI records (it dropped them): rebuilt.
+            if all(store.meta.get(k) == v for k, v in stamp.items()) and "ecosystems" in store.meta:
                 return store, int(store.meta.get("unreadable", "0"))
             store.close()
     records, bad = _zip_records(archive)
+    ecosystems = sorted({eco for record in records for eco, _key in record_packages(record)})
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_store(tmp, records, {**stamp, "unreadable": str(bad)})
+        write_store(tmp, records, {**stamp, "unreadable": str(bad), "ecosystems": ",".join(ecosystems)})
         tmp.replace(target)
         return RecordStore(target), bad
     except (OSError, sqlite3.Error, ServiceUnavailable):
@@ -138,19 +144,65 @@ def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore | RecordInde
 class OfflineDbService:
     name = "offline-db"
 
-    def __init__(self, path: Path, cache_dir: Path | None = None) -> None:
-        self.path = path
+    def __init__(self, path: Path | Sequence[Path], cache_dir: Path | None = None) -> None:
+        self.paths = [path] if isinstance(path, Path) else list(path)
+        self.path = self.paths[0]
         self.cache_dir = cache_dir
-        self._index: RecordIndex | RecordStore | None = None
-        self._bad = 0
+        self._loaded: list[tuple[Path, RecordIndex | RecordStore, int]] | None = None
+        self._errors: list[str] = []
+        """Why databases that were named could not be read (a missing PyPI default among them)."""
+
+    def _databases(self) -> list[tuple[Path, RecordIndex | RecordStore, int]]:
+        if self._loaded is None:
+            loaded: list[tuple[Path, RecordIndex | RecordStore, int]] = []
+            errors: list[str] = []
+            for path in self.paths:
+                try:
+                    if self.cache_dir is not None and path.is_file():
+                        index, bad = open_store(path, self.cache_dir)
+                    else:
+                        index, bad = load_index(path)
+                except ServiceUnavailable as exc:
+                    errors.append(str(exc))
+                    continue
+                loaded.append((path, index, bad))
+            if not loaded:
+                raise ServiceUnavailable("; ".join(errors))
+            self._loaded, self._errors = loaded, errors
+        return self._loaded
+
+    def covers(self, ecosystem: str) -> bool:
+        # Every ecosystem is routed here; the ones no database holds are answered in `audit` as
+        # failed, with the command that fetches them.
+        return True
 
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
-        if self._index is None:
-            if self.cache_dir is not None and self.path.is_file():
-                self._index, self._bad = open_store(self.path, self.cache_dir)
+        databases = self._databases()
+        answer = AuditAnswer(source=self.name)
+        by_db: dict[int, list[PackageVersion]] = {}
+        for pv in packages:
+            at = next((n for n, (_p, index, _b) in enumerate(databases) if pv.ecosystem in _held(index)), None)
+            if at is None:
+                names = ", ".join(p.name for p, _i, _b in databases)
+                answer.failed[pv] = "; ".join(
+                    [
+                        f"the offline database ({names}) holds no {pv.ecosystem} advisories "
+                        f"(run `aisec-ci db update --ecosystem {pv.ecosystem}`)",
+                        *self._errors,
+                    ]
+                )
             else:
-                self._index, self._bad = load_index(self.path)
-        answer = self._index.audit(self.name, packages)
-        if self._bad:
-            answer.notes.append(f"offline database {self.path.name}: {self._bad} unreadable record(s) ignored")
+                by_db.setdefault(at, []).append(pv)
+        for at, pins in sorted(by_db.items()):
+            path, index, bad = databases[at]
+            found = index.audit(self.name, pins)
+            answer.advisories.update(found.advisories)
+            answer.notes.extend(found.notes)
+            if bad:
+                answer.notes.append(f"offline database {path.name}: {bad} unreadable record(s) ignored")
         return answer
+
+
+def _held(index: RecordIndex | RecordStore) -> frozenset[str] | set[str]:
+    """The ecosystems a database holds; a directory without a record says PyPI, as before."""
+    return index.ecosystems or {"PyPI"}

@@ -115,6 +115,9 @@ class OsvApiService:
         breaker.trip(why)
         raise ServiceUnavailable(f"OSV API: {why}")
 
+    def covers(self, ecosystem: str) -> bool:
+        return True  # osv.dev serves every ecosystem
+
     # --- audit ----------------------------------------------------------
     def audit(self, packages: Sequence[PackageVersion]) -> AuditAnswer:
         # One breaker and one deadline per lookup: batches, pages and detail fetches together.
@@ -165,7 +168,7 @@ class OsvApiService:
                 if isinstance(record, Mapping):
                     if record.get("withdrawn"):
                         continue
-                    advisories.append(advisory_from_osv(record, pv.name, self.name, pv.version))
+                    advisories.append(advisory_from_osv(record, pv.name, self.name, pv.version, pv.ecosystem))
                 else:
                     advisories.append(
                         Advisory(id=vid, summary=f"(details unavailable: {record})", sources=(self.name,))
@@ -180,7 +183,7 @@ class OsvApiService:
         return "; not asked again this run" + ("" if why in reason else f" ({why})")
 
     def _querybatch(self, chunk: list[PackageVersion]) -> dict[PackageVersion, list[tuple[str, str]]]:
-        queries = [{"package": {"name": pv.name, "ecosystem": "PyPI"}, "version": pv.version} for pv in chunk]
+        queries = [{"package": {"name": pv.name, "ecosystem": pv.ecosystem}, "version": pv.version} for pv in chunk]
         data = self._call("POST", "/v1/querybatch", {"queries": queries})
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list) or len(results) != len(chunk):

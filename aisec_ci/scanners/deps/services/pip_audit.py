@@ -25,6 +25,9 @@ from aisec_ci.scanners.deps.services.subprocess_run import last_line, run_tool
 class PipAuditService:
     name = "pip-audit"
 
+    def covers(self, ecosystem: str) -> bool:
+        return ecosystem == "PyPI"  # Python packages only
+
     def __init__(self, osv_base_url: str, timeout: float = 15.0, command: Sequence[str] | None = None) -> None:
         self.osv_base_url = osv_base_url.rstrip("/")
         self.timeout = timeout

@@ -8,12 +8,15 @@ query.
 
 Layout: `meta(key, value)`, `records(id, modified, body)` with the record's
 compact JSON as body, and `affects(package, id)` keyed by PEP 503 canonical
-package name. Withdrawn records are never stored. Bodies are plain JSON in the
-embedded snapshot (the wheel compresses the file anyway, and inflating
-hundreds of rows would cost every run about 5 ms) and zlib-compressed in the
-index of an offline database, which can hold tens of thousands. One record
-alone compresses poorly, so compressed bodies use a preset dictionary
-(`zdict`, a sample of the records themselves), which halves them.
+package name for PyPI and `ecosystem:name` for the other ecosystems (Go, npm,
+crates.io). The `ecosystems` meta entry lists the ecosystems an offline
+database's store holds; a store without it holds PyPI alone. Withdrawn
+records are never stored. Bodies are plain JSON in the embedded snapshot
+(the wheel compresses the file anyway, and inflating hundreds of rows would
+cost every run about 5 ms) and zlib-compressed in the index of an offline
+database, which can hold tens of thousands. One record alone compresses
+poorly, so compressed bodies use a preset dictionary (`zdict`, a sample of
+the records themselves), which halves them.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aisec_ci.scanners.deps.model import package_key
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
-from aisec_ci.scanners.deps.services.local_records import answer_from, pypi_names
+from aisec_ci.scanners.deps.services.local_records import answer_from, record_packages
 
 STORE_FORMAT = "1"
 _SCHEMA = (
@@ -64,12 +68,12 @@ def write_store(
         vid = record.get("id")
         if record.get("withdrawn") or not isinstance(vid, str):
             continue
-        names = pypi_names(record)
+        names = record_packages(record)
         if not names:
             continue
         body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         bodies[vid] = (str(record.get("modified") or ""), body)
-        affects.update((name, vid) for name in names)
+        affects.update((key, vid) for _ecosystem, key in names)
     ids = sorted(bodies)
     # Evenly spaced records, so the dictionary holds the keys and phrases common to all of them.
     step = max(1, len(ids) // _ZDICT_SAMPLES)
@@ -124,6 +128,14 @@ class RecordStore:
             raise ServiceUnavailable(f"{path} is an advisory store of an unknown format")
         self._zdict: bytes = found[0] if found else b""
         self._compressed = self.meta.get("compression", "zlib") != "none"
+
+    @property
+    def ecosystems(self) -> frozenset[str]:
+        """The ecosystems whose advisories the store holds (PyPI alone for a store that does not say)."""
+        listed = self.meta.get("ecosystems")
+        if listed is None:
+            return frozenset({"PyPI"})
+        return frozenset(e for e in listed.split(",") if e)
 
     def close(self) -> None:
         self._con.close()
@@ -180,7 +192,7 @@ class RecordStore:
         return out
 
     def records_for(self, names: Sequence[str]) -> dict[str, list[Mapping[str, Any]]]:
-        """Every stored record affecting each of `names` (canonical), by name."""
+        """Every stored record affecting each of `names` (package keys: model.package_key), by key."""
         out: dict[str, list[Mapping[str, Any]]] = {}
         for chunk, marks in id_chunks(sorted(set(names))):
             rows = self._query(
@@ -195,4 +207,4 @@ class RecordStore:
         return out
 
     def audit(self, source: str, packages: Sequence[PackageVersion]) -> AuditAnswer:
-        return answer_from(source, packages, self.records_for([pv.name for pv in packages]))
+        return answer_from(source, packages, self.records_for([package_key(pv.ecosystem, pv.name) for pv in packages]))

@@ -30,6 +30,9 @@ _POLICY = "security:\n  ignore-cvss-severity-below: 0\n  ignore-cvss-unknown-sev
 class SafetyService:
     name = "safety"
 
+    def covers(self, ecosystem: str) -> bool:
+        return ecosystem == "PyPI"  # Python packages only
+
     def __init__(
         self,
         db_dir: Path | None = None,

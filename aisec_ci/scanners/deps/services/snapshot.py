@@ -57,6 +57,9 @@ def snapshot_records_any(ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
 class SnapshotService:
     name = "snapshot"
 
+    def covers(self, ecosystem: str) -> bool:
+        return ecosystem == "PyPI"  # Python packages only
+
     def __init__(self) -> None:
         self.meta: dict[str, Any] = {}
 

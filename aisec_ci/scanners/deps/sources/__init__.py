@@ -24,12 +24,31 @@ _READERS: dict[str, tuple[str, str, bool]] = {
     "setup.cfg": ("setup_cfg", "parse", False),
     "conda": ("conda", "parse", True),
     "notebook": ("notebook", "parse", True),
+    "go.mod": ("go_mod", "parse_go_mod", False),
+    "go.sum": ("go_mod", "parse_go_sum", True),
+    "package-lock.json": ("npm_lock", "parse", False),
+    "yarn.lock": ("yarn_lock", "parse", False),
+    "pnpm-lock.yaml": ("pnpm_lock", "parse", False),
+    "Cargo.lock": ("cargo_lock", "parse", False),
+}
+
+# Lock files of other ecosystems, by lower-cased base name.
+_OTHER_LOCKS = {
+    "go.mod": "go.mod",
+    "go.sum": "go.sum",
+    "package-lock.json": "package-lock.json",
+    "npm-shrinkwrap.json": "package-lock.json",  # the same format, published with a package
+    "yarn.lock": "yarn.lock",
+    "pnpm-lock.yaml": "pnpm-lock.yaml",
+    "cargo.lock": "Cargo.lock",
 }
 
 
 def format_of(path: str, kind: FileKind) -> str | None:
     """Which reader handles this file, or None when it is not a dependency manifest."""
     name = path.rsplit("/", 1)[-1].lower()
+    if name in _OTHER_LOCKS:
+        return _OTHER_LOCKS[name]
     if name == "poetry.lock":
         return "poetry.lock"
     if name == "uv.lock":
