@@ -356,7 +356,19 @@ def repository_key(name: str, ctx: ScanContext, near: Neighbourhood, run: str) -
     return None
 
 
-_DEPS_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
+_DEPS_NAMES = frozenset(
+    {
+        "pyproject.toml",
+        "setup.cfg",
+        "go.mod",
+        "go.sum",
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Cargo.lock",
+    }
+)
 _DEPS_SUFFIXES = (".txt", ".in", ".cfg", ".toml", ".lock")
 
 
@@ -368,7 +380,7 @@ def _deps_key(ctx: ScanContext, near: Neighbourhood, run: str) -> str | None:
         return None
     if "safety" in (options.get("sources") or ()):
         return None
-    from aisec_ci.scanners.deps.audit import _path, default_database
+    from aisec_ci.scanners.deps.audit import configured_databases, default_databases
     from aisec_ci.scanners.deps.collect import MANIFEST_KINDS
     from aisec_ci.scanners.deps.locks import has_lock_beside
 
@@ -385,10 +397,12 @@ def _deps_key(ctx: ScanContext, near: Neighbourhood, run: str) -> str | None:
     dirs = sorted({posixpath.dirname(f.path) for f in files if f.kind in MANIFEST_KINDS})
     locks = [f"{d}={has_lock_beside(near.root, posixpath.join(d, 'x'), [])}" for d in dirs]
     database = options.get("database") or env.get("AISEC_OSV_DB")
-    db = _database_identity(_path(database, near.root) if database else default_database(env))
-    if db is None:
+    # Every database the audit reads: the configured ones, or each ecosystem's `db update` archive.
+    paths = configured_databases(database, near.root) if database else default_databases(env)
+    identities = [_database_identity(path) for path in paths]
+    if any(i is None for i in identities):
         return None
-    return digest_text("deps", run, contents, *locks, db)
+    return digest_text("deps", run, contents, *locks, *(f"{p}\0{i}" for p, i in zip(paths, identities, strict=True)))
 
 
 def _database_identity(path: Path) -> str | None:
