@@ -20,7 +20,8 @@ machine falls on every tool alike, after one untimed read of the checkout (page 
 A peer whose first run takes longer than --slow-seconds runs once only, and one that
 overruns --peers-timeout is stopped and reported as such. Beside the wall time: CPU time
 (user + sys of the process and its children, steadier than wall time on a shared
-machine) and the peak RSS of the largest process (what /usr/bin/time reports).
+machine) and the peak RSS of the largest process, both from GNU time when /usr/bin/time
+exists (the kernel's per-child figure otherwise, which starts from this script's own peak).
 
 Nothing is installed here: peers come from --peer-bin or PATH. Finding counts are printed
 so that speed is not bought with lost checks; they differ by construction (rule sets,
@@ -78,11 +79,19 @@ class Tool:
     """Ran once: its first run took longer than --slow-seconds (or overran the timeout)."""
 
 
+# GNU time reports the peak RSS of the tool alone. The kernel's own figure for a child
+# (wait4) starts from this Python process's peak, which the fork copied.
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
 def run_once(tool: Tool, cwd: Path, timeout: float) -> Run:
-    """One whole-process run; wall, CPU and peak RSS from the kernel's accounting of it."""
+    """One whole-process run: wall time, CPU time (user + sys, children included), peak RSS."""
+    figures = cwd / ".bench-time"
+    figures.unlink(missing_ok=True)
+    cmd = [GNU_TIME, "-f", "%U %S %M", "-o", str(figures), *tool.cmd] if GNU_TIME else tool.cmd
     started = time.perf_counter()
     with (cwd / ".bench-stdout").open("wb") as out, (cwd / ".bench-stderr").open("wb") as err:
-        proc = subprocess.Popen(tool.cmd, cwd=cwd, stdout=out, stderr=err, env=tool.env, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=tool.env, start_new_session=True)
         timed_out = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -95,7 +104,12 @@ def run_once(tool: Tool, cwd: Path, timeout: float) -> Run:
                 break
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
-    run = Run(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, timed_out)
+    wall = time.perf_counter() - started
+    cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    if GNU_TIME and not timed_out:
+        user, system, peak = figures.read_text().split()[-3:]
+        cpu, rss = float(user) + float(system), int(peak) / 1024
+    run = Run(wall, cpu, rss, timed_out)
     if timed_out:
         tool.error = f"stopped after {timeout:g} s"
         return run
