@@ -220,8 +220,11 @@ def warm(repo: Path) -> None:
                     pass
 
 
-def bench(repo: Path, runs: int, peer_bin: Path | None, timeout: float, slow: float, out: Path) -> list[str]:
+def bench(
+    repo: Path, runs: int, peer_bin: Path | None, timeout: float, slow: float, out: Path, pairs: set[str]
+) -> list[str]:
     tools, missing = tools_for(repo, out, peer_bin)
+    tools = [t for t in tools if not pairs or t.pair in pairs]
     warm(repo)
     for round_no in range(runs):
         for tool in tools:
@@ -258,6 +261,7 @@ def main() -> int:
     ap.add_argument("--peer-bin", type=Path, help="directory holding gitleaks, betterleaks, checkov, hadolint, zizmor")
     ap.add_argument("--peers-timeout", type=float, default=900, help="stop a peer run after this many seconds")
     ap.add_argument("--slow-seconds", type=float, default=60, help="a peer slower than this on its first run runs once")
+    ap.add_argument("--pairs", default="", help="only these rows, comma-separated (e.g. 'secrets,whole scan')")
     ap.add_argument("--out", type=Path, default=None, help="directory for the tools' reports (default: a temp dir)")
     args = ap.parse_args()
     import tempfile
@@ -268,8 +272,9 @@ def main() -> int:
         print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}")
         for repo in args.repos:
             print()
+            pairs = {p.strip() for p in args.pairs.split(",") if p.strip()}
             print("\n".join(bench(repo.resolve(), max(1, args.runs), args.peer_bin, args.peers_timeout,
-                                  args.slow_seconds, out)))  # fmt: skip
+                                  args.slow_seconds, out, pairs)))  # fmt: skip
     return 0
 
 
