@@ -24,8 +24,7 @@ machine) and the peak RSS of the largest process, both from GNU time when /usr/b
 exists (the kernel's per-child figure otherwise, which starts from this script's own peak).
 
 Nothing is installed here: peers come from --peer-bin or PATH. Finding counts are printed
-so that speed is not bought with lost checks; they differ by construction (rule sets,
-and gitleaks/betterleaks also read files .gitignore excludes, which aisec-ci skips).
+so that speed is not bought with lost checks; they differ by construction (rule sets).
 """
 
 from __future__ import annotations
