@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable
+from itertools import accumulate
 
 _BLOCK_SIZE = 100
 _MASK = (1 << 64) - 1
@@ -97,15 +98,81 @@ def line_hashes(text: str) -> list[str]:
 
 
 def line_hashes_at(text: str, lines: Iterable[int]) -> dict[int, str]:
-    """Hashes of the requested lines in one pass that stops after the last of them.
+    """Hashes of the requested lines, without hashing every line before them.
 
-    Lines out of range map to ''. Cheaper than `line_hashes` when the findings
-    of a large file sit near its top.
+    Lines out of range map to ''. The value of a line is the hash of its window (the
+    100 units from its start); its counter is how many lines up to it have the same
+    hash. Equal windows give equal hashes, so the counter is taken as the number of
+    lines up to it with the same window, compared as strings at C speed instead of a
+    Python step per character (the two differ only if two different windows of the
+    file collide in 64 bits). The engine runs this on every file with findings,
+    multi-MB YAML bundles included.
     """
     wanted = sorted(set(lines))
     valid = [n for n in wanted if n >= 1]
-    by_line = _hashes(text, stop_after_line=valid[-1]) if valid else {}
-    return {n: by_line.get(n, "") for n in wanted}
+    if not valid:
+        return {n: "" for n in wanted}
+    units = _unit_string(text)
+    rows = units.split("\n")  # a trailing LF leaves a last, empty line, as code scanning counts
+    total = len(rows)
+    last = min(valid[-1], total)
+    ends = list(accumulate(map(len, rows[:last])))
+    padded = units + _PADDING
+
+    def window(index: int) -> str:
+        start = ends[index - 1] + index if index else 0  # one LF after each line
+        return padded[start : start + _BLOCK_SIZE]
+
+    windows = {n: window(n - 1) for n in valid if n <= total}
+    # A window starts with its line's first 100 units (up to the LF): a line whose head
+    # differs from every wanted window's cannot share a window with it. The file's last
+    # line is followed by the padding, not a LF, so it is always looked at.
+    heads = {w.split("\n", 1)[0] for w in windows.values()}
+    candidates = [i for i, row in enumerate(rows[:last]) if row[:_BLOCK_SIZE] in heads]
+    if last == total and (not candidates or candidates[-1] != total - 1):
+        candidates.append(total - 1)
+    counts = dict.fromkeys(windows.values(), 0)
+    occurrence: dict[int, int] = {}
+    for index in candidates:
+        current = window(index)
+        if current in counts:
+            counts[current] += 1
+            if windows.get(index + 1) == current:
+                occurrence[index + 1] = counts[current]
+    return {n: f"{_window_hash(windows[n]):x}:{occurrence[n]}" if n in windows else "" for n in wanted}
+
+
+# What follows the text: the sentinel, then zeros that fill the last windows.
+_PADDING = chr(_EOF) + "\0" * _BLOCK_SIZE
+
+
+def _unit_string(text: str) -> str:
+    """The text as the hash sees it: line endings folded to LF, spaces and tabs
+    dropped, one character per UTF-16 code unit (an astral character becomes its
+    two surrogates)."""
+    # CRLF first, on the raw text: a space between CR and LF keeps them two line ends.
+    folded = text.replace("\r\n", "\n").replace("\r", "\n").replace(" ", "").replace("\t", "")
+    if folded.isascii():
+        return folded
+    encoded = folded.encode("utf-16-le", "surrogatepass")
+    if len(encoded) == 2 * len(folded):
+        return folded  # no astral character: one unit per character already
+    units = array("H")
+    units.frombytes(encoded)
+    big_endian = sys.byteorder == "big"
+    if big_endian:
+        units.byteswap()
+    wide = array("I", units)
+    if big_endian:
+        wide.byteswap()
+    return wide.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _window_hash(window: str) -> int:
+    h = 0
+    for ch in window:
+        h = (_BASE * h + ord(ch)) & _MASK
+    return h
 
 
 def line_hash(text: str, line: int) -> str:

@@ -3,6 +3,8 @@ properties our engine relies on (per-line lookup, early stop, UTF-16 units)."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from aisec_ci.report.linehash import line_hash, line_hashes, line_hashes_at
@@ -96,3 +98,32 @@ def test_line_covers_first_hundred_characters_across_newlines() -> None:
     long_line = "k" * 100
     assert line_hashes(long_line + "\nx")[0] == line_hashes(long_line + "\ny")[0]
     assert line_hashes("short\nx")[0] != line_hashes("short\ny")[0]
+
+
+def _awkward_texts() -> list[str]:
+    """Texts whose windows repeat, straddle CR/space/LF mixes, astral characters and
+    the end of the file: where the batched lookup's shortcuts could go wrong."""
+    rng = random.Random(11)
+    atoms = ["a", "b", " ", "\t", "\r", "\n", "\r\n", "\r \n", "k" * 40, "\U0001f600", "é", "\uffff", "\x00"]
+    texts = ["", "\n", "x", "x\n", "\n\n\n", ("same line\n" * 30) + "tail", ("k" * 120 + "\n") * 5]
+    texts += ["".join(rng.choice(atoms) for _ in range(rng.randint(1, 90))) for _ in range(400)]
+    return texts
+
+
+def test_batched_lookup_matches_the_full_pass() -> None:
+    rng = random.Random(5)
+    for text in _awkward_texts():
+        full = line_hashes(text)
+        expected = {n: full[n - 1] if 1 <= n <= len(full) else "" for n in range(-1, len(full) + 3)}
+        assert line_hashes_at(text, expected) == expected, repr(text)
+        some = rng.sample(sorted(expected), min(3, len(expected)))
+        assert line_hashes_at(text, some) == {n: expected[n] for n in some}, repr(text)
+
+
+def test_repeated_line_counter_counts_only_lines_up_to_it() -> None:
+    # Lines of 100 characters fill their windows by themselves, so equal lines hash alike.
+    text = ("x" * 100 + "\n" + "y" * 100 + "\n") * 3
+    full = line_hashes(text)
+    assert [h.split(":")[1] for h in full[:6]] == ["1", "1", "2", "2", "3", "3"]
+    assert line_hashes_at(text, [5]) == {5: full[4]}
+    assert line_hashes_at(text, [6, 3, 1]) == {1: full[0], 3: full[2], 6: full[5]}

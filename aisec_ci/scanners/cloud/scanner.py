@@ -186,7 +186,7 @@ class CloudScanner(Scanner):
             return
         text = file.text
         ray_auth = servecommands.mentions_ray_auth(text)
-        for line, command in servecommands.logical_lines(file.lines):
+        for line, command in servecommands.server_commands(text, file.lines):
             for exp in servecommands.analyse(command, ray_auth=ray_auth):
                 ctx.report(
                     exp.rule,

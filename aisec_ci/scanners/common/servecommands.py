@@ -142,6 +142,12 @@ _RAY_DASH_RE = re.compile(r"--dashboard-host(?:=|['\"]?[\s,]+['\"]?)" + _ANY_HOS
 _RAY_AUTH_RE = re.compile(r"RAY_AUTH_MODE\s*[=:]\s*['\"]?token")
 _TENSORBOARD_RE = re.compile(r"\btensorboard\b(?!\.)")
 _TENSORBOARD_BIND_RE = re.compile(r"--bind_all\b|--host(?:=|['\"]?[\s,]+['\"]?)" + _ANY_HOST)
+# Matches wherever one of the server patterns above could: each of them needs one of these
+# words. One search instead of four on every line of a long script that starts no server.
+_ANY_SERVER_RE = re.compile(r"\b(?:mlflow|ray|tensorboard)|jupyter|start-notebook\.")
+_SERVER_WORDS = ("mlflow", "ray", "tensorboard", "jupyter", "start-notebook.")
+# Line breaks of str.splitlines other than LF: with none of them, line n is after the (n-1)th LF.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ class Exposure:
 
 def analyse(command: str, *, ray_auth: bool = False) -> Iterator[Exposure]:
     """Exposures in one command line (JSON exec form or shell form)."""
+    if not may_start_server(command):
+        return
     if _MLFLOW_RE.search(command) and _MLFLOW_HOST_RE.search(command) and not _MLFLOW_AUTH_RE.search(command):
         yield Exposure(
             MLFLOW_PUBLIC,
@@ -196,6 +204,11 @@ def analyse(command: str, *, ray_auth: bool = False) -> Iterator[Exposure]:
         )
 
 
+def may_start_server(text: str) -> bool:
+    """False when no command in `text` can start one of the servers `analyse` knows."""
+    return _ANY_SERVER_RE.search(text) is not None
+
+
 def _mlflow_store(command: str) -> Iterator[Exposure]:
     if _MLFLOW_STORE_PASSWORD_RE.search(command):
         yield Exposure(
@@ -223,10 +236,17 @@ def _mlflow_store(command: str) -> Iterator[Exposure]:
 
 def logical_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
     """(first line number, text) with backslash continuations joined; comments dropped."""
+    for start, _end, text in _logical_lines(lines, 0):
+        yield start, text
+
+
+def _logical_lines(lines: list[str], first: int) -> Iterator[tuple[int, int, str]]:
+    """(first line number, last line number, text) of the logical lines from index `first`,
+    which must follow a line that does not end with a backslash (or be 0)."""
     buf: list[str] = []
     start = 0
-    for number, raw in enumerate(lines, start=1):
-        stripped = raw.strip()
+    for number in range(first + 1, len(lines) + 1):
+        stripped = lines[number - 1].strip()
         if not buf and stripped.startswith("#"):
             continue
         if not buf:
@@ -238,9 +258,47 @@ def logical_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
         text = " ".join(buf)
         buf = []
         if text:
-            yield start, text
+            yield start, number, text
     if buf:
-        yield start, " ".join(buf)
+        yield start, len(lines), " ".join(buf)
+
+
+def server_commands(text: str, lines: list[str]) -> Iterator[tuple[int, str]]:
+    """The logical lines of a script that `analyse` can report on: those of
+    `logical_lines(lines)` that `may_start_server`, in the same order.
+
+    A script of several MB (an installer with its manifests inline) names no server on
+    almost every line: only the lines around the server words are joined and checked.
+    A word never spans two lines (joining puts a space between them)."""
+    if not any(word in text for word in _SERVER_WORDS):
+        return
+    if any(sep in text for sep in _OTHER_BREAKS):
+        yield from ((n, c) for n, c in logical_lines(lines) if may_start_server(c))
+        return
+    offsets: list[int] = []
+    for word in _SERVER_WORDS:
+        pos = text.find(word)
+        while pos != -1:
+            offsets.append(pos)
+            pos = text.find(word, pos + 1)
+    offsets.sort()
+    done = 0  # lines[:done] are covered by the logical lines already looked at
+    counted, line_index = 0, 0
+    for pos in offsets:
+        line_index += text.count("\n", counted, pos)
+        counted = pos
+        if line_index < done:
+            continue
+        # Back to a line that ends no continuation: a logical line starts after it.
+        first = line_index
+        while first > 0 and lines[first - 1].strip().endswith("\\"):
+            first -= 1
+        for start, end, command in _logical_lines(lines, max(first, done)):
+            done = end
+            if may_start_server(command):
+                yield start, command
+            if end > line_index:
+                break
 
 
 # Images of authenticating reverse proxies: a service that sits behind one in the same pod

@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from aisec_ci.scanners.secrets.detector import Candidate, Detector
 from aisec_ci.scanners.secrets.false_positives import generic_filter_reason, is_placeholder
@@ -156,6 +157,92 @@ def prefilter_hits(text: str, prefilter: Prefilter, generic_enabled: bool = True
     return bool(generic_enabled and prefilter.entropy_detectors and _ENTROPY_PREFILTER.search(text))
 
 
+Note = tuple[int, tuple[Detector, ...]]
+"""A prefilter hit: its offset in the text and the detectors it wakes."""
+
+DEDUPE_MIN_CHARS = 64 * 1024
+"""Texts from this size on are prefiltered once per distinct line."""
+_MEMO_SIZE = 2
+_memo: list[tuple[str, Prefilter, bool, list[Note]]] = []
+"""The last large texts' notes (a file's own, beside its decoded Secret values)."""
+
+
+def prefilter_notes(text: str, prefilter: Prefilter, generic_enabled: bool = True) -> list[Note]:
+    """Every keyword hit (in order), then every quoted high-entropy-looking string (in order).
+
+    Large texts' answers are kept for a while: the engine runs the same pass over a file
+    again to redact the secrets of its other findings (`redaction.secret_values`)."""
+    if len(text) < DEDUPE_MIN_CHARS:
+        return _notes(text, prefilter, generic_enabled)
+    for seen, pf, generic, notes in _memo:
+        if seen is text and pf is prefilter and generic == generic_enabled:
+            return notes
+    notes = _notes_per_distinct_line(text, prefilter, generic_enabled)
+    _memo.insert(0, (text, prefilter, generic_enabled, notes))
+    del _memo[_MEMO_SIZE:]
+    return notes
+
+
+def _notes(text: str, prefilter: Prefilter, generic_enabled: bool) -> list[Note]:
+    return _keyword_notes(_lower(text), prefilter, generic_enabled) + _entropy_notes(text, prefilter, generic_enabled)
+
+
+def _keyword_notes(low: str, prefilter: Prefilter, generic_enabled: bool) -> list[Note]:
+    out: list[Note] = []
+    for m in prefilter.pattern.finditer(low):
+        dets = prefilter.detectors_for(m.group())
+        if not generic_enabled:
+            dets = tuple(d for d in dets if not d.generic)
+        if dets:
+            out.append((m.start(), dets))
+    return out
+
+
+def _entropy_notes(text: str, prefilter: Prefilter, generic_enabled: bool) -> list[Note]:
+    if not (generic_enabled and prefilter.entropy_detectors):
+        return []
+    dets = prefilter.entropy_detectors
+    return [(m.start(), dets) for m in _ENTROPY_PREFILTER.finditer(text)]
+
+
+def _notes_per_distinct_line(text: str, prefilter: Prefilter, generic_enabled: bool) -> list[Note]:
+    """What `_notes` returns, from one regex pass over each distinct line instead of the
+    whole text. A multi-MB manifest bundle repeats most of its lines (schemas, labels),
+    and neither prefilter can match across a line feed: no keyword holds one, and the
+    quoted-string pattern excludes it. Lower-casing is per line too (nothing in
+    `str.lower` looks past a line feed)."""
+    lines = text.split("\n")
+    distinct = dict.fromkeys(lines)
+    if len(distinct) * 4 > len(lines) * 3:
+        return _notes(text, prefilter, generic_enabled)  # little repetition: not worth the bookkeeping
+    keys = list(distinct)
+    joined = "\n".join(keys)
+    starts = [0, *accumulate(len(k) + 1 for k in keys)]
+    phases: list[dict[int, list[tuple[int, tuple[Detector, ...]]]]] = []
+    for found in (
+        _keyword_notes(_lower(joined), prefilter, generic_enabled),
+        _entropy_notes(joined, prefilter, generic_enabled),
+    ):
+        by_line: dict[int, list[tuple[int, tuple[Detector, ...]]]] = {}
+        for pos, dets in found:
+            k = bisect.bisect_right(starts, pos) - 1
+            by_line.setdefault(k, []).append((pos - starts[k], dets))
+        phases.append(by_line)
+    wanted = {keys[k]: k for phase in phases for k in phase}
+    if not wanted:
+        return []
+    ends = list(accumulate(map(len, lines)))  # line i starts at ends[i - 1] + i (one LF each)
+    occurrences = [i for i, line in enumerate(lines) if line in wanted]
+    notes: list[Note] = []
+    for by_line in phases:
+        for i in occurrences:
+            cols = by_line.get(wanted[lines[i]])
+            if cols:
+                start = ends[i - 1] + i if i else 0
+                notes.extend((start + col, dets) for col, dets in cols)
+    return notes
+
+
 def scan_text(
     text: str,
     path: str,
@@ -189,15 +276,8 @@ def scan_text(
         for det in detectors:
             entry[2].setdefault(det, []).append(pos)
 
-    for m in prefilter.pattern.finditer(_lower(text)):
-        dets = prefilter.detectors_for(m.group())
-        if not generic_enabled:
-            dets = tuple(d for d in dets if not d.generic)
-        if dets:
-            note(m.start(), dets)
-    if generic_enabled and prefilter.entropy_detectors:
-        for m in _ENTROPY_PREFILTER.finditer(text):
-            note(m.start(), prefilter.entropy_detectors)
+    for pos, dets in prefilter_notes(text, prefilter, generic_enabled):
+        note(pos, dets)
 
     hits: list[Hit] = []
     if index is None:

@@ -98,8 +98,21 @@ _PLUGIN_VERDICT = Verdict(Severity.HIGH, "format")
 
 
 @lru_cache(maxsize=256)
-def _keyword_regexes(path: str) -> Any:
-    return REGEX_BY_FILETYPE.get(determine_file_type(path), QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+def _file_type(path: str) -> Any:
+    return determine_file_type(path)
+
+
+_PLUGIN = KeywordDetector()
+
+
+@lru_cache(maxsize=16384)
+def _keyword_values(text: str, file_type: Any) -> tuple[str, ...]:
+    """detect-secrets' keyword plugin on one line, remembered per process: its regexes are most
+    of the secrets scan's detector time, and manifest bundles repeat their keyword lines (a
+    Secret reference, an RBAC rule on `secrets`) in file after file. A pure function of the
+    text and the file type's regexes."""
+    regexes = REGEX_BY_FILETYPE.get(file_type, QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
+    return tuple(_PLUGIN.analyze_string(text, denylist_regex_to_group=regexes))
 
 
 def _locate(text: str, secret: str, after: int = 0) -> int:
@@ -121,11 +134,8 @@ class KeywordSecretDetector(Detector):
     )
     generic = True
 
-    def __init__(self) -> None:
-        self.plugin = KeywordDetector()
-
     def find(self, text: str, path: str = "") -> Iterator[Candidate]:
-        for secret in self.plugin.analyze_string(text, denylist_regex_to_group=_keyword_regexes(path or "x.py")):
+        for secret in _keyword_values(text, _file_type(path or "x.py")):
             if not secret:
                 continue
             idx = _locate(text, secret)

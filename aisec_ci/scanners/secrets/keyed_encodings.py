@@ -37,12 +37,29 @@ def _render(key: str, value: str, line: int) -> Segment:
     return Segment(text, [line] * (text.count("\n") + 1), region="decoded", encoding="base64")
 
 
+def _declares_secret(text: str) -> bool:
+    """`_K8S_SECRET_RE.search(text)`, tried only where a line starts with `kind:`: the
+    multi-line regex tries every position of a multi-MB bundle."""
+    if text.startswith("kind:") and _K8S_SECRET_RE.match(text):
+        return True
+    at = text.find("\nkind:")
+    while at != -1:
+        if _K8S_SECRET_RE.match(text, at + 1):
+            return True
+        at = text.find("\nkind:", at + 1)
+    return False
+
+
 def kubernetes_secret_segments(lines: list[str], text: str) -> list[Segment]:
-    if not _K8S_SECRET_RE.search(text):
+    if not _declares_secret(text):
         return []
     out: list[Segment] = []
     data_indent: int | None = None
     for number, line in enumerate(lines, start=1):
+        if data_indent is None and "ata:" not in line:
+            # Outside a data block only a `data:`/`binaryData:` header matters; in a bundle of
+            # manifests with one Secret that is nearly every line.
+            continue
         if line.strip() == "---":
             data_indent = None
             continue

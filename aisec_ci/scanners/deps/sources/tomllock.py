@@ -19,8 +19,11 @@ def parse_package_array(
     array_key: str,
     source_of: SourceOf,
     group_of: Callable[[Mapping[str, Any]], str] = lambda _p: "",
+    toml_text: str | None = None,
 ) -> tuple[Parsed, dict[str, Any]]:
-    data = load_toml(path, text)
+    """`toml_text`: what to parse when it is not `text` itself (a lighter equivalent, same lines);
+    positions are always looked up in `text`."""
+    data = load_toml(path, text if toml_text is None else toml_text)
     packages = data.get(array_key, [])
     if not isinstance(packages, list):
         raise ManifestError(f"{path}: `{array_key}` is not an array of tables")
