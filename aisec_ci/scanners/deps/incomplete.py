@@ -71,12 +71,21 @@ def unaudited_lock(path: str, deps: Sequence[Dependency], reasons: Sequence[str]
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     why = sorted(set(reasons))
     first = min(deps, key=lambda d: d.line)
+    message = (
+        f"{len(names)} {ecosystem} package(s) were not audited ({why[0]}"
+        + (f"; and {len(why) - 1} other reason(s)" if len(why) > 1 else "")
+        + f"): {shown}."
+    )
+    if "--ecosystem" not in message:
+        # The first reason may be about another ecosystem's database (PyPI's): name this one's fix.
+        message += (
+            f" To audit them offline, run `aisec-ci db update --ecosystem {ecosystem}`; "
+            "a scan that can reach the OSV API audits them."
+        )
     yield Finding(
         rule_id=AUDIT_INCOMPLETE.id,
         severity=AUDIT_INCOMPLETE.severity,
-        message=f"{len(names)} {ecosystem} package(s) were not audited ({why[0]}"
-        + (f"; and {len(why) - 1} other reason(s)" if len(why) > 1 else "")
-        + f"): {shown}.",
+        message=message,
         path=path,
         start_line=first.line,
         snippet=first.snippet,

@@ -241,3 +241,13 @@ def test_db_update_per_ecosystem(archive_server: tuple[str, dict[str, bytes]], t
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 2 and "one --ecosystem" in proc.stderr
+
+
+def test_with_no_offline_database_at_all_each_lock_file_names_its_own_fix(tmp_path: Path) -> None:
+    env = {"AISEC_CACHE_DIR": str(tmp_path / "empty-cache")}
+    code, data, err = run_scan(LOCKS, tmp_path / "out.json", env, "--offline", "--no-git")
+    assert code == 0, err
+    incomplete = {f["path"]: f["message"] for f in data["findings"] if f["rule_id"] == "deps/audit-incomplete"}
+    assert "aisec-ci db update --ecosystem npm" in incomplete["npm-v3/package-lock.json"]
+    assert "aisec-ci db update --ecosystem Go" in incomplete["go/go.mod"]
+    assert "aisec-ci db update --ecosystem crates.io" in incomplete["cargo/Cargo.lock"]
