@@ -6,10 +6,8 @@ import io
 import json
 import sqlite3
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from aisec_ci.scanners.deps.database import DatabaseError, update
 from aisec_ci.scanners.deps.services.interface import PackageVersion, ServiceUnavailable
 from aisec_ci.scanners.deps.services.offline_db import OfflineDbService, store_path
 from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
-from tests.scanners.deps.deps_support import OSV_DATA, REPO
+from tests.scanners.deps.deps_support import OSV_DATA, REPO, serve_files
 
 SHIPPED = REPO / "aisec_ci" / "scanners" / "deps" / "data" / "pypi-advisories.sqlite"
 
@@ -33,26 +31,8 @@ def osv_zip() -> bytes:
 
 @pytest.fixture
 def file_server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    files: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", files
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_files() as served:
+        yield served
 
 
 def test_update_downloads_checks_and_serves_the_offline_source(

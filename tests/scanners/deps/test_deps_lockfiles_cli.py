@@ -7,16 +7,22 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.scanners.deps.deps_support import DEAD_URL, FIXTURES, LOCK_ADVISORIES, OSV_DATA, FakeOsv, advisory_ids
+from tests.scanners.deps.deps_support import (
+    DEAD_URL,
+    FIXTURES,
+    LOCK_ADVISORIES,
+    OSV_DATA,
+    FakeOsv,
+    advisory_ids,
+    serve_files,
+)
 from tests.scanners.deps.test_deps_cli import run_scan
 
 LOCKS = FIXTURES / "locks"
@@ -189,26 +195,8 @@ def test_sbom_lists_lock_file_packages_with_purls(lock_osv: FakeOsv, tmp_path: P
 
 @pytest.fixture
 def archive_server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    files: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", files
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_files() as served:
+        yield served
 
 
 def test_db_update_per_ecosystem(archive_server: tuple[str, dict[str, bytes]], tmp_path: Path) -> None:
