@@ -115,6 +115,11 @@ class SourceFile:
         lines = self.lines
         return lines[number - 1] if 1 <= number <= len(lines) else ""
 
+    @property
+    def has_content(self) -> bool:
+        """Whether the content is already read (and cached) in this process."""
+        return self._data is not None
+
     def release(self) -> None:
         """Drop cached content (the engine calls this after all scanners ran)."""
         self._data = None
