@@ -249,18 +249,19 @@ class Neighbourhood:
     def kustomizations(self) -> str:
         """The kustomization files the kubernetes scanner's walk finds, with their contents."""
         if self._kustomizations is None:
-            from aisec_ci.scanners.kubernetes.manifests import _SKIP_DIRS, KUSTOMIZATION_NAMES
+            from aisec_ci.scanners.common.treewalk import walk_tree
+            from aisec_ci.scanners.kubernetes.manifests import KUSTOMIZATION_NAMES
 
             parts = []
             root = str(self.root)
-            # The same walk as manifests._kustomization_dirs: same order, same skips, same bound.
-            for seen, (base, dirs, names) in enumerate(os.walk(root)):
-                if seen >= _KUSTOMIZE_WALK_LIMIT:
-                    parts.append("walk bound reached")
-                    break
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+            walked = 0
+            # The walker manifests._kustomization_dirs uses: same order, same skips, same bound.
+            for base, names in walk_tree(root, _KUSTOMIZE_WALK_LIMIT):
+                walked += 1
                 if any(n in KUSTOMIZATION_NAMES for n in names):
                     parts.append(f"{os.path.relpath(base, root)}\0{self.local_kustomizations(base)}")
+            if walked >= _KUSTOMIZE_WALK_LIMIT:
+                parts.append("walk bound reached")
             self._kustomizations = digest_text(*parts)
         return self._kustomizations
 

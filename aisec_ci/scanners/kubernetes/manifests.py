@@ -11,6 +11,7 @@ from typing import Any
 
 from aisec_ci.scanners.base import SkipFile
 from aisec_ci.scanners.common.context import AllowEntry, Manifest
+from aisec_ci.scanners.common.treewalk import walk_tree
 from aisec_ci.workspace.files import SourceFile
 from aisec_ci.workspace.reading import read_bounded_text
 from aisec_ci.yamlfile.values import YamlError, YMap, load_documents
@@ -165,17 +166,9 @@ def _patch_files(path: str) -> Iterator[str]:
             yield os.path.normpath(os.path.join(base, name))
 
 
-# Directories no kustomization of the project lives in; walking them costs time for nothing.
-_SKIP_DIRS = frozenset({".git", "node_modules", "vendor", "__pycache__", ".venv", "venv", ".tox"})
-
-
 def _kustomization_dirs(root: Path, limit: int) -> Iterator[Path]:
-    """Directories below `root` holding a kustomization; `limit` bounds the directories visited,
-    so a huge tree costs a bounded walk."""
-    for seen, (base, dirs, names) in enumerate(os.walk(root)):
-        if seen >= limit:
-            break
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+    """Directories below `root` holding a kustomization (a bounded walk: see treewalk.py)."""
+    for base, names in walk_tree(root, limit):
         if any(n in KUSTOMIZATION_NAMES for n in names):
             yield Path(base)
 

@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from aisec_ci.scanners.common.treewalk import SKIP_DIRS, walk_tree
+
 _MARKER = b"+kubebuilder:rbac:"
 _LINE = re.compile(rb"^\s*//\s*\+kubebuilder:rbac:(\S+)", re.MULTILINE)
-_SKIP_DIRS = frozenset({".git", "node_modules", "vendor", "__pycache__", ".venv", "venv", ".tox", "third_party"})
+_SKIP_DIRS = SKIP_DIRS | {"third_party"}
 _READ_VERBS = frozenset({"get", "list", "watch", "*"})
 MAX_GO_FILE = 1024 * 1024
 MAX_DIRS = 20_000
@@ -73,10 +75,7 @@ def _reads_secrets(spec: str) -> bool:
 
 
 def _go_files(root: Path) -> Iterator[str]:
-    for seen, (base, dirs, names) in enumerate(os.walk(root)):
-        if seen >= MAX_DIRS:
-            return
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(base, d)))
+    for base, names in walk_tree(root, MAX_DIRS, _SKIP_DIRS):
         for name in sorted(names):
             if name.endswith(".go") and not name.endswith("_test.go"):
                 yield os.path.join(base, name)
