@@ -352,9 +352,7 @@ def _render(fmt: str, result: ScanResult, args: argparse.Namespace, stream: Text
     from aisec_ci.scanners.registry import catalog
 
     if fmt == "json":
-        # No indent: Python's C encoder only runs without one, and a large report
-        # then takes a fraction of the time (`jq .` pretty-prints it).
-        return json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
+        return result.to_json()
     # Built after the JSON branch: the catalog imports every scanner package.
     cat = catalog()
     if fmt == "sarif":

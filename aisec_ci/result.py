@@ -6,6 +6,7 @@ README, and `merge` rebuilds results from it, so the two must round-trip.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,13 @@ class ScanResult:
             "skipped": [s.to_dict() for s in self.skipped],
             "notes": list(self.notes),
         }
+
+    def to_json(self) -> str:
+        """The JSON report as written to a file: one line, UTF-8 kept as is.
+
+        No indent: Python's C encoder only runs without one, and a large report then takes a
+        fraction of the time (`jq .` pretty-prints it)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False) + "\n"
 
     def _shard_dict(self) -> dict[str, Any] | None:
         if self.shard is None:

@@ -331,14 +331,12 @@ class ActionRun:
 
     def _extra_reports(self, plan: RunPlan, result: ScanResult, repo_root: Path) -> None:
         """The inputs `json-file` and `markdown-file`: the CLI's JSON and markdown reports."""
-        import json
-
         from aisec_ci.report.markdown import render_markdown
         from aisec_ci.scanners.registry import catalog
 
         reports: list[tuple[Path, Callable[[], str]]] = []
         if plan.json_file is not None:
-            reports.append((plan.json_file, lambda: json.dumps(result.to_dict(), ensure_ascii=False) + "\n"))
+            reports.append((plan.json_file, result.to_json))
         if plan.markdown_file is not None:
             repo_url = f"{plan.server_url}/{plan.repository}" if plan.repository else None
             ref = self.head_sha or plan.event.sha or None
