@@ -128,6 +128,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scan_options(scan)
     _add_output_options(scan)
 
+    image = sub.add_parser(
+        "image",
+        help="scan a built image: `docker save` tarball, OCI layout (directory or tar) or root filesystem",
+    )
+    image.add_argument(
+        "target", metavar="TARGET", help="docker save .tar, OCI image layout, or unpacked root filesystem"
+    )
+    image.add_argument(
+        "--dockerfile",
+        type=Path,
+        metavar="FILE",
+        help="the Dockerfile the image was built from: findings are traced to the line that installed or "
+        "copied what they are about, so code scanning shows them in the repository",
+    )
+    image.add_argument("--config", "-c", type=Path, help="config file (default: .aisec.yml of the current repository)")
+    image.add_argument(
+        "--scanners",
+        help="comma-separated parts to run: packages, secrets, models, config (default: all)",
+    )
+    image.add_argument("--baseline", type=Path, help="baseline file: findings in it are not reported")
+    image.add_argument("--profile", choices=PROFILES, help="rules to report: default, strict or audit")
+    image.add_argument("--sbom", type=Path, metavar="FILE", help="write a CycloneDX JSON SBOM of the image's packages")
+    image.add_argument("--offline", action="store_true", help="never use the network (offline vulnerability data only)")
+    image.add_argument("--quiet", "-q", action="store_true", help="no progress line on stderr")
+    _add_output_options(image)
+    image.set_defaults(category="aisec-ci-image")
+
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     rules.add_argument("--scanner", help="only this scanner's rules")
@@ -175,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _cmd_scan(args)
+        if args.command == "image":
+            return _cmd_image(args)
         if args.command == "rules":
             return _cmd_rules(args)
         if args.command == "explain":
@@ -328,6 +357,43 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
+def _cmd_image(args: argparse.Namespace) -> int:
+    from aisec_ci.image.scan import ImageOptions, run_image_scan
+    from aisec_ci.workspace.discovery import scan_root_of
+
+    outputs = _pair_outputs(args.formats, args.outputs)
+    scanners = None
+    if args.scanners is not None:
+        scanners = [s.strip() for s in args.scanners.split(",") if s.strip()]
+        if not scanners:
+            raise UsageError("--scanners: give a comma-separated list (packages, secrets, models, config)")
+    opts = ImageOptions(
+        target=Path(args.target),
+        dockerfile=args.dockerfile,
+        config_path=args.config,
+        scanners=scanners,
+        fail_on=parse_fail_on(args.fail_on) if args.fail_on else None,
+        fail_on_set=args.fail_on is not None,
+        profile=args.profile,
+        offline=args.offline,
+        sbom=args.sbom,
+        baseline=args.baseline,
+        min_severity=Severity.parse(args.min_severity) if args.min_severity else None,
+        root=scan_root_of(Path.cwd(), use_git=True),
+    )
+    started = time.monotonic()
+    result = run_image_scan(opts)
+    elapsed = time.monotonic() - started
+    _write_reports(result, outputs, args)
+    if not args.quiet:
+        layers = result.files_by_kind.get("layer", 0)
+        sys.stderr.write(
+            f"aisec-ci: {layers} layer(s), {result.files_scanned} files read, {len(result.skipped)} skipped, "
+            f"{len(result.findings)} findings in {elapsed:.2f}s\n"
+        )
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
 def _pair_outputs(formats: list[str] | None, outputs: list[str] | None) -> list[tuple[str, str]]:
     """Pair `--format` and `--output` by position; infer a missing format from
     the file extension; at most one report may go to stdout."""
@@ -397,12 +463,12 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     rules = list(catalog())
     if args.scanner:
         scanners = all_scanners()
-        if args.scanner not in scanners and args.scanner != "core":
-            raise UsageError(f"unknown scanner {args.scanner!r} (available: core, {', '.join(scanners)})")
+        if args.scanner not in scanners and args.scanner not in ("core", "image"):
+            raise UsageError(f"unknown scanner {args.scanner!r} (available: core, image, {', '.join(scanners)})")
         ids = (
             {r.id for r in scanners[args.scanner].rules}
             if args.scanner in scanners
-            else {r.id for r in rules if r.family == "core"}
+            else {r.id for r in rules if r.family == args.scanner}
         )
         rules = [r for r in rules if r.id in ids]
     if args.format == "json":

@@ -93,7 +93,7 @@ def shard_of(path: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def _load_config(path: Path | None, root: Path) -> Config:
+def load_project_config(path: Path | None, root: Path) -> Config:
     if path is None and find_config(root) is None:
         return Config()
     # Only a scan with a config file pays for importing the YAML and JSON Schema libraries.
@@ -146,7 +146,7 @@ def _run_scan(opts: ScanOptions, session: CacheSession | None, *, base_scan: boo
     config = (
         opts.config
         if opts.config is not None
-        else _load_config(opts.config_path, scan_root_of(root, use_git=opts.use_git))
+        else load_project_config(opts.config_path, scan_root_of(root, use_git=opts.use_git))
     )
     scanner_names = opts.scanners if opts.scanners is not None else config.scanners
     scanner_classes = select_scanners(scanner_names)

@@ -119,6 +119,10 @@ class RunPlan:
     markdown_file: Path | None = None
     cache_dir: Path | None = None
     """The result cache's directory (input `cache`); None: no cache."""
+    image: Path | None = None
+    """Input `image`: scan this built image (`aisec-ci image`) instead of the repository."""
+    dockerfile: Path | None = None
+    """Input `dockerfile`: the image's Dockerfile, to trace image findings to its lines."""
 
     @property
     def owner_repo(self) -> tuple[str, str]:
@@ -292,7 +296,12 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
     if repository and not _REPOSITORY.fullmatch(repository):
         raise UsageError(f"GITHUB_REPOSITORY {repository!r} is not owner/name")
 
-    category = read_input(environ, "category", "aisec-ci")
+    image = _path_input(environ, "image", workspace)
+    dockerfile = _path_input(environ, "dockerfile", workspace)
+    if dockerfile is not None and image is None:
+        raise UsageError("input dockerfile: only meaningful with the image input (the image it built)")
+    # An image's alerts live in their own code scanning category, beside the repository's.
+    category = read_input(environ, "category", "aisec-ci-image" if image is not None else "aisec-ci")
     if any(ch in category for ch in "\r\n"):
         raise UsageError("input category: must be one line")
 
@@ -354,4 +363,6 @@ def build_plan(environ: Mapping[str, str]) -> RunPlan:
         profile=profile,
         min_severity=Severity.parse(min_text) if min_text else None,
         cache_dir=cache_dir,
+        image=image,
+        dockerfile=dockerfile,
     )

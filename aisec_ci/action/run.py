@@ -240,9 +240,6 @@ class ActionRun:
 
     def _scan(self, plan: RunPlan) -> ScanResult:
         from aisec_ci.pipeline import ScanOptions, run_scan
-        from aisec_ci.report.sarif import render_sarif
-        from aisec_ci.report.text import render_text
-        from aisec_ci.scanners.registry import catalog
 
         root = plan.scan_root
         if not root.exists():
@@ -288,6 +285,9 @@ class ActionRun:
         )
         if cache_rel:
             excludes.append("/" + cache_rel + "/")
+        if plan.image is not None:
+            result = self._scan_image(plan, repo_root)
+            return self._reports(plan, result, repo_root)
         opts = ScanOptions(
             root=root,
             config_path=plan.config,
@@ -317,6 +317,35 @@ class ActionRun:
             rel = _relative_to(git_root, plan.workspace)
             prefix = "" if rel in (None, ".") else f"{rel}/"
         result = _with_prefix(result, prefix)
+        return self._reports(plan, result, repo_root)
+
+    def _scan_image(self, plan: RunPlan, repo_root: Path) -> ScanResult:
+        from aisec_ci.image.scan import ImageOptions, run_image_scan
+
+        assert plan.image is not None
+        return run_image_scan(
+            ImageOptions(
+                target=plan.image,
+                dockerfile=plan.dockerfile,
+                config_path=plan.config,
+                scanners=plan.scanners,
+                fail_on=plan.fail_on,
+                fail_on_set=plan.fail_on_set,
+                profile=plan.profile,
+                offline=plan.offline_db is not None,
+                sbom=plan.sbom,
+                baseline=plan.baseline,
+                min_severity=plan.min_severity,
+                env=_scanner_env(plan, self.environ),
+                root=repo_root,
+            )
+        )
+
+    def _reports(self, plan: RunPlan, result: ScanResult, repo_root: Path) -> ScanResult:
+        from aisec_ci.report.sarif import render_sarif
+        from aisec_ci.report.text import render_text
+        from aisec_ci.scanners.registry import catalog
+
         cat = catalog()
         self.catalog = cat
         self.repo_root = repo_root

@@ -88,8 +88,13 @@ def scanner_names() -> list[str]:
 
 @lru_cache(maxsize=1)
 def catalog() -> RuleCatalog:
-    """Every rule: the core's and each scanner's."""
-    return catalog_of(all_scanners().values())
+    """Every rule: the core's, each scanner's and the `image` command's."""
+    cat = catalog_of(all_scanners().values())
+    # Imported here: the image rules are plain data, but the image package is not a scanner.
+    from aisec_ci.image.rules import IMAGE_RULES
+
+    cat.add_scanner("image", IMAGE_RULES)
+    return cat
 
 
 def catalog_of(scanners: Iterable[type[Scanner]]) -> RuleCatalog:
