@@ -1,0 +1,10 @@
+"""tests/image: the repository's tools/ directory is importable (make_image is a script and a module)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+if str(TOOLS) not in sys.path:
+    sys.path.insert(0, str(TOOLS))
