@@ -1,0 +1,1 @@
+"""Container image scanning: the image reader, its OS packages and their vulnerability audit."""
