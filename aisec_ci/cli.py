@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument(
         "--ecosystem",
         action="append",
-        choices=["PyPI", "Go", "npm", "crates.io"],
+        choices=["PyPI", "Go", "npm", "crates.io", "Debian", "Ubuntu", "Alpine"],
         help="ecosystem to download, repeatable (default: PyPI); each is kept as osv/<ecosystem>-all.zip",
     )
     update.add_argument("--url", help="download from this URL (default: osv.dev's all.zip of the ecosystem)")

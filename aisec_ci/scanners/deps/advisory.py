@@ -30,6 +30,9 @@ class Advisory:
     of them: only its open-ended range says it is affected (typical of a record older than the release)."""
     sources: tuple[str, ...] = field(default=(), compare=False)
     """Which audit sources reported it (osv-api, offline-db, pip-audit, safety, snapshot)."""
+    distro_severity: str = ""
+    """An OS distribution's own rating (Ubuntu priority, Debian urgency) as the record writes it;
+    set only for Debian, Ubuntu and Alpine packages (aisec_ci.image.os_vulns reads it)."""
 
     @property
     def ids(self) -> frozenset[str]:

@@ -30,7 +30,23 @@ from aisec_ci.scanners.deps.versions import PYPI, sort_key
 SOURCE_NAMES = ("osv", "offline", "pip-audit", "safety")
 # Ids from these databases name an advisory most precisely for their ecosystem's users (PYSEC for
 # PyPI, the Go vulnerability database, RustSec); prefer them as the finding's id.
-_ID_PREFERENCE = ("MAL-", "PYSEC-", "GO-", "RUSTSEC-", "GHSA-", "CVE-")
+# Debian's, Ubuntu's and Alpine's own advisories (DSA/DLA/USN, then their per-CVE records) name the
+# distribution's fix, so they lead for OS packages (PyPI and lock-file records never carry them).
+_ID_PREFERENCE = (
+    "MAL-",
+    "PYSEC-",
+    "GO-",
+    "RUSTSEC-",
+    "DSA-",
+    "DLA-",
+    "DTSA-",
+    "USN-",
+    "UBUNTU-",
+    "DEBIAN-",
+    "ALPINE-",
+    "GHSA-",
+    "CVE-",
+)
 
 
 @dataclass
@@ -267,6 +283,7 @@ def _merge_group(group: list[Advisory], ecosystem: str = PYPI) -> Advisory:
         # Unlisted only if every record that names this version stops short of it.
         unlisted=all(a.unlisted for a in group) and not ordered_fixed,
         sources=tuple(sorted({s for a in group for s in a.sources})),
+        distro_severity=next((a.distro_severity for a in group if a.distro_severity), ""),
     )
 
 

@@ -1,5 +1,6 @@
 """`aisec-ci db update`: download osv.dev's `all.zip` of an ecosystem (PyPI by default; Go, npm,
-crates.io with `--ecosystem`) into the cache the offline source reads, as `osv/<ecosystem>-all.zip`.
+crates.io, and the OS distributions Debian, Ubuntu and Alpine with `--ecosystem`) into the cache the
+offline source reads, as `osv/<ecosystem>-all.zip`.
 
 The download lands in a temporary file, is checked (a zip holding OSV JSON
 records), and only then replaces the cached database, so a failed or
@@ -22,8 +23,10 @@ import requests
 from aisec_ci.scanners.deps.audit import default_cache_dir, default_database
 
 DEFAULT_DB_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
-ECOSYSTEMS = ("PyPI", "Go", "npm", "crates.io")
-"""The ecosystems whose lock files the deps scanner reads (osv.dev's names, which are its folder names)."""
+ECOSYSTEMS = ("PyPI", "Go", "npm", "crates.io", "Debian", "Ubuntu", "Alpine")
+"""The ecosystems whose lock files the deps scanner reads, and the distributions whose package
+databases `aisec-ci image` audits (osv.dev's names, which are its folder names; one archive holds
+every release of a distribution)."""
 # The largest dump (npm) is a few hundred MiB; a response this large is not one.
 MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
 _CHUNK = 1024 * 1024

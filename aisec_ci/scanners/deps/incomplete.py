@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from aisec_ci.findings import Finding
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.deps.model import Dependency, Problem
+from aisec_ci.scanners.deps.versions import ecosystem_family
 from aisec_ci.severity import Severity
 
 AUDIT_INCOMPLETE = Rule(
@@ -65,7 +66,8 @@ def unaudited(dep: Dependency, reason: str) -> Iterator[Finding]:
 
 
 def unaudited_lock(path: str, deps: Sequence[Dependency], reasons: Sequence[str]) -> Iterator[Finding]:
-    """The packages of one Go, npm or Cargo lock file that no source could audit, as one finding."""
+    """The packages of one Go, npm or Cargo lock file (or an image's OS package database) that no
+    source could audit, as one finding."""
     ecosystem = deps[0].ecosystem
     names = sorted({f"{d.canonical}@{d.version}" for d in deps})
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
@@ -77,9 +79,10 @@ def unaudited_lock(path: str, deps: Sequence[Dependency], reasons: Sequence[str]
         + f"): {shown}."
     )
     if "--ecosystem" not in message:
-        # The first reason may be about another ecosystem's database (PyPI's): name this one's fix.
+        # The first reason may be about another ecosystem's database (PyPI's): name this one's fix
+        # (one archive holds every release of a distribution: `Debian`, not `Debian:12`).
         message += (
-            f" To audit them offline, run `aisec-ci db update --ecosystem {ecosystem}`; "
+            f" To audit them offline, run `aisec-ci db update --ecosystem {ecosystem_family(ecosystem)}`; "
             "a scan that can reach the OSV API audits them."
         )
     yield Finding(

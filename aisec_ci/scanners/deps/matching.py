@@ -6,7 +6,8 @@ order), `last_affected` is inclusive and `fixed` exclusive, explicit
 never crash the walk: such a range is skipped and only exact list matches
 count. PyPI versions follow PEP 440 and its `ECOSYSTEM` ranges; Go, npm and
 crates.io versions follow SemVer (versions.py), in `SEMVER` and `ECOSYSTEM`
-ranges alike.
+ranges alike. A Debian, Ubuntu or Alpine entry applies only to the release its
+ecosystem names (`Debian:12`): a fix for one release says nothing about another.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aisec_ci.scanners.deps.versions import (
     PYPI,
     SEMVER_ECOSYSTEMS,
     audit_version,
+    is_distro,
     parse_version,
     sort_key,
     version_parser,
@@ -46,11 +48,16 @@ def _range_types(ecosystem: str) -> frozenset[str]:
 def _entries(record: Mapping[str, Any], name: str, ecosystem: str = PYPI) -> Iterable[Mapping[str, Any]]:
     """The record's `affected` entries for this package of this ecosystem."""
     wanted = package_key(ecosystem, name)
+    # A distribution's entry must name the same release; elsewhere a suffix (`PyPI:...`) is ignored.
+    whole = is_distro(ecosystem)
     for entry in record.get("affected") or ():
         if not isinstance(entry, Mapping):
             continue
         pkg = entry.get("package") or {}
-        if not isinstance(pkg, Mapping) or str(pkg.get("ecosystem", "")).split(":", 1)[0] != ecosystem:
+        if not isinstance(pkg, Mapping):
+            continue
+        named = str(pkg.get("ecosystem", ""))
+        if (named if whole else named.split(":", 1)[0]) != ecosystem:
             continue
         if package_key(ecosystem, str(pkg.get("name", ""))) == wanted:
             yield entry
@@ -127,6 +134,7 @@ def is_affected(record: Mapping[str, Any], name: str, version: str, ecosystem: s
         return False
     parse = version_parser(ecosystem)
     semver = ecosystem in SEMVER_ECOSYSTEMS
+    distro = is_distro(ecosystem)
     v = parse(version)
     types = _range_types(ecosystem)
     for entry in _entries(record, name, ecosystem):
@@ -147,6 +155,12 @@ def is_affected(record: Mapping[str, Any], name: str, version: str, ecosystem: s
         if semver:
             wanted = _semver_equality_key(version)
             if any(_semver_equality_key(str(x)) == wanted for x in listed):
+                return True
+            continue
+        if distro:
+            # dpkg and apk say when two spellings are one version; PEP 440 keys would call two
+            # versions it cannot read equal.
+            if any(parse(str(x)) == v for x in listed):
                 return True
             continue
         key = _equality_key(version)
@@ -201,9 +215,17 @@ def advisory_from_osv(
     if not summary:
         summary = _first_sentence(details)
     fixed = fixed_versions(record, name, ecosystem)
+    aliases = tuple(sorted(str(a) for a in record.get("aliases") or () if a))
+    distro_severity = ""
+    if is_distro(ecosystem):
+        # Distribution records name the CVEs they fix in `upstream` (OSV 1.6) rather than in
+        # `aliases`, and rate them in their own words: keep both for the OS package findings.
+        upstream = [str(a) for a in record.get("upstream") or () if isinstance(a, str) and a]
+        aliases = tuple(sorted({*aliases, *upstream} - {str(record.get("id", ""))}))
+        distro_severity = _distro_rating(record, name, ecosystem)
     return Advisory(
         id=str(record.get("id", "")),
-        aliases=tuple(sorted(str(a) for a in record.get("aliases") or () if a)),
+        aliases=aliases,
         summary=summary,
         fixed=fixed,
         cvss=tuple(dict.fromkeys(vectors)),
@@ -214,7 +236,28 @@ def advisory_from_osv(
         withdrawn=bool(record.get("withdrawn")) or is_rejected(summary) or is_rejected(details),
         unlisted=bool(version) and not fixed and _newer_than_listed(record, name, version, ecosystem),
         sources=(source,),
+        distro_severity=distro_severity,
     )
+
+
+def _distro_rating(record: Mapping[str, Any], name: str, ecosystem: str) -> str:
+    """The distribution's own word for the advisory (Ubuntu's priority, Debian's urgency), as written."""
+    for sev in record.get("severity") or ():
+        if isinstance(sev, Mapping) and sev.get("type") == "Ubuntu" and isinstance(sev.get("score"), str):
+            return str(sev["score"])
+    for entry in _entries(record, name, ecosystem):
+        for field_name in ("ecosystem_specific", "database_specific"):
+            extra = entry.get(field_name)
+            if isinstance(extra, Mapping):
+                for key in ("urgency", "priority", "severity"):
+                    if isinstance(extra.get(key), str) and extra[key]:
+                        return str(extra[key])
+    dbs = record.get("database_specific")
+    if isinstance(dbs, Mapping):
+        for key in ("urgency", "priority"):
+            if isinstance(dbs.get(key), str) and dbs[key]:
+                return str(dbs[key])
+    return ""
 
 
 # NVD's description prefixes, carried into PYSEC/GHSA details and into pip-audit's and safety's text.

@@ -15,6 +15,11 @@ not ours to get wrong. Its SemVer parser is lenient (`1.x` becomes `1.0.0+x`,
 `1.2.3.4` becomes `1.2.3+4`), so a version must first match the SemVer
 grammar here: an unparseable version is reported as such instead of being
 compared as something it is not.
+
+The OS distributions' ecosystems carry their release in the name
+(`Debian:12`, `Ubuntu:22.04:LTS`, `Alpine:v3.18`): their versions follow dpkg's
+order (Debian, Ubuntu) or apk's (Alpine), again through `univers`, and a
+record's entry applies only to the very release it names (matching.py).
 """
 
 from __future__ import annotations
@@ -32,6 +37,22 @@ NPM = "npm"
 CRATES = "crates.io"
 SEMVER_ECOSYSTEMS = frozenset({GO, NPM, CRATES})
 """Ecosystems whose versions are SemVer 2.0 (OSV `SEMVER` and `ECOSYSTEM` ranges order them alike)."""
+DEBIAN = "Debian"
+UBUNTU = "Ubuntu"
+ALPINE = "Alpine"
+DISTRO_FAMILIES = frozenset({DEBIAN, UBUNTU, ALPINE})
+"""OS distributions whose OSV ecosystem names a release after a colon (`Debian:12`)."""
+
+
+def ecosystem_family(ecosystem: str) -> str:
+    """The ecosystem without its release (`Debian:12` -> `Debian`); other ecosystems as they are."""
+    return ecosystem.split(":", 1)[0]
+
+
+def is_distro(ecosystem: str) -> bool:
+    """True for an OS distribution's ecosystem (`Debian:12`, `Ubuntu:22.04:LTS`, `Alpine:v3.18`)."""
+    return ecosystem_family(ecosystem) in DISTRO_FAMILIES
+
 
 # semver.org's grammar, with Go's optional leading `v`.
 _SEMVER_RE = re.compile(
@@ -66,9 +87,51 @@ def parse_semver(text: str) -> Any | None:
         return None
 
 
+# dpkg's grammar: [epoch:]upstream[-revision], upstream starting with a digit (a colon in the
+# upstream part, which dpkg allows after an epoch, does not occur in the archives). univers drops
+# whitespace and accepts what dpkg would refuse, so the text is checked first.
+_DEBIAN_RE = re.compile(r"^(?:\d+:)?\d[A-Za-z0-9.+~-]*$")
+
+
+@lru_cache(maxsize=65536)
+def parse_debian(text: str) -> Any | None:
+    """A Debian or Ubuntu package version in dpkg's order (univers' DebianVersion), or None."""
+    if not _DEBIAN_RE.match(text):
+        return None
+    from univers.versions import DebianVersion
+    from univers.versions import InvalidVersion as UniversInvalid
+
+    try:
+        return DebianVersion(text)
+    except (UniversInvalid, ValueError, TypeError, IndexError):
+        return None
+
+
+@lru_cache(maxsize=65536)
+def parse_apk(text: str) -> Any | None:
+    """An Alpine package version in apk's order (univers' AlpineLinuxVersion), or None. univers
+    knows apk's alpha/beta/pre/rc/p suffixes but not _git/_svn/_cvs/_hg: those come back None."""
+    if not text or any(c.isspace() for c in text):
+        return None
+    from univers.versions import AlpineLinuxVersion
+    from univers.versions import InvalidVersion as UniversInvalid
+
+    try:
+        return AlpineLinuxVersion(text)
+    except (UniversInvalid, ValueError, TypeError, IndexError):
+        return None
+
+
 def version_parser(ecosystem: str) -> Callable[[str], Any | None]:
     """The function that turns a version string of `ecosystem` into an orderable value, or None."""
-    return parse_semver if ecosystem in SEMVER_ECOSYSTEMS else parse_version
+    if ecosystem in SEMVER_ECOSYSTEMS:
+        return parse_semver
+    family = ecosystem_family(ecosystem)
+    if family in (DEBIAN, UBUNTU):
+        return parse_debian
+    if family == ALPINE:
+        return parse_apk
+    return parse_version
 
 
 @total_ordering
@@ -91,8 +154,9 @@ _ZERO = Version("0")
 
 
 def zero_for(ecosystem: str) -> Any:
-    """What `introduced: "0"` means: PEP 440's `0` for PyPI (as before), below everything elsewhere."""
-    return BOTTOM if ecosystem in SEMVER_ECOSYSTEMS else _ZERO
+    """What `introduced: "0"` means: PEP 440's `0` for PyPI (as before), below everything elsewhere
+    (dpkg sorts `0~rc1` below `0`, so a distribution's `0` must be the bottom too)."""
+    return BOTTOM if ecosystem in SEMVER_ECOSYSTEMS or is_distro(ecosystem) else _ZERO
 
 
 def audit_version(ecosystem: str, version: str) -> str:

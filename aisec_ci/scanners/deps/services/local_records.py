@@ -9,22 +9,28 @@ from typing import Any
 from aisec_ci.scanners.deps.matching import advisory_from_osv, is_affected
 from aisec_ci.scanners.deps.model import package_key
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion
+from aisec_ci.scanners.deps.versions import DISTRO_FAMILIES, ecosystem_family
 
-# The ecosystems whose records a local database keeps: the ones aisec-ci reads lock files of.
-KEPT_ECOSYSTEMS = frozenset({"PyPI", "Go", "npm", "crates.io"})
+# The ecosystems whose records a local database keeps: the ones aisec-ci reads lock files of, and
+# the OS distributions whose package databases it reads in container images.
+KEPT_ECOSYSTEMS = frozenset({"PyPI", "Go", "npm", "crates.io", *DISTRO_FAMILIES})
 
 
 def record_packages(record: Mapping[str, Any]) -> set[tuple[str, str]]:
     """(ecosystem, package key) of every package of a kept ecosystem the record affects. The key is
-    the PEP 503 name for PyPI (the layout stores have always had) and `ecosystem:name` otherwise."""
+    the PEP 503 name for PyPI (the layout stores have always had) and `ecosystem:name` otherwise,
+    where a distribution's ecosystem keeps its release (`Debian:12:glibc`) so that a lookup finds
+    only that release's records; the ecosystem returned is the family (`Debian`)."""
     found: set[tuple[str, str]] = set()
     for entry in record.get("affected") or ():
         pkg = entry.get("package") if isinstance(entry, Mapping) else None
         if not isinstance(pkg, Mapping):
             continue
-        ecosystem = str(pkg.get("ecosystem", "")).split(":", 1)[0]
+        named = str(pkg.get("ecosystem", ""))
+        ecosystem = ecosystem_family(named)
         if ecosystem in KEPT_ECOSYSTEMS:
-            found.add((ecosystem, package_key(ecosystem, str(pkg.get("name", "")))))
+            keyed = named if ecosystem in DISTRO_FAMILIES else ecosystem
+            found.add((ecosystem, package_key(keyed, str(pkg.get("name", "")))))
     return found
 
 

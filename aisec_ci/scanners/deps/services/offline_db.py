@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aisec_ci.scanners.deps.services.interface import AuditAnswer, PackageVersion, ServiceUnavailable
-from aisec_ci.scanners.deps.services.local_records import RecordIndex, record_packages
+from aisec_ci.scanners.deps.services.local_records import KEPT_ECOSYSTEMS, RecordIndex, record_packages
 from aisec_ci.scanners.deps.services.record_store import RecordStore, write_store
+from aisec_ci.scanners.deps.versions import DISTRO_FAMILIES, ecosystem_family
 
 # One OSV record is a few KiB; anything this large in a zip is not an advisory.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -96,6 +97,16 @@ def _zip_records(path: Path) -> tuple[list[dict[str, object]], int]:
     return records, bad
 
 
+def _lost_records(meta: dict[str, str], archive: Path) -> bool:
+    """Whether the store was built by code that dropped records the archive may hold and that
+    are kept now."""
+    if "kept" in meta:
+        return bool(KEPT_ECOSYSTEMS - set(meta["kept"].split(",")))
+    # Stores from before `kept` kept PyPI, Go, npm and crates.io: only a distribution's archive
+    # (osv.dev's `Debian/all.zip`, saved as `Debian-all.zip`) lost records to them.
+    return any(archive.name.startswith(f"{family}-") for family in DISTRO_FAMILIES)
+
+
 def store_path(archive: Path, cache_dir: Path) -> Path:
     """Where the record store built from `archive` lives in the cache."""
     key = hashlib.sha256(str(archive.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
@@ -122,8 +133,15 @@ def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore | RecordInde
         except ServiceUnavailable:
             store = None  # damaged: rebuilt below
         if store is not None:
-            # A store without `ecosystems` predates non-PyPI records (it dropped them): rebuilt.
-            if all(store.meta.get(k) == v for k, v in stamp.items()) and "ecosystems" in store.meta:
+            # A store without `ecosystems` predates non-PyPI records (it dropped them), and one
+            # whose `kept` lacks an ecosystem kept now dropped that one's: both are rebuilt. A store
+            # without `kept` predates the distributions and is rebuilt only for an archive that can
+            # hold them (a PyPI store of that age lost nothing).
+            if (
+                all(store.meta.get(k) == v for k, v in stamp.items())
+                and "ecosystems" in store.meta
+                and not _lost_records(store.meta, archive)
+            ):
                 return store, int(store.meta.get("unreadable", "0"))
             store.close()
     records, bad = _zip_records(archive)
@@ -131,7 +149,8 @@ def open_store(archive: Path, cache_dir: Path) -> tuple[RecordStore | RecordInde
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_store(tmp, records, {**stamp, "unreadable": str(bad), "ecosystems": ",".join(ecosystems)})
+        kept = ",".join(sorted(KEPT_ECOSYSTEMS))
+        write_store(tmp, records, {**stamp, "unreadable": str(bad), "ecosystems": ",".join(ecosystems), "kept": kept})
         tmp.replace(target)
         return RecordStore(target), bad
     except (OSError, sqlite3.Error, ServiceUnavailable):
@@ -181,13 +200,15 @@ class OfflineDbService:
         answer = AuditAnswer(source=self.name)
         by_db: dict[int, list[PackageVersion]] = {}
         for pv in packages:
-            at = next((n for n, (_p, index, _b) in enumerate(databases) if pv.ecosystem in _held(index)), None)
+            # A database of Debian advisories answers for every Debian release (`Debian:12`).
+            family = ecosystem_family(pv.ecosystem)
+            at = next((n for n, (_p, index, _b) in enumerate(databases) if family in _held(index)), None)
             if at is None:
                 names = ", ".join(p.name for p, _i, _b in databases)
                 answer.failed[pv] = "; ".join(
                     [
                         f"the offline database ({names}) holds no {pv.ecosystem} advisories "
-                        f"(run `aisec-ci db update --ecosystem {pv.ecosystem}`)",
+                        f"(run `aisec-ci db update --ecosystem {family}`)",
                         *self._errors,
                     ]
                 )

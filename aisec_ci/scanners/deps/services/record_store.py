@@ -9,8 +9,11 @@ query.
 Layout: `meta(key, value)`, `records(id, modified, body)` with the record's
 compact JSON as body, and `affects(package, id)` keyed by PEP 503 canonical
 package name for PyPI and `ecosystem:name` for the other ecosystems (Go, npm,
-crates.io). The `ecosystems` meta entry lists the ecosystems an offline
-database's store holds; a store without it holds PyPI alone. Withdrawn
+crates.io; Debian, Ubuntu and Alpine with their release: `Debian:12:glibc`).
+The `ecosystems` meta entry lists the ecosystems (families: `Debian`) an
+offline database's store holds; a store without it holds PyPI alone. `kept`
+lists the ecosystems the code that built it kept at all, so a store built
+before a family was kept (which dropped its records) is rebuilt. Withdrawn
 records are never stored. Bodies are plain JSON in the embedded snapshot
 (the wheel compresses the file anyway, and inflating hundreds of rows would
 cost every run about 5 ms) and zlib-compressed in the index of an offline
