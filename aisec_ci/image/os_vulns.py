@@ -25,7 +25,7 @@ from aisec_ci.image.ospackages import Distro, OsPackage
 from aisec_ci.rules import Rule
 from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.audit import build_services, run_audit
-from aisec_ci.scanners.deps.incomplete import unaudited_lock
+from aisec_ci.scanners.deps.incomplete import AUDIT_INCOMPLETE, unaudited_lock
 from aisec_ci.scanners.deps.matching import smallest_fix_above
 from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
 from aisec_ci.scanners.deps.services.interface import PackageVersion
@@ -105,12 +105,14 @@ def audit_os_packages(
     if not packages:
         return [], []
     if distro is None:
-        return [], [f"image: OS packages not audited: no os-release names the distribution ({_counted(packages)})"]
+        why = "no os-release file names the distribution, so no advisory data applies"
+        return _not_audited(packages, why), [f"image: OS packages not audited: {why} ({_counted(packages)})"]
     if distro.ecosystem is None:
-        return [], [
-            f"image: OS packages not audited: OSV has no advisories for {distro.pretty} "
-            f"(Debian and Ubuntu releases and Alpine branches are supported; {_counted(packages)})"
-        ]
+        why = (
+            f"OSV has no advisories for {distro.pretty} "
+            "(Debian and Ubuntu releases and Alpine branches are supported)"
+        )
+        return _not_audited(packages, why), [f"image: OS packages not audited: {why} ({_counted(packages)})"]
     ecosystem = distro.ecosystem
     # Binary packages by the source package (and version) advisories name, in database order.
     groups: dict[tuple[str, str], list[OsPackage]] = {}
@@ -235,3 +237,27 @@ def _redacted(f: Finding) -> Finding:
     if snippet == f.snippet and message == f.message:
         return f
     return replace(f, snippet=snippet, message=message)
+
+
+def _not_audited(packages: Sequence[OsPackage], why: str) -> list[Finding]:
+    """One finding per package database: an image whose packages nobody could check must not pass
+    the way a checked, clean one does."""
+    by_path: dict[str, list[OsPackage]] = {}
+    for pkg in packages:
+        by_path.setdefault(pkg.path, []).append(pkg)
+    out = []
+    for path, items in sorted(by_path.items()):
+        first = min(items, key=lambda p: p.line)
+        out.append(
+            Finding(
+                rule_id=AUDIT_INCOMPLETE.id,
+                severity=AUDIT_INCOMPLETE.severity,
+                message=f"{len(items)} OS package(s) were not audited: {why}.",
+                path=path,
+                start_line=first.line,
+                snippet=f"Package: {first.name}",
+                key=f"unaudited-os:{path}",
+                properties={"packages": sorted({f"{p.name}={p.version}" for p in items}), "reason": why},
+            )
+        )
+    return out

@@ -77,4 +77,8 @@ IMAGE_INCOMPLETE = Rule(
     precision="very-high",
 )
 
-IMAGE_RULES: tuple[Rule, ...] = (IMAGE_ROOT_USER, IMAGE_EXPOSED_ML_PORT, IMAGE_NO_HEALTHCHECK, IMAGE_INCOMPLETE)
+def image_rules() -> tuple[Rule, ...]:
+    # The OS package rule lives beside its audit (os_vulns.py), which imports the deps engine.
+    from aisec_ci.image.os_vulns import VULNERABLE_OS_PACKAGE
+
+    return (IMAGE_ROOT_USER, IMAGE_EXPOSED_ML_PORT, IMAGE_NO_HEALTHCHECK, IMAGE_INCOMPLETE, VULNERABLE_OS_PACKAGE)

@@ -91,9 +91,9 @@ def catalog() -> RuleCatalog:
     """Every rule: the core's, each scanner's and the `image` command's."""
     cat = catalog_of(all_scanners().values())
     # Imported here: the image rules are plain data, but the image package is not a scanner.
-    from aisec_ci.image.rules import IMAGE_RULES
+    from aisec_ci.image.rules import image_rules
 
-    cat.add_scanner("image", IMAGE_RULES)
+    cat.add_scanner("image", image_rules())
     return cat
 
 

@@ -15,7 +15,7 @@ from tests.action.test_action_e2e import everything_written
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "tools"))
-from make_image import LayerEntry, build_docker_save  # noqa: E402
+from make_image import LayerEntry, build_docker_save
 
 DOCKERFILE = "FROM python:3.11-slim\nCOPY app /app\nRUN rm /app/.env\nEXPOSE 8888\n"
 

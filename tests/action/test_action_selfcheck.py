@@ -18,6 +18,7 @@ INPUTS = {
     "path", "scanners", "fail-on", "config", "baseline", "new-only", "github-token",
     "upload-sarif", "sarif-file", "comment", "review-comments", "review-comments-limit", "category", "offline-db",
     "safety-api-key", "profile", "min-severity", "exclude", "history", "sbom", "json-file", "markdown-file", "cache",
+    "image", "dockerfile",
 }  # fmt: skip
 OUTPUTS = {"findings", "new-findings", "critical", "high", "medium", "low", "sarif-file", "gate"}
 

@@ -267,7 +267,7 @@ def test_a_corrupt_layer_is_reported_not_passed(tmp_path: Path) -> None:
     broken = tmp_path / "broken.tar"
     with tarfile.open(broken, "w") as tf:
         for m, data in members:
-            if m.name.endswith(("layer.tar", ".tar")) or "blobs/" in m.name and len(data) > 1000:
+            if m.name.endswith(("layer.tar", ".tar")) or ("blobs/" in m.name and len(data) > 1000):
                 data = gzip.compress(b"not a tar at all")[:-4]
             m.size = len(data)
             tf.addfile(m, io.BytesIO(data))

@@ -191,14 +191,20 @@ def test_an_alpine_version_apk_rules_here_cannot_order_is_not_called_clean(tmp_p
     assert "cannot be ordered by apk rules" in f.message
 
 
-def test_without_a_supported_release_nothing_is_audited_and_a_note_says_why(tmp_path: Path) -> None:
+def test_without_a_supported_release_the_packages_are_reported_unaudited(tmp_path: Path) -> None:
     packages = debian12_packages()
     findings, notes = audit(packages, None, offline_options(tmp_path))
-    assert findings == [] and notes == [
-        "image: OS packages not audited: no os-release names the distribution (5 package(s) in var/lib/dpkg/status)"
+    assert notes == [
+        "image: OS packages not audited: no os-release file names the distribution, so no advisory data "
+        "applies (5 package(s) in var/lib/dpkg/status)"
     ]
+    # Never a clean pass: one audit-incomplete finding per package database, naming the packages.
+    (finding,) = findings
+    assert finding.rule_id == "deps/audit-incomplete" and finding.path == "var/lib/dpkg/status"
+    assert len(finding.properties["packages"]) == 5
     findings, notes = audit(packages, distro("debian-trixie-testing"), offline_options(tmp_path))
-    assert findings == []
+    assert [f.rule_id for f in findings] == ["deps/audit-incomplete"]
+    assert "OSV has no advisories for Debian GNU/Linux trixie/sid" in findings[0].message
     assert notes[0].startswith("image: OS packages not audited: OSV has no advisories for Debian GNU/Linux trixie/sid")
     assert audit([], distro("debian-12"), offline_options(tmp_path)) == ([], [])
 
