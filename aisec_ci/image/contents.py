@@ -16,6 +16,7 @@ over without being read beyond what the tar stream has to skip:
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ from aisec_ci.scanners.models.scanner import report_findings
 from aisec_ci.scanners.models.sniff import is_model_name
 from aisec_ci.scanners.models.stream import FileBlob
 from aisec_ci.scanners.secrets.content import ContentScanner
+from aisec_ci.severity import Severity
 from aisec_ci.workspace.classify import is_binary, kind_by_name, model_magic
 from aisec_ci.workspace.files import SkippedFile
 from aisec_ci.workspace.kinds import FileKind
@@ -97,11 +99,21 @@ _VENDOR_SEGMENTS = frozenset(
 _BINARY_SUFFIXES = (".so", ".a", ".o", ".pyc", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".ttf")
 
 
+# A Python installation anywhere (pyenv's /root/.pyenv/versions/3.11.7/lib/python3.11/, a bundled
+# interpreter of an SDK): its standard library ships test keys, test pickles and test certificates.
+_PYTHON_INSTALL_RE = re.compile(r"(?:^|/)lib/python\d+(?:\.\d+)?/")
+
+
+def installed_by_a_package_manager(path: str) -> bool:
+    """Whether `path` lies in a tree that package managers fill (not the image authors' own files)."""
+    if path.startswith(_SYSTEM_PREFIXES) or _PYTHON_INSTALL_RE.search(path):
+        return True
+    return any(part in _VENDOR_SEGMENTS for part in path.split("/")[:-1])
+
+
 def writes_secrets_here(path: str) -> bool:
     """Whether a text file at `path` is the image authors' own (scanned for secrets)."""
-    if path.startswith(_SYSTEM_PREFIXES) or path.lower().endswith(_BINARY_SUFFIXES):
-        return False
-    return not any(part in _VENDOR_SEGMENTS for part in path.split("/")[:-1])
+    return not path.lower().endswith(_BINARY_SUFFIXES) and not installed_by_a_package_manager(path)
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,8 @@ class Collector:
                 self._python(member, content, meta)
             return
         if is_model_name(path):
+            if path.endswith(".pth") and path.rpartition("/")[0].endswith(("site-packages", "dist-packages")):
+                return  # Python's path configuration files (`distutils-precedence.pth`), not PyTorch's
             if self.run_models:
                 self._model(member, content, b"")
             return
@@ -237,6 +251,12 @@ class Collector:
             walker = Walker(Limits(), self._policy)
             report = walker.scan(FileBlob(spool, size), member.path.rpartition("/")[2], model_path=True)  # type: ignore[arg-type]
         findings = tuple(report_findings(report, member.path, self._policy))
+        if installed_by_a_package_manager(member.path):
+            # Libraries' and the distribution's own data files (scipy's IDL `.sav` test files,
+            # CPython's `randv2_32.pck`, firmware `.bin`) are no models the image serves: only a
+            # payload that runs code when loaded is worth a reviewer's time there.
+            findings = tuple(f for f in findings if f.severity >= Severity.HIGH)
+            report.unscanned.clear()
         if not findings and report.unscanned:
             self.skipped.append(SkippedFile(_where(member), "; ".join(report.unscanned[:3])))
         if findings:

@@ -109,8 +109,7 @@ def audit_os_packages(
         return _not_audited(packages, why), [f"image: OS packages not audited: {why} ({_counted(packages)})"]
     if distro.ecosystem is None:
         why = (
-            f"OSV has no advisories for {distro.pretty} "
-            "(Debian and Ubuntu releases and Alpine branches are supported)"
+            f"OSV has no advisories for {distro.pretty} (Debian and Ubuntu releases and Alpine branches are supported)"
         )
         return _not_audited(packages, why), [f"image: OS packages not audited: {why} ({_counted(packages)})"]
     ecosystem = distro.ecosystem

@@ -77,6 +77,7 @@ IMAGE_INCOMPLETE = Rule(
     precision="very-high",
 )
 
+
 def image_rules() -> tuple[Rule, ...]:
     # The OS package rule lives beside its audit (os_vulns.py), which imports the deps engine.
     from aisec_ci.image.os_vulns import VULNERABLE_OS_PACKAGE

@@ -118,7 +118,7 @@ def run_image_scan(opts: ImageOptions) -> ScanResult:
             py = _python_packages(state)
             py_findings, py_notes = audit_python([d for d, _ in py], options["deps"], env, opts.offline, root)
             findings.extend(py_findings)
-            notes.extend(f"image: {n}" if not n.startswith("image:") else n for n in py_notes)
+            notes.extend(py_notes)  # the deps engine's own notes (sources, snapshot), as a repository scan words them
             packages_found["python"] = py
             if collector.counters.distro_python:
                 notes.append(

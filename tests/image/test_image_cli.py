@@ -21,8 +21,7 @@ OPENAI_KEY = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" + "T3BlbkFJ" + "Qr7
 HF_TOKEN = "hf_" + "QwErTyUiOpAsDfGhJkLzXcVbNmQwErTyUi"
 # A pickle that calls os.system('id') when loaded, written opcode by opcode (never pickled, never loaded).
 EVIL_PICKLE = (
-    b"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94"
-    b"\x8c\x02id\x94\x85\x94R\x94."
+    b"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94."
 )
 METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: x\n\nLong description.\n"
 OSV_PYPI = SHARED / "data" / "advisories" / "osv-pypi"
@@ -218,12 +217,25 @@ def test_rootfs_directory(tmp_path: Path) -> None:
     (root / "app" / "model.pkl").write_bytes(EVIL_PICKLE)
     (root / "usr" / "lib" / "x").mkdir(parents=True)
     (root / "usr" / "lib" / "x" / "test_keys.py").write_text(f'KEY = "{OPENAI_KEY}"\n')  # a package's own file
+    # Seen scanning a real Debian machine's root: pyenv's CPython ships test keys and test pickles,
+    # site-packages ship `.pth` path files and data files a model reader cannot parse.
+    stdlib = root / "root" / ".pyenv" / "versions" / "3.11.7" / "lib" / "python3.11"
+    (stdlib / "test").mkdir(parents=True)
+    (stdlib / "test" / "test_ssl.py").write_text(f'KEY = "{OPENAI_KEY}"\n')
+    (stdlib / "test" / "randv2_32.pck").write_bytes(b"\x80\x02crandom\nRandom\nq\x00)\x81q\x01.")
+    (stdlib / "site-packages" / "evil").mkdir(parents=True)
+    (stdlib / "site-packages" / "distutils-precedence.pth").write_text("import os; x = 1\n")
+    (stdlib / "site-packages" / "evil" / "weights.pkl").write_bytes(EVIL_PICKLE)
+    (stdlib / "site-packages" / "evil" / "broken.pkl").write_bytes(b"\x80\x04junk")
     code, report, _ = _scan(root)
     assert code == 1
     paths = {(f["rule_id"], f["path"]) for f in report["findings"]}
     assert ("secrets/openai-api-key", "app/settings.py") in paths
     assert ("models/pickle-code-execution", "app/model.pkl") in paths
-    assert not any(p.startswith("usr/lib/") for _, p in paths)
+    # A payload that runs code stays reported wherever it is; the libraries' test data does not.
+    evil = "root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/evil/weights.pkl"
+    assert ("models/pickle-code-execution", evil) in paths
+    assert {p for _, p in paths} == {"app/settings.py", "app/model.pkl", evil}
 
 
 def _raw_docker_save(out: Path, layer_members: list[tuple[str, bytes]], history: int = 1) -> None:

@@ -191,6 +191,8 @@ def generic_filter_reason(
     name = _names_something(secret, line)
     if name is not None:
         return name
+    if _setting_about_the_secret(secret, line):
+        return "setting"
     encoded = _encoded_data(secret)
     if encoded is not None:
         return encoded
@@ -347,3 +349,27 @@ def lower_for_test_path(severity: Severity, path: str) -> Severity:
     if is_test_path(path) and severity > Severity.LOW:
         return Severity(severity - 1)
     return severity
+
+
+# `password_encryption = scram-sha-256` (postgresql.conf), `password_hash_algorithm: bcrypt`: the key
+# names a setting about the secret (how it is hashed, checked or stored), and its value is a
+# scheme or a number, not the secret.
+_SETTING_WORDS = frozenset(
+    {
+        "encryption", "algorithm", "algo", "scheme", "method", "policy", "length", "format", "cipher",
+        "mode", "digest", "kdf", "rounds", "iterations", "expiry", "expiration", "lifetime", "ttl",
+        "timeout", "strength", "complexity", "encoding", "hasher", "hashing",
+    }
+)  # fmt: skip
+_KEY_BEFORE_RE = re.compile(r"([A-Za-z_][\w.-]*)[\"']?\s*(?::=|=|:)\s*[\"'`]?$")
+
+
+def _setting_about_the_secret(secret: str, line: str) -> bool:
+    at = line.find(secret)
+    if at <= 0:
+        return False
+    m = _KEY_BEFORE_RE.search(line[:at])
+    if m is None:
+        return False
+    words = [w for w in _SEPARATORS_RE.split(m.group(1).lower()) if w]
+    return len(words) >= 2 and words[-1] in _SETTING_WORDS and _SECRET_WORD_RE.search(m.group(1)) is not None

@@ -170,3 +170,18 @@ def test_provider_word_inside_an_identifier_is_not_its_token(tmp_path: Path) -> 
     npmrc = f"//registry.npmjs.org/:_authToken={t.alnum(12)}-{t.alnum(12)}\n"
     report = _scan(tmp_path, {"notebook_helpers/tunnel.py": colab, "web/.npmrc": npmrc})
     assert _found(report) == {("web/.npmrc", 1, "secrets/npm-token")}
+
+
+def test_settings_about_a_secret_are_not_the_secret(tmp_path: Path) -> None:
+    """postgresql.conf's `password_encryption = scram-sha-256` (seen scanning a real Debian image)."""
+    t = TokenFactory(211)
+    real = "Zq8" + t.alnum(17)
+    report = _scan(
+        tmp_path,
+        {
+            "postgresql.conf": "#password_encryption = scram-sha-256\t# scram-sha-256 or md5\n"
+            "password_hash_algorithm = pbkdf2_sha512_rounds\n",
+            "app.conf": f"db_password = {real}\n",
+        },
+    )
+    assert _found(report) == {("app.conf", 1, "secrets/generic-secret")}
