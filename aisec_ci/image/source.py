@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import posixpath
 import re
 import tarfile
 from collections.abc import Callable, Iterator
@@ -99,7 +100,7 @@ def _from_archive(target: Path, archive: tarfile.TarFile) -> ImageSource:
     members: dict[str, tarfile.TarInfo] = {}
     for m in archive.getmembers():
         name = _clean(m.name)
-        if name is not None and (m.isreg() or m.islnk()):
+        if name is not None and (m.isreg() or m.islnk() or m.issym()):
             members[name] = m
 
     def read_json(name: str) -> Any:
@@ -282,10 +283,16 @@ def _clean(name: str) -> str | None:
 
 
 def _resolve(members: dict[str, tarfile.TarInfo], member: tarfile.TarInfo, target: Path) -> tarfile.TarInfo:
-    """A hard link's target member (docker save links identical layers); at most a few hops."""
+    """The member a link stands for: `docker save` writes a layer that two images share once and
+    links the other `layer.tar` to it (a symbolic link relative to its directory in the classic
+    layout, a hard link in others). At most a few hops, and never out of the archive."""
     seen = 0
-    while member.islnk():
-        linked = _clean(member.linkname)
+    while member.islnk() or member.issym():
+        if member.issym():
+            base = posixpath.dirname(_clean(member.name) or "")
+            linked = _clean(posixpath.normpath(posixpath.join(base, member.linkname)))
+        else:
+            linked = _clean(member.linkname)
         if linked is None or linked not in members or seen > 8:
             raise ImageError(
                 f"{target}: member {member.name} links to {member.linkname!r}, which is not in the archive"

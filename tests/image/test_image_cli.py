@@ -357,3 +357,49 @@ def test_rules_command_lists_image_rules() -> None:
     proc = run_cli("rules", "--scanner", "image")
     assert proc.returncode == 0
     assert "image/root-user" in proc.stdout and "image/incomplete-scan" in proc.stdout
+
+
+def test_shared_layer_symlink_and_gzipped_archive(tmp_path: Path) -> None:
+    """Classic `docker save` links a layer two entries share (`l2/layer.tar -> ../l1/layer.tar`),
+    and users compress the whole archive (`docker save IMAGE | gzip > image.tar.gz`)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = f"OPENAI_API_KEY={OPENAI_KEY}\n".encode()
+        info = tarfile.TarInfo("app/.env")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    layer = buf.getvalue()
+    config = json.dumps(_config(["COPY app /app", "COPY app /app"])).encode()
+    manifest = json.dumps([{"Config": "c.json", "Layers": ["l1/layer.tar", "l2/layer.tar"]}]).encode()
+    plain = tmp_path / "image.tar"
+    with tarfile.open(plain, "w") as tf:
+        for name, blob in (("l1/layer.tar", layer), ("c.json", config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            tf.addfile(info, io.BytesIO(blob))
+        link = tarfile.TarInfo("l2/layer.tar")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../l1/layer.tar"
+        tf.addfile(link)
+        escape = tarfile.TarInfo("l3/layer.tar")
+        escape.type = tarfile.SYMTYPE
+        escape.linkname = "../../../etc/passwd"
+        tf.addfile(escape)
+    packed = tmp_path / "image.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    for target in (plain, packed):
+        _, report, _ = _scan(target)
+        (hit,) = [f for f in report["findings"] if f["rule_id"] == "secrets/openai-api-key"]
+        assert hit["path"] == "app/.env"
+    # A manifest naming the link that leaves the archive is refused, with the member named.
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(plain) as src, tarfile.open(bad, "w") as tf:
+        for m in src.getmembers():
+            blob = src.extractfile(m).read() if m.isreg() else b""  # type: ignore[union-attr]
+            if m.name == "manifest.json":
+                blob = json.dumps([{"Config": "c.json", "Layers": ["l3/layer.tar"]}]).encode()
+                m.size = len(blob)
+            tf.addfile(m, io.BytesIO(blob) if m.isreg() else None)
+    _, report, _ = _scan(bad)
+    (incomplete,) = [f for f in report["findings"] if f["rule_id"] == "image/incomplete-scan"]
+    assert "l3/layer.tar" in incomplete["message"] and "not in the archive" in incomplete["message"]
