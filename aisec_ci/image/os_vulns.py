@@ -16,7 +16,6 @@ distribution's own rating (Ubuntu's priority, Debian's urgency), else medium.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from aisec_ci.scanners.deps.advisory import Advisory
 from aisec_ci.scanners.deps.audit import build_services, run_audit
 from aisec_ci.scanners.deps.incomplete import AUDIT_INCOMPLETE, unaudited_lock
 from aisec_ci.scanners.deps.matching import smallest_fix_above
-from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
+from aisec_ci.scanners.deps.model import Dependency, PinKind, redacted_finding
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.severity import advisory_severity
 from aisec_ci.scanners.deps.versions import version_parser
@@ -155,7 +154,7 @@ def audit_os_packages(
             for pkg, version, _reason in items
         ]
         findings.extend(unaudited_lock(path, deps, [reason for _pkg, _version, reason in items]))
-    return [_redacted(f) for f in findings], notes
+    return [redacted_finding(f) for f in findings], notes
 
 
 def _finding(first: OsPackage, binaries: Sequence[OsPackage], version: str, adv: Advisory, ecosystem: str) -> Finding:
@@ -228,14 +227,6 @@ def _rules(kind: str) -> str:
 def _counted(packages: Sequence[OsPackage]) -> str:
     paths = sorted({p.path for p in packages})
     return f"{len(packages)} package(s) in {', '.join(paths)}"
-
-
-def _redacted(f: Finding) -> Finding:
-    snippet = redact_credentials(f.snippet)
-    message = redact_credentials(f.message)
-    if snippet == f.snippet and message == f.message:
-        return f
-    return replace(f, snippet=snippet, message=message)
 
 
 def _not_audited(packages: Sequence[OsPackage], why: str) -> list[Finding]:

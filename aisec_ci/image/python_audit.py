@@ -11,7 +11,7 @@ from typing import Any
 from aisec_ci.findings import Finding
 from aisec_ci.scanners.deps import incomplete, vulnerable
 from aisec_ci.scanners.deps.audit import build_services, run_audit
-from aisec_ci.scanners.deps.model import Dependency, redact_credentials
+from aisec_ci.scanners.deps.model import Dependency, redacted_finding
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 
 
@@ -45,7 +45,7 @@ def audit_python(
     for directory, items in sorted(snapshot.items()):
         why = [result.fallback_reasons.get(PackageVersion(d.canonical, d.version or ""), "") for d in items]
         findings.extend(incomplete.snapshot_only(directory, items, result.snapshot_date, why))
-    return [f.evolve(message=redact_credentials(f.message)) for f in findings], notes
+    return [redacted_finding(f) for f in findings], notes
 
 
 def _site_dir(path: str) -> str:

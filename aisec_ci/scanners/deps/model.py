@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from aisec_ci.findings import Finding
 from aisec_ci.scanners.deps.versions import audit_version
 
 _SEPARATORS_RE = re.compile(r"[-_.]+")
@@ -110,6 +111,15 @@ class ManifestError(Exception):
 
 # `https://user:token@host/...` and `https://token@host/...` in requirement URLs hold credentials.
 _USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s]+)@")
+
+
+def redacted_finding(f: Finding) -> Finding:
+    """The finding with URL credentials taken out of its message and snippet (pins may quote them)."""
+    snippet = redact_credentials(f.snippet)
+    message = redact_credentials(f.message)
+    if snippet == f.snippet and message == f.message:
+        return f
+    return f.evolve(snippet=snippet, message=message)
 
 
 def redact_credentials(text: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,7 +13,7 @@ from aisec_ci.scanners.base import Scanner
 from aisec_ci.scanners.deps import incomplete, locks, pinning, vulnerable
 from aisec_ci.scanners.deps.audit import SOURCE_NAMES, build_services, default_cache_dir, run_audit
 from aisec_ci.scanners.deps.collect import MANIFEST_KINDS, collect, is_manifest
-from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials
+from aisec_ci.scanners.deps.model import Dependency, PinKind, redact_credentials, redacted_finding
 from aisec_ci.scanners.deps.services.breaker import lookup_deadline
 from aisec_ci.scanners.deps.services.interface import PackageVersion
 from aisec_ci.scanners.deps.sources.requirements import CONSTRAINTS_GROUP
@@ -203,7 +202,7 @@ class DepsScanner(Scanner):
                 findings.extend(incomplete.snapshot_only(path, deps, result.snapshot_date, why))
         findings.extend(self._hygiene(dependencies, options, shadow, also))
         for f in findings:
-            yield _redacted(f)
+            yield redacted_finding(f)
 
     def _installable(self, deps: list[Dependency], files: list[SourceFile], options: Any) -> list[Dependency]:
         """The dependencies whose environment marker can hold on the target; the rest go to a note."""
@@ -325,11 +324,3 @@ def _pin(dep: Dependency) -> PackageVersion:
 def _under(root: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else root / path
-
-
-def _redacted(f: Finding) -> Finding:
-    snippet = redact_credentials(f.snippet)
-    message = redact_credentials(f.message)
-    if snippet == f.snippet and message == f.message:
-        return f
-    return replace(f, snippet=snippet, message=message)
